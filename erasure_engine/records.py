@@ -1,0 +1,70 @@
+"""Records and the keys that tie them to data subjects without storing who they are."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import unicodedata
+from dataclasses import dataclass, field
+
+from erasure_engine.errors import InvalidInput
+
+
+def canonical_json(value) -> bytes:
+    """One byte string per value: sorted keys, no whitespace, UTF-8. Used for every hash."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def normalize_identifier(identifier: str) -> str:
+    """Same person, same key: trim, NFKC-normalise and case-fold identifiers (emails, ids)."""
+    if not isinstance(identifier, str) or not identifier.strip():
+        raise InvalidInput("a subject identifier must be a non-empty string")
+    return unicodedata.normalize("NFKC", identifier).strip().casefold()
+
+
+def subject_key(identifier: str, secret: bytes | str) -> str:
+    """Keyed hash (HMAC-SHA256) of a subject identifier: stable, but useless without the secret."""
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    if not secret:
+        raise InvalidInput("the subject-key secret must not be empty")
+    digest = hmac.new(secret, normalize_identifier(identifier).encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Record:
+    """One training record. `content` is JSON: {"text": ...} for language data,
+    {"features": [...], "label": int} for tabular data, plus optional metadata."""
+
+    record_id: str
+    subject_key: str
+    content: dict = field(hash=False)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.content)).hexdigest()
+
+    def to_json(self) -> dict:
+        return {
+            "record_id": self.record_id,
+            "subject_key": self.subject_key,
+            "content": self.content,
+            "content_hash": self.content_hash,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Record":
+        try:
+            record = cls(data["record_id"], data["subject_key"], data["content"])
+        except (KeyError, TypeError) as error:
+            raise InvalidInput(f"malformed record: missing {error}") from None
+        expected = data.get("content_hash")
+        if expected is not None and expected != record.content_hash:
+            from erasure_engine.errors import IntegrityMismatch
+
+            raise IntegrityMismatch(
+                f"record {record.record_id}: content hash {record.content_hash} != stored {expected}"
+            )
+        return record
