@@ -1,0 +1,1 @@
+"""The erasure platform's Django project."""

@@ -1,0 +1,48 @@
+"""Built-in event consumers and job kinds: the spine's own diagnostics.
+
+`system.ping` → an audit event proves the outbox → broker → worker path end to end.
+`system.selftest` → a stepwise job that checkpoints each step, used to check that a queue's
+workers run, heartbeat, and resume after a crash.
+"""
+
+from __future__ import annotations
+
+import time
+
+from erasure_platform.core.models import OutboxEvent
+from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler
+from erasure_platform.core.services.outbox import event_consumer
+from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
+
+
+@event_consumer("system.ping", name="core.system_pong")
+def system_pong(event: OutboxEvent) -> None:
+    audit_record(
+        actor="system:worker", action="system.pong", entity_type="outbox_event", entity_id=event.id,
+        data={"ping": event.payload},
+    )
+
+
+def _selftest(context: JobContext) -> dict:
+    steps = context.params.get("steps", 5)
+    seconds = context.params.get("step_seconds", 0.1)
+    if not isinstance(steps, int) or not 1 <= steps <= 10_000:
+        raise JobFailed("params.steps must be an integer between 1 and 10000")
+    if not isinstance(seconds, int | float) or not 0 <= seconds <= 60:
+        raise JobFailed("params.step_seconds must be a number between 0 and 60")
+    done = list(context.state.get("done_steps", []))
+    executed_now = []
+    for step in range(steps):
+        if step in done:
+            continue  # finished by an earlier attempt
+        time.sleep(seconds)
+        done.append(step)
+        executed_now.append(step)
+        context.save_state(done_steps=done)
+        context.progress(len(done) / steps, f"step {step + 1} of {steps}")
+    return {"steps": steps, "attempt": context.attempt, "executed_in_last_attempt": executed_now}
+
+
+job_handler("system.selftest", queue=DEFAULT_QUEUE)(_selftest)
+job_handler("system.selftest_gpu", queue=GPU_QUEUE)(_selftest)

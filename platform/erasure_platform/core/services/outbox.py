@@ -1,0 +1,87 @@
+"""Transactional outbox: announce a change only once it is durable, and always announce it.
+
+Producers call outbox_publish inside the transaction of their state change. The dispatcher
+process runs outbox_relay_once in a loop: it hands committed events to a `publish` callable
+(Celery, wired in workers/) and marks them sent. A relay that dies between publishing and
+marking re-publishes later, so consumers must be idempotent: outbox_event_consume gives each
+registered consumer exactly one committed effect per event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from erasure_platform.core.errors import NotFound
+from erasure_platform.core.models import OutboxEvent, ProcessedEvent
+
+logger = logging.getLogger(__name__)
+
+EventConsumer = Callable[[OutboxEvent], None]
+_consumers: dict[str, list[tuple[str, EventConsumer]]] = {}
+
+
+def event_consumer(topic: str, name: str | None = None):
+    """Register a function to run once per event of `topic` (decorator)."""
+
+    def register(func: EventConsumer) -> EventConsumer:
+        consumer_name = name or f"{func.__module__}.{func.__qualname__}"
+        entries = _consumers.setdefault(topic, [])
+        if all(existing != consumer_name for existing, _ in entries):
+            entries.append((consumer_name, func))
+        return func
+
+    return register
+
+
+def consumers_for(topic: str) -> list[tuple[str, EventConsumer]]:
+    return list(_consumers.get(topic, []))
+
+
+def outbox_publish(*, topic: str, payload: dict, delay_seconds: float = 0) -> OutboxEvent:
+    """Queue an event in the caller's transaction; it leaves only after that commits."""
+    now = timezone.now()
+    return OutboxEvent.objects.create(
+        topic=topic, payload=payload, available_at=now + timedelta(seconds=delay_seconds)
+    )
+
+
+def outbox_relay_once(*, publish: Callable[[OutboxEvent], None], batch_size: int = 100) -> int:
+    """Publish due events and mark them sent; returns how many were published."""
+    with transaction.atomic():
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(published_at__isnull=True, available_at__lte=timezone.now())
+            .order_by("available_at", "created_at")[:batch_size]
+        )
+        for event in events:
+            publish(event)
+            event.published_at = timezone.now()
+            event.publish_attempts += 1
+            event.save(update_fields=["published_at", "publish_attempts"])
+    if events:
+        logger.info("outbox relay published %d event(s)", len(events))
+    return len(events)
+
+
+def outbox_event_consume(*, event_id) -> list[str]:
+    """Run every consumer of the event that has not yet run; returns the ones that ran now."""
+    event = OutboxEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise NotFound(f"outbox event {event_id} does not exist")
+    ran = []
+    for name, consumer in consumers_for(event.topic):
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    ProcessedEvent.objects.create(consumer=name, event_id=event.id)
+            except IntegrityError:
+                logger.info("event %s already processed by %s; skipped", event.id, name)
+                continue
+            consumer(event)
+        ran.append(name)
+    return ran

@@ -1,0 +1,235 @@
+"""Settings for both modes.
+
+ERASURE_MODE=embedded (the default): nothing to install — SQLite under var/, a filesystem
+object store, Celery's filesystem transport, email written to files, secrets generated once
+into var/secrets.json. Any production variable below still overrides its embedded default
+(the test suite uses that to run on PostgreSQL).
+
+ERASURE_MODE=production: everything comes from the environment and missing secrets stop
+the process at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from erasure_platform.env import database_from_url, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+MODE = env_str("ERASURE_MODE", "embedded")
+if MODE not in ("embedded", "production"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"ERASURE_MODE={MODE!r}: use 'embedded' or 'production'")
+PRODUCTION = MODE == "production"
+VAR_DIR = Path(env_str("ERASURE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+
+def _embedded_secrets() -> dict:
+    """Generated once per embedded installation; production never reads this file."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "secret_key": secrets.token_urlsafe(50),
+        "subject_key_secret": secrets.token_hex(32),
+        "field_encryption_key": secrets.token_urlsafe(32),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(values, handle)
+    return values
+
+
+_local = {} if PRODUCTION else _embedded_secrets()
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _local.get("secret_key"), required=PRODUCTION)
+# Keyed hash for subject identifiers (erasure_engine.records.subject_key).
+SUBJECT_KEY_SECRET = env_str("ERASURE_SUBJECT_KEY_SECRET", _local.get("subject_key_secret"), required=PRODUCTION)
+# Encrypts requesters' contact details at rest.
+FIELD_ENCRYPTION_KEY = env_str("ERASURE_FIELD_ENCRYPTION_KEY", _local.get("field_encryption_key"), required=PRODUCTION)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("ERASURE_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("environment variable ERASURE_ALLOWED_HOSTS must be set in production mode")
+CSRF_TRUSTED_ORIGINS = env_list("ERASURE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "erasure_platform.core",
+    "erasure_platform.accounts",
+    "erasure_platform.portal",
+]
+
+# Project migrations live in the top-level migrations/ package, one sub-package per app.
+MIGRATION_MODULES = {
+    "core": "migrations.core",
+    "accounts": "migrations.accounts",
+    "portal": "migrations.portal",
+}
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "erasure_platform.urls"
+WSGI_APPLICATION = "erasure_platform.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = env_str("DATABASE_URL", required=PRODUCTION)
+if _database_url:
+    DATABASES = {"default": database_from_url(_database_url)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "erasure.sqlite3",
+            "OPTIONS": {
+                # Web, dispatcher and workers share the file: WAL lets readers run beside
+                # the writer, and IMMEDIATE transactions take the write lock up front so
+                # two writers queue instead of failing with "database is locked".
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Object store for datasets, models and evidence (erasure_engine.storage URL).
+OBJECT_STORE_URL = env_str("ERASURE_OBJECT_STORE_URL", (VAR_DIR / "objects").as_uri(), required=PRODUCTION)
+OBJECT_STORE_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL_S3")
+
+# Celery: the broker carries only "go look at this row"; state lives in the database.
+_broker_folder = VAR_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://", required=PRODUCTION)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed"):
+        (_broker_folder / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_folder / "queue"),
+        "data_folder_out": str(_broker_folder / "queue"),
+        "processed_folder": str(_broker_folder / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Longer than any job's lease renewal gap: the reaper, not the broker, decides when a
+    # job is lost, so redelivery must not race a healthy long-running worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("ERASURE_BROKER_VISIBILITY_TIMEOUT", 43200)}
+
+# Jobs: lease and heartbeat (seconds). A job whose lease lapses is requeued by the reaper.
+JOB_LEASE_SECONDS = env_int("ERASURE_JOB_LEASE_SECONDS", 60)
+JOB_REAP_INTERVAL_SECONDS = env_int("ERASURE_JOB_REAP_INTERVAL_SECONDS", 15)
+JOB_MAX_ATTEMPTS = env_int("ERASURE_JOB_MAX_ATTEMPTS", 3)
+OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
+
+if PRODUCTION or env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST", required=PRODUCTION)
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = env_str("ERASURE_EMAIL_FROM", "privacy@erasure.invalid")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "erasure_platform.core.api.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Erasure platform API",
+    "DESCRIPTION": "Data-deletion requests, review, unlearning jobs and release approval.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("ERASURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("ERASURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("ERASURE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""Celery workers. Tasks are thin: they call platform services."""

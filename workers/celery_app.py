@@ -1,0 +1,41 @@
+"""The Celery application.
+
+Long-task settings: a message is acknowledged only after its task finishes (acks_late) and
+re-queued if the worker process dies (reject_on_worker_lost); each worker process takes one
+message at a time (prefetch 1). None of this is what keeps jobs alive, though: job state and
+leases live in the database and the reaper re-queues lost jobs (see core/services/jobs.py).
+
+The parent process must never initialise CUDA (forked pool children would inherit a broken
+context), so nothing here or in workers.tasks imports torch at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from celery import Celery
+from kombu import Queue
+
+from workers.queues import ALL_QUEUES, DEFAULT_QUEUE
+
+_platform_root = Path(__file__).resolve().parents[1] / "platform"
+if _platform_root.is_dir() and str(_platform_root) not in sys.path:
+    sys.path.insert(1, str(_platform_root))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erasure_platform.settings")
+
+app = Celery("erasure", include=["workers.tasks"])
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=[Queue(name) for name in ALL_QUEUES],
+    task_default_queue=DEFAULT_QUEUE,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_track_started=False,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+)

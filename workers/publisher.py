@@ -1,0 +1,23 @@
+"""How the outbox relay hands events to Celery."""
+
+from __future__ import annotations
+
+from workers.queues import ALL_QUEUES, DEFAULT_QUEUE
+
+
+def celery_publish(event) -> None:
+    """Publish one outbox event: job.run goes to the job's queue, all else to consumers."""
+    from workers.celery_app import app
+    from workers.tasks import CONSUME_EVENT_TASK, RUN_JOB_TASK
+
+    if event.topic == "job.run":
+        queue = event.payload.get("queue", DEFAULT_QUEUE)
+        if queue not in ALL_QUEUES:
+            raise ValueError(f"outbox event {event.id} names unknown queue {queue!r}")
+        app.send_task(RUN_JOB_TASK, kwargs={"job_id": event.payload["job_id"]}, queue=queue)
+    else:
+        from erasure_platform.core.services.outbox import consumers_for
+
+        if not consumers_for(event.topic):
+            return  # nobody listens: recording it as published is all there is to do
+        app.send_task(CONSUME_EVENT_TASK, kwargs={"event_id": str(event.id)}, queue=DEFAULT_QUEUE)
