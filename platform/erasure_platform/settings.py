@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "erasure_platform.core",
     "erasure_platform.accounts",
     "erasure_platform.portal",
+    "erasure_platform.subject_requests",
+    "erasure_platform.registry",
 ]
 
 # Project migrations live in the top-level migrations/ package, one sub-package per app.
@@ -81,6 +83,8 @@ MIGRATION_MODULES = {
     "core": "migrations.core",
     "accounts": "migrations.accounts",
     "portal": "migrations.portal",
+    "subject_requests": "migrations.subject_requests",
+    "registry": "migrations.registry",
 }
 
 MIDDLEWARE = [

@@ -6,6 +6,10 @@ from rest_framework.permissions import AllowAny
 urlpatterns = [
     path("", include("erasure_platform.portal.urls")),
     path("api/", include("erasure_platform.core.urls")),
+    path("api/", include("erasure_platform.subject_requests.api.urls")),
+    path("api/", include("erasure_platform.registry.api.urls")),
+    path("requests/", include("erasure_platform.subject_requests.urls")),
+    path("ml/", include("erasure_platform.registry.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Registered on import by the app config."""
