@@ -1,0 +1,53 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from erasure_platform.env import database_from_url
+from tests.platform.conftest import REPO_ROOT
+
+PRODUCTION_ENV = {
+    "ERASURE_MODE": "production",
+    "DJANGO_SECRET_KEY": "k" * 20 + "-production-secret-with-enough-entropy-0123456789",
+    "DATABASE_URL": "postgresql://app:s3cret@db.internal:5432/erasure?sslmode=require",
+    "CELERY_BROKER_URL": "redis://broker.internal:6379/0",
+    "ERASURE_OBJECT_STORE_URL": "s3://erasure-artifacts/prod",
+    "ERASURE_SUBJECT_KEY_SECRET": "subject-secret",
+    "ERASURE_FIELD_ENCRYPTION_KEY": "field-secret",
+    "ERASURE_ALLOWED_HOSTS": "erasure.example.org",
+    "EMAIL_HOST": "smtp.example.org",
+}
+
+
+def manage(args, env_overrides, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(env_overrides)
+    env["ERASURE_STATIC_ROOT"] = str(tmp_path / "static")
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    result = manage(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_a_secret_or_service(missing, tmp_path):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = manage(["check"], env, tmp_path)
+    assert result.returncode != 0
+    assert f"environment variable {missing} must be set in production mode" in result.stderr
+
+
+def test_database_url_parsing():
+    config = database_from_url("postgresql://app:p%40ss@db:5433/erasure?sslmode=require")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"], config["NAME"]) == ("app", "p@ss", "db", "5433", "erasure")
+    assert config["OPTIONS"] == {"sslmode": "require"}
+    with pytest.raises(ImproperlyConfigured, match="not supported"):
+        database_from_url("mysql://db/erasure")
+    with pytest.raises(ImproperlyConfigured, match="names no database"):
+        database_from_url("postgresql://db:5432/")
