@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "erasure_engine.cli.exact_commands",
     "erasure_engine.cli.approximate_commands",
     "erasure_engine.cli.verify_commands",
+    "erasure_engine.cli.evidence_commands",
 )
 
 
