@@ -61,6 +61,13 @@ class ObjectStore(abc.ABC):
     def url(self, key: str = "") -> str:
         """A URL naming the key, e.g. for lineage records."""
 
+    def put_bytes_retained(self, key: str, data: bytes, *, retain_until) -> tuple[ObjectInfo, bool]:
+        """Write an object that must not be altered or deleted before `retain_until`.
+
+        Returns (info, enforced): enforced is True only when the backend itself guarantees the
+        retention (S3 Object Lock in compliance mode). Other backends store it plainly."""
+        return self.put_bytes(key, data), False
+
     def delete_prefix_permanently(self, prefix: str) -> int:
         removed = 0
         for key in sorted({key for key, _ in self.list_versions(prefix)}):

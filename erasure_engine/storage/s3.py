@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erasure_engine.errors import ObjectNotFound
+from erasure_engine.errors import EngineError, ObjectNotFound
 from erasure_engine.storage.base import ObjectInfo, ObjectStore, sha256_hex, validate_key
 
 
@@ -49,6 +49,22 @@ class S3ObjectStore(ObjectStore):
         return ObjectInfo(
             key=key, size=len(data), sha256=sha256_hex(data), version_id=response.get("VersionId")
         )
+
+    def put_bytes_retained(self, key: str, data: bytes, *, retain_until) -> tuple[ObjectInfo, bool]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=self._full(key), Body=data,
+                ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until,
+            )
+        except ClientError as error:
+            # Buckets created without Object Lock refuse the header: store plainly and say so.
+            if error.response.get("Error", {}).get("Code") in ("InvalidRequest", "InvalidArgument", "ObjectLockConfigurationNotFoundError"):
+                return self.put_bytes(key, data), False
+            raise
+        info = ObjectInfo(key=key, size=len(data), sha256=sha256_hex(data), version_id=response.get("VersionId"))
+        return info, True
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -97,7 +113,17 @@ class S3ObjectStore(ObjectStore):
         removed = 0
         for start in range(0, len(targets), 1000):
             batch = targets[start : start + 1000]
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            errors = response.get("Errors", [])
+            if errors:
+                # Erasure must never report success for a version that is still there
+                # (e.g. under Object Lock retention).
+                first = errors[0]
+                raise EngineError(
+                    f"S3 refused to delete {len(errors)} version(s) of {key!r}: "
+                    f"{first.get('Code')}: {first.get('Message')}",
+                    code="delete_refused",
+                )
             removed += len(batch)
         if self.exists(key) or not targets:
             # Unversioned bucket (version id "null") or object outside versioning.
