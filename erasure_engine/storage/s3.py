@@ -125,10 +125,11 @@ class S3ObjectStore(ObjectStore):
                     code="delete_refused",
                 )
             removed += len(batch)
-        if self.exists(key) or not targets:
-            # Unversioned bucket (version id "null") or object outside versioning.
+        if self.exists(key):
+            # Unversioned bucket (version id "null"): a plain delete removes the object.
+            # Never issued for an absent key: on a versioned bucket it would add a delete marker.
             self.client.delete_object(Bucket=self.bucket, Key=full)
-            removed += 1 if not targets else 0
+            removed += 1
         return removed
 
     def url(self, key: str = "") -> str:

@@ -67,3 +67,8 @@ def test_retention_is_reported_as_not_enforced_without_object_lock(s3_bucket, s3
     assert not enforced
     _, enforced = LocalObjectStore(tmp_path).put_bytes_retained("h.json", b"x", retain_until=until)
     assert not enforced
+
+
+def test_deleting_an_absent_key_leaves_no_trace(store):
+    assert store.delete_permanently("never/was.json") == 0
+    assert store.list_versions("never/") == []

@@ -1,0 +1,31 @@
+"""Deterministic fictitious data: subjects with memorisable facts, a never-seen holdout,
+general text with no subject, and a tabular classification set. Seeded `random.Random`
+instances only; no global RNG."""
+
+from erasure_engine.datagen.corpus import Corpus, build_corpus
+from erasure_engine.datagen.general_text import NO_SUBJECT_KEY, generate_general_text
+from erasure_engine.datagen.presets import SIZE_PRESETS, SizePreset, size_preset
+from erasure_engine.datagen.subjects import (
+    Subject,
+    generate_holdout_subjects,
+    generate_subjects,
+    name_capacity,
+    records_from_subjects,
+)
+from erasure_engine.datagen.tabular import generate_tabular
+
+__all__ = [
+    "Corpus",
+    "NO_SUBJECT_KEY",
+    "SIZE_PRESETS",
+    "SizePreset",
+    "Subject",
+    "build_corpus",
+    "generate_general_text",
+    "generate_holdout_subjects",
+    "generate_subjects",
+    "generate_tabular",
+    "name_capacity",
+    "records_from_subjects",
+    "size_preset",
+]

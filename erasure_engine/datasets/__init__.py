@@ -1,0 +1,9 @@
+"""Versioned datasets: JSONL slice objects in an ObjectStore, manifests, stable SISA
+shard/slice placement, and erasure that deletes for good."""
+
+from erasure_engine.datasets.erasure import ErasureReport, subject_key_digest
+from erasure_engine.datasets.placement import placement
+from erasure_engine.datasets.store import DatasetStore
+from erasure_engine.datasets.version import DatasetVersion
+
+__all__ = ["DatasetStore", "DatasetVersion", "ErasureReport", "placement", "subject_key_digest"]
