@@ -30,19 +30,43 @@ VAR_DIR = Path(env_str("ERASURE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
 def _embedded_secrets() -> dict:
     """Generated once per embedded installation; production never reads this file."""
+    from erasure_engine.evidence import generate_private_key_pem
+
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {
-        "secret_key": secrets.token_urlsafe(50),
-        "subject_key_secret": secrets.token_hex(32),
-        "field_encryption_key": secrets.token_urlsafe(32),
+    values = json.loads(path.read_text()) if path.exists() else {}
+    generators = {
+        "secret_key": lambda: secrets.token_urlsafe(50),
+        "subject_key_secret": lambda: secrets.token_hex(32),
+        "field_encryption_key": lambda: secrets.token_urlsafe(32),
+        "signing_key_pem": lambda: generate_private_key_pem().decode("ascii"),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(values, handle)
+    missing = {name: make() for name, make in generators.items() if name not in values}
+    if missing:
+        values.update(missing)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(values, handle)
+        if path.exists():
+            # Another process may have written first: keep whichever file landed first.
+            os.unlink(tmp)
+            return _merge_existing(path, values)
+        os.replace(tmp, path)
     return values
+
+
+def _merge_existing(path: Path, ours: dict) -> dict:
+    existing = json.loads(path.read_text())
+    if all(name in existing for name in ours):
+        return existing
+    existing.update({name: value for name, value in ours.items() if name not in existing})
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(existing, handle)
+    os.replace(tmp, path)
+    return existing
 
 
 _local = {} if PRODUCTION else _embedded_secrets()
@@ -52,6 +76,8 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", _local.get("secret_key"), required=PRO
 SUBJECT_KEY_SECRET = env_str("ERASURE_SUBJECT_KEY_SECRET", _local.get("subject_key_secret"), required=PRODUCTION)
 # Encrypts requesters' contact details at rest.
 FIELD_ENCRYPTION_KEY = env_str("ERASURE_FIELD_ENCRYPTION_KEY", _local.get("field_encryption_key"), required=PRODUCTION)
+# Ed25519 private key (PEM) that signs certificates of erasure and audit-chain anchors.
+EVIDENCE_SIGNING_KEY = env_str("ERASURE_SIGNING_KEY", _local.get("signing_key_pem"), required=PRODUCTION)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ERASURE_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -76,6 +102,7 @@ INSTALLED_APPS = [
     "erasure_platform.portal",
     "erasure_platform.subject_requests",
     "erasure_platform.registry",
+    "erasure_platform.evidence",
 ]
 
 # Project migrations live in the top-level migrations/ package, one sub-package per app.
@@ -85,6 +112,7 @@ MIGRATION_MODULES = {
     "portal": "migrations.portal",
     "subject_requests": "migrations.subject_requests",
     "registry": "migrations.registry",
+    "evidence": "migrations.evidence",
 }
 
 MIDDLEWARE = [
@@ -186,6 +214,10 @@ JOB_LEASE_SECONDS = env_int("ERASURE_JOB_LEASE_SECONDS", 60)
 JOB_REAP_INTERVAL_SECONDS = env_int("ERASURE_JOB_REAP_INTERVAL_SECONDS", 15)
 JOB_MAX_ATTEMPTS = env_int("ERASURE_JOB_MAX_ATTEMPTS", 3)
 OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
+# Audit-chain anchoring: how often the dispatcher signs the chain head into the object
+# store, and how long anchors stay locked (S3 Object Lock, compliance mode) where supported.
+AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_INTERVAL_SECONDS", 300)
+AUDIT_ANCHOR_RETENTION_DAYS = env_int("ERASURE_AUDIT_ANCHOR_RETENTION_DAYS", 2555)
 
 if PRODUCTION or env_str("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -5,6 +5,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from erasure_engine.evidence import generate_private_key_pem
 from erasure_platform.env import database_from_url
 from tests.platform.conftest import REPO_ROOT
 
@@ -18,6 +19,7 @@ PRODUCTION_ENV = {
     "ERASURE_FIELD_ENCRYPTION_KEY": "field-secret",
     "ERASURE_ALLOWED_HOSTS": "erasure.example.org",
     "EMAIL_HOST": "smtp.example.org",
+    "ERASURE_SIGNING_KEY": generate_private_key_pem().decode(),
 }
 
 
@@ -34,7 +36,9 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_SIGNING_KEY", "ERASURE_ALLOWED_HOSTS"]
+)
 def test_production_refuses_to_start_without_a_secret_or_service(missing, tmp_path):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = manage(["check"], env, tmp_path)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 
 from erasure_platform.core.models import OutboxEvent
+from erasure_platform.core.periodic import periodic
 from erasure_platform.core.services.audit import audit_record
-from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler
+from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler, jobs_reap_expired
 from erasure_platform.core.services.outbox import event_consumer
 from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
 
@@ -46,3 +47,6 @@ def _selftest(context: JobContext) -> dict:
 
 job_handler("system.selftest", queue=DEFAULT_QUEUE)(_selftest)
 job_handler("system.selftest_gpu", queue=GPU_QUEUE)(_selftest)
+
+
+periodic("jobs.reap_expired", interval_setting="JOB_REAP_INTERVAL_SECONDS")(jobs_reap_expired)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from erasure_platform.core.services.jobs import jobs_reap_expired
+from erasure_platform.core.periodic import periodic_work
 from erasure_platform.core.services.outbox import outbox_relay_once
 from workers.publisher import celery_publish
 
@@ -14,10 +14,10 @@ logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Relay outbox events to the broker and reap jobs whose worker died (run one or more)."
+    help = "Relay outbox events to the broker and run periodic work (job reaper, audit anchors)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="one relay pass and one reaper pass, then exit")
+        parser.add_argument("--once", action="store_true", help="one relay pass and every periodic task once, then exit")
 
     def handle(self, *args, **options):
         stopping = False
@@ -28,22 +28,29 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        next_reap = 0.0
+        next_run = {work.name: 0.0 for work in periodic_work()}
         while True:
             close_old_connections()
+            published = 0
             try:
                 published = outbox_relay_once(publish=celery_publish)
-                if time.monotonic() >= next_reap:
-                    counts = jobs_reap_expired()
-                    if any(counts.values()):
-                        logger.warning("reaper: %s", counts)
-                    next_reap = time.monotonic() + settings.JOB_REAP_INTERVAL_SECONDS
             except Exception:
                 if options["once"]:
                     raise
-                logger.exception("dispatcher pass failed; retrying")
-                published = 0
+                logger.exception("outbox relay pass failed; retrying")
                 time.sleep(2)
+            for work in periodic_work():
+                if time.monotonic() < next_run[work.name]:
+                    continue
+                next_run[work.name] = time.monotonic() + getattr(settings, work.interval_setting)
+                try:
+                    outcome = work.func()
+                    if outcome:
+                        logger.info("%s: %s", work.name, outcome)
+                except Exception:
+                    if options["once"]:
+                        raise
+                    logger.exception("periodic work %s failed; it runs again next interval", work.name)
             if options["once"] or stopping:
                 return
             if not published:

@@ -1,0 +1,169 @@
+"""Reads of the registry: lineage, versions, batches, plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from erasure_platform.core.errors import NotFound
+from erasure_platform.registry.models import (
+    Alias,
+    AliasMove,
+    BatchStatus,
+    Dataset,
+    DatasetVersion,
+    ErasurePlan,
+    Model,
+    ModelVersion,
+    SubjectRecord,
+    UnlearningBatch,
+    VersionStatus,
+)
+
+
+def production_version(*, model: Model) -> ModelVersion | None:
+    alias = Alias.objects.filter(model=model, name=Alias.PRODUCTION).select_related("version").first()
+    return alias.version if alias else None
+
+
+@dataclass
+class Lineage:
+    subject_key: str
+    dataset_versions: list[dict] = field(default_factory=list)  # {"dataset_version", "record_ids", "erased"}
+    model_versions: list[dict] = field(default_factory=list)  # {"model_version", "dataset_version", "production"}
+
+
+def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None) -> Lineage:
+    """Which dataset versions and model versions hold the subject's records: indexed lookups
+    on SubjectRecord(subject_key) and ModelVersion(trained_on), never a scan of the data."""
+    rows = SubjectRecord.objects.filter(subject_key=subject_key)
+    if record_ids:
+        rows = rows.filter(record_id__in=record_ids)
+    by_version: dict[int, dict] = {}
+    for version_id, record_id, erased_in in rows.values_list("dataset_version_id", "record_id", "erased_in_id"):
+        entry = by_version.setdefault(version_id, {"record_ids": [], "erased_record_ids": []})
+        (entry["erased_record_ids"] if erased_in else entry["record_ids"]).append(record_id)
+    lineage = Lineage(subject_key=subject_key)
+    if not by_version:
+        return lineage
+    versions = {v.pk: v for v in DatasetVersion.objects.filter(pk__in=by_version).select_related("dataset")}
+    for pk in sorted(by_version):
+        entry = by_version[pk]
+        lineage.dataset_versions.append({
+            "dataset_version": versions[pk], "record_ids": sorted(entry["record_ids"]),
+            "erased_record_ids": sorted(entry["erased_record_ids"]),
+            "holds_data": bool(entry["record_ids"]) and not versions[pk].purged,
+        })
+    production = set(Alias.objects.filter(name=Alias.PRODUCTION).values_list("version_id", flat=True))
+    model_versions = (
+        ModelVersion.objects.filter(trained_on_id__in=by_version)
+        .exclude(status=VersionStatus.REJECTED)
+        .select_related("model", "trained_on__dataset")
+        .order_by("model__name", "created_at")
+    )
+    for version in model_versions:
+        lineage.model_versions.append({"model_version": version, "dataset_version": version.trained_on,
+                                       "production": version.pk in production})
+    return lineage
+
+
+def current_versions_holding(*, subject_key: str, record_ids: list[str] | None = None) -> list[DatasetVersion]:
+    """The latest version of each training dataset that still holds the subject's records."""
+    rows = SubjectRecord.objects.filter(subject_key=subject_key, erased_in__isnull=True, dataset_version__purged=False)
+    if record_ids:
+        rows = rows.filter(record_id__in=record_ids)
+    candidates = DatasetVersion.objects.filter(pk__in=rows.values("dataset_version_id")).select_related("dataset")
+    latest = []
+    for version in candidates:
+        newest = version.dataset.versions.order_by("-id").first()
+        if newest.pk == version.pk and version.dataset.purpose == "training":
+            latest.append(version)
+    return sorted(latest, key=lambda v: v.dataset.name)
+
+
+def models_affected(*, subject_key: str, record_ids: list[str] | None = None) -> list[tuple[Model, ModelVersion]]:
+    """Models whose production version was trained on a dataset version holding the subject."""
+    rows = SubjectRecord.objects.filter(subject_key=subject_key)
+    if record_ids:
+        rows = rows.filter(record_id__in=record_ids)
+    aliases = Alias.objects.filter(name=Alias.PRODUCTION, version__trained_on_id__in=rows.values("dataset_version_id"))
+    return [(alias.model, alias.version) for alias in aliases.select_related("model", "version").order_by("model__name")]
+
+
+def dataset_list() -> QuerySet[Dataset]:
+    return Dataset.objects.prefetch_related("versions").order_by("name")
+
+
+def dataset_get(*, name: str) -> Dataset:
+    dataset = Dataset.objects.filter(name=name).first()
+    if dataset is None:
+        raise NotFound(f"dataset {name!r} is not registered")
+    return dataset
+
+
+def dataset_version_get(*, pk) -> DatasetVersion:
+    version = DatasetVersion.objects.filter(pk=pk).select_related("dataset").first()
+    if version is None:
+        raise NotFound(f"dataset version {pk} does not exist")
+    return version
+
+
+def model_list() -> QuerySet[Model]:
+    return Model.objects.order_by("name")
+
+
+def model_get(*, name: str) -> Model:
+    model = Model.objects.filter(name=name).first()
+    if model is None:
+        raise NotFound(f"model {name!r} is not registered")
+    return model
+
+
+def model_versions(*, model: Model) -> QuerySet[ModelVersion]:
+    return model.versions.select_related("trained_on__dataset", "parent", "batch").order_by("-created_at")
+
+
+def model_version_get(*, pk) -> ModelVersion:
+    try:
+        version = ModelVersion.objects.filter(pk=pk).select_related("model", "trained_on__dataset", "parent", "batch").first()
+    except Exception:  # a malformed uuid
+        version = None
+    if version is None:
+        raise NotFound(f"model version {pk} does not exist")
+    return version
+
+
+def alias_history(*, model: Model) -> QuerySet[AliasMove]:
+    return AliasMove.objects.filter(alias__model=model).select_related("from_version", "to_version").order_by("-id")
+
+
+def batch_get(*, pk) -> UnlearningBatch:
+    try:
+        batch = UnlearningBatch.objects.filter(pk=pk).select_related("model", "parent_version", "unlearn_job").first()
+    except Exception:
+        batch = None
+    if batch is None:
+        raise NotFound(f"unlearning batch {pk} does not exist")
+    return batch
+
+
+def batches_for_model(*, model: Model) -> QuerySet[UnlearningBatch]:
+    return model.batches.order_by("-created_at")
+
+
+def open_batch(*, model: Model) -> UnlearningBatch | None:
+    return model.batches.filter(status=BatchStatus.OPEN).first()
+
+
+def plan_get(*, request_id: str) -> ErasurePlan:
+    plan = ErasurePlan.objects.filter(request_id=str(request_id)).first()
+    if plan is None:
+        raise NotFound(f"no erasure plan for request {request_id}")
+    return plan
+
+
+def candidates_awaiting_approval() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(status=VersionStatus.CANDIDATE).filter(
+        Q(verdict__isnull=False) | Q(batch__isnull=True)
+    ).select_related("model").order_by("created_at")

@@ -1,0 +1,1 @@
+"""Registry services: every write, each in one transaction with its audit record and events."""

@@ -1,0 +1,158 @@
+"""Datasets and dataset versions: registration (with the subject index) and erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from erasure_engine.datasets import DatasetStore
+from erasure_engine.datasets.layout import check_dataset_name
+from erasure_engine.errors import EngineError
+from erasure_engine.records import Record
+from erasure_platform.core.errors import ApplicationError, Conflict, NotFound
+from erasure_platform.core.object_store import platform_object_store
+from erasure_platform.core.services.audit import audit_record
+from erasure_platform.registry.models import Dataset, DatasetPurpose, DatasetVersion, SubjectRecord
+
+INDEX_BATCH = 5000
+
+
+def engine_error(error: EngineError) -> ApplicationError:
+    return ApplicationError(str(error), code=getattr(error, "code", "engine_error") or "engine_error",
+                            details=getattr(error, "details", None) or {})
+
+
+def dataset_register(*, name: str, actor: str, purpose: str = DatasetPurpose.TRAINING, description: str = "") -> Dataset:
+    try:
+        check_dataset_name(name)
+    except EngineError as error:
+        raise engine_error(error) from None
+    if purpose not in DatasetPurpose.values:
+        raise ApplicationError(f"purpose must be one of {DatasetPurpose.values}", code="invalid_purpose")
+    if Dataset.objects.filter(name=name).exists():
+        raise Conflict(f"dataset {name!r} is already registered", code="dataset_exists")
+    with transaction.atomic():
+        dataset = Dataset.objects.create(name=name, purpose=purpose, description=description[:500], created_by=actor)
+        audit_record(actor=actor, action="dataset.registered", entity_type="dataset", entity_id=dataset.pk,
+                     data={"name": name, "purpose": purpose})
+    return dataset
+
+
+def _index_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
+    rows, count = [], 0
+    for entry in entries:
+        rows.append(SubjectRecord(
+            subject_key=entry["subject_key"] or "", dataset_version=version, record_id=entry["record_id"],
+            content_hash=entry["content_hash"], shard=entry["shard"], slice=entry["slice"],
+        ))
+        if len(rows) >= INDEX_BATCH:
+            SubjectRecord.objects.bulk_create(rows)
+            count += len(rows)
+            rows = []
+    SubjectRecord.objects.bulk_create(rows)
+    return count + len(rows)
+
+
+def dataset_version_register(
+    *, dataset: Dataset, version_id: str, actor: str, parent: DatasetVersion | None = None, erasure: dict | None = None
+) -> DatasetVersion:
+    """Record an engine dataset version (read and checked from the object store) and index its
+    records by subject. Registering the same version again returns the existing row."""
+    existing = DatasetVersion.objects.filter(dataset=dataset, version_id=version_id).first()
+    if existing is not None:
+        return existing
+    store = platform_object_store()
+    try:
+        stored = DatasetStore(store, dataset.name).read_manifest(version_id)
+    except EngineError as error:
+        raise engine_error(error) from None
+    body = stored.body
+    if body.get("purged_by"):
+        raise Conflict(f"{dataset.name}@{version_id} was purged by an erasure; register a current version",
+                       code="version_purged")
+    if parent is None and body.get("parent_id"):
+        parent = DatasetVersion.objects.filter(dataset=dataset, version_id=body["parent_id"]).first()
+    with transaction.atomic():
+        version = DatasetVersion.objects.create(
+            dataset=dataset, version_id=version_id, manifest_sha256=stored.sha256, object_url=store.url(stored.key),
+            parent=parent, record_count=body["record_count"], shards=body["shards"], slices=body["slices"],
+            erasure=erasure, created_by=actor,
+        )
+        indexed = _index_rows(version, body["records"])
+        audit_record(actor=actor, action="dataset_version.registered", entity_type="dataset_version", entity_id=version.pk,
+                     data={"dataset": dataset.name, "version_id": version_id, "manifest_sha256": stored.sha256,
+                           "records": indexed, "parent": parent.version_id if parent else None})
+    return version
+
+
+def dataset_version_create(
+    *, dataset: Dataset, records: list[Record], shards: int, slices: int, seed: int, actor: str
+) -> DatasetVersion:
+    """Write records as a new engine dataset version, then register it (demo data, imports)."""
+    latest = dataset.versions.order_by("-id").first()
+    try:
+        engine_version = DatasetStore(platform_object_store(), dataset.name).create_version(
+            records, shards=shards, slices=slices, seed=seed, parent_id=latest.version_id if latest else None
+        )
+    except EngineError as error:
+        raise engine_error(error) from None
+    return dataset_version_register(dataset=dataset, version_id=engine_version.version_id, actor=actor, parent=latest)
+
+
+def dataset_version_latest(*, dataset: Dataset) -> DatasetVersion | None:
+    return dataset.versions.order_by("-id").first()
+
+
+def dataset_version_erase(
+    *, version: DatasetVersion, subject_key: str, record_ids: list[str] | None, request_id: str, actor: str
+) -> dict:
+    """Erase a subject's records (all, or the named ones) from a dataset version with the engine:
+    a new version without them, every object that held them destroyed. Registers the new
+    version, marks the old one purged and its index rows erased. Idempotent (the engine resumes
+    or reports nothing left). Returns the completion entry for the request."""
+    dataset = version.dataset
+    store = platform_object_store()
+    datasets = DatasetStore(store, dataset.name)
+    keys = [] if record_ids else [subject_key]
+    try:
+        report = datasets.erase(version.version_id, subject_keys=keys, record_ids=record_ids or [])
+    except EngineError as error:
+        raise engine_error(error) from None
+    if report.new_version is None:
+        after = DatasetVersion.objects.filter(dataset=dataset, version_id=(report.erased_in or [None])[-1]).first()
+        return {"dataset": dataset.name, "version_before": version.version_id,
+                "version_after": after.version_id if after else version.version_id, "removed": [], "already_erased": True}
+    removed = [{"record_id": r["record_id"], "content_hash": r["content_hash"], "shard": r["shard"], "slice": r["slice"]}
+               for r in report.removed_records]
+    with transaction.atomic():
+        new = dataset_version_register(
+            dataset=dataset, version_id=report.new_version, actor=actor, parent=version,
+            erasure={"request_ids": [request_id], "removed": removed},
+        )
+        DatasetVersion.objects.filter(pk__in=DatasetVersion.objects.filter(
+            dataset=dataset, version_id__in=report.redacted_versions).values("pk")).update(purged=True)
+        SubjectRecord.objects.filter(
+            dataset_version__dataset=dataset, record_id__in=[r["record_id"] for r in removed], erased_in__isnull=True
+        ).exclude(dataset_version=new).update(erased_in=new)
+        audit_record(actor=actor, action="dataset_version.erased", entity_type="dataset_version", entity_id=version.pk,
+                     data={"dataset": dataset.name, "version_before": version.version_id, "version_after": new.version_id,
+                           "request_id": request_id, "removed": [r["record_id"] for r in removed],
+                           "objects_destroyed": report.object_versions_destroyed,
+                           "redacted_versions": report.redacted_versions})
+    return {"dataset": dataset.name, "version_before": version.version_id, "version_after": new.version_id,
+            "removed": [{"record_id": r["record_id"], "content_hash": r["content_hash"]} for r in removed]}
+
+
+def dataset_records_of_subject(*, version: DatasetVersion, subject_key: str, record_ids: list[str] | None) -> list[Record]:
+    """Read (verified) the records of a subject from a still-readable version: the forget set."""
+    wanted = SubjectRecord.objects.filter(dataset_version=version, subject_key=subject_key, erased_in__isnull=True)
+    if record_ids:
+        wanted = wanted.filter(record_id__in=record_ids)
+    places = {(row.shard, row.slice) for row in wanted}
+    ids = {row.record_id for row in wanted}
+    try:
+        engine_version = DatasetStore(platform_object_store(), version.dataset.name).load_version(version.version_id, verify=False)
+        return [r for place in sorted(places) for r in engine_version.records_in(*place) if r.record_id in ids]
+    except EngineError as error:
+        raise engine_error(error) from None

@@ -1,0 +1,190 @@
+"""Reads of erasure requests: owner lookup by token, the officers' queue, timelines, dashboard figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+
+from erasure_platform.core.errors import NotFound
+from erasure_platform.core.selectors import audit_events_for
+from erasure_platform.subject_requests import deadlines
+from erasure_platform.subject_requests.crypto import decrypt_text, token_hash
+from erasure_platform.subject_requests.grounds import ground_label
+from erasure_platform.subject_requests.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    ErasureRequest,
+    Jurisdiction,
+    RequestStatus,
+)
+from erasure_platform.subject_requests.services.intake import ENTITY
+
+NOT_FOUND_MESSAGE = "no request matches this link"
+
+# What the owner reads on the status page, per audited action.
+OWNER_LABELS = {
+    "request.submitted": "Request received",
+    "request.receipt_confirmed": "Receipt confirmed",
+    "request.identity_code_resent": "A new verification code was sent",
+    "request.identity_verified": "Identifier confirmed as yours",
+    "request.marked_duplicate": "Joined an earlier open request for the same identifier",
+    "request.granted": "Granted: erasure started",
+    "request.refused": "Refused",
+    "request.extended": "Deadline extended",
+    "request.reopened": "Reopened",
+    "request.erasure_progress": "Progress",
+    "request.completed": "Completed: your data has been erased",
+}
+STAGE_LABELS = {
+    "datasets_erased": "Erased from our datasets",
+    "unlearning": "Removing your data from trained models",
+    "verifying": "Checking the models no longer remember your data",
+    "awaiting_release": "Waiting for release approval of the cleaned models",
+    "released": "Cleaned models released",
+}
+
+
+def request_get_by_token(*, token: str) -> ErasureRequest:
+    """The owner's only way in: an unguessable token. Unknown tokens read as not found."""
+    if not token or len(token) > 100:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    request = ErasureRequest.objects.select_related("duplicate_of").filter(access_token_hash=token_hash(token)).first()
+    if request is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return request
+
+
+def request_get(*, request_id) -> ErasureRequest:
+    request = ErasureRequest.objects.select_related("duplicate_of").filter(pk=request_id).first()
+    if request is None:
+        raise NotFound(f"request {request_id} does not exist")
+    return request
+
+
+def request_queue(*, status: str | None = None, jurisdiction: str | None = None, include_closed: bool = False):
+    """Open requests, identity-verified first, then by due date (oldest receipt breaks ties)."""
+    queryset = ErasureRequest.objects.all()
+    if status:
+        queryset = queryset.filter(status=status)
+    elif not include_closed:
+        queryset = queryset.filter(status__in=OPEN_STATUSES)
+    if jurisdiction:
+        queryset = queryset.filter(jurisdiction=jurisdiction)
+    return queryset.annotate(
+        verified_rank=Case(When(identity_verified_at__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("verified_rank", "due_on", "received_at")
+
+
+def request_clock(request: ErasureRequest, today: date | None = None) -> dict:
+    today = today or timezone.localdate()
+    left = deadlines.days_left(request.due_on, today)
+    return {
+        "due_on": request.due_on,
+        "days_left": left,
+        "overdue": request.is_open and deadlines.is_overdue(request.due_on, today),
+        "extended": request.is_extended,
+        "can_extend": request.is_open and deadlines.extension_refusal(
+            jurisdiction=request.jurisdiction, received_on=request.received_on, today=today,
+            already_extended=request.is_extended,
+        ) is None,
+        "extension_unit": deadlines.extension_unit(request.jurisdiction),
+        "max_extension": deadlines.max_extension(request.jurisdiction),
+    }
+
+
+def _owner_detail(event) -> str:
+    data = event.data or {}
+    if event.action == "request.refused":
+        return ""
+    if event.action == "request.extended":
+        return f"New deadline {data.get('due_on', '')}. Why: {data.get('reason', '')}"
+    if event.action == "request.reopened":
+        return f"Why: {data.get('reason', '')}"
+    if event.action == "request.erasure_progress":
+        stage = data.get("stage", "")
+        return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+    if event.action == "request.marked_duplicate":
+        return f"Earlier request: {data.get('duplicate_of_reference', '')}"
+    return ""
+
+
+def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
+    """The request's audited history; owners see a plain-language subset."""
+    entries = []
+    for event in audit_events_for(entity_type=ENTITY, entity_id=request.id):
+        if for_owner:
+            if event.action not in OWNER_LABELS:
+                continue
+            entries.append({"at": event.occurred_at, "action": event.action, "label": OWNER_LABELS[event.action],
+                            "detail": _owner_detail(event)})
+        else:
+            entries.append({"at": event.occurred_at, "action": event.action, "label": event.action,
+                            "actor": event.actor, "data": event.data, "sequence": event.sequence,
+                            "hash": event.hash})
+    return entries
+
+
+def request_owner_view(*, request: ErasureRequest) -> dict:
+    """Everything the owner's status page shows: no internal ids, no other request's link."""
+    clock = request_clock(request)
+    return {
+        "reference": request.reference,
+        "status": request.status,
+        "status_label": RequestStatus(request.status).label,
+        "jurisdiction": request.jurisdiction,
+        "scope_type": request.scope_type,
+        "record_ids": list(request.record_ids),
+        "received_on": request.received_on,
+        "due_on": request.due_on,
+        "days_left": clock["days_left"],
+        "extended": request.is_extended,
+        "extension_reason": request.extension_reason,
+        "identity_verified": request.identity_verified_at is not None,
+        "refusal_ground": request.refusal_ground,
+        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground) if request.refusal_ground else "",
+        "refusal_reason": request.refusal_reason,
+        "duplicate_of_reference": request.duplicate_of.reference if request.duplicate_of_id else "",
+        "progress_stage": request.progress_stage,
+        "completed_at": request.completed_at,
+        "completion_record": request.completion_record if request.status == RequestStatus.COMPLETED else None,
+        "timeline": request_timeline(request=request, for_owner=True),
+    }
+
+
+def request_contact_email(*, request: ErasureRequest) -> str | None:
+    return decrypt_text(request.contact_email_encrypted)
+
+
+def request_message(*, request: ErasureRequest) -> str | None:
+    return decrypt_text(request.message_encrypted)
+
+
+def dashboard_figures(*, today: date | None = None) -> dict:
+    """SLA figures for officers and auditors."""
+    today = today or timezone.localdate()
+    rows = list(ErasureRequest.objects.values_list("status", "jurisdiction", "due_on", "received_on", "responded_at"))
+    open_rows = [row for row in rows if row[0] in OPEN_STATUSES]
+    closed_durations = [
+        deadlines.days_to_close(received_on, timezone.localdate(responded_at))
+        for status, _, _, received_on, responded_at in rows
+        if status in (RequestStatus.COMPLETED, RequestStatus.REFUSED) and responded_at is not None
+    ]
+    by_status = Counter(row[0] for row in rows)
+    by_jurisdiction = Counter(row[1] for row in rows)
+    open_by_jurisdiction = Counter(row[1] for row in open_rows)
+    week_end = today + timedelta(days=7)
+    return {
+        "today": today,
+        "total": len(rows),
+        "open": len(open_rows),
+        "overdue": sum(1 for row in open_rows if deadlines.is_overdue(row[2], today)),
+        "due_this_week": sum(1 for row in open_rows if today <= row[2] <= week_end),
+        "median_days_to_close": deadlines.median_days(closed_durations),
+        "closed": sum(by_status.get(status, 0) for status in CLOSED_STATUSES),
+        "by_status": {status.value: by_status.get(status.value, 0) for status in RequestStatus},
+        "by_jurisdiction": {j.value: by_jurisdiction.get(j.value, 0) for j in Jurisdiction},
+        "open_by_jurisdiction": {j.value: open_by_jurisdiction.get(j.value, 0) for j in Jurisdiction},
+    }

@@ -1,0 +1,290 @@
+"""Officer decisions (grant, refuse, extend, reopen) and the registry's progress/completion events."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
+
+from django.db import transaction
+from django.utils import timezone
+
+from erasure_platform.core.errors import ApplicationError, Conflict
+from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.services.outbox import outbox_publish
+from erasure_platform.subject_requests import deadlines
+from erasure_platform.subject_requests.grounds import ground_label, grounds_for
+from erasure_platform.subject_requests.models import (
+    ErasureRequest,
+    RequestStatus,
+    ResponseNature,
+    ScopeType,
+)
+from erasure_platform.subject_requests.services.intake import ENTITY
+from erasure_platform.subject_requests.services.notifications import notify_owner, plain_date
+
+logger = logging.getLogger(__name__)
+
+TOPIC_GRANTED = "request.granted"
+TOPIC_PROGRESS = "request.erasure_progress"
+TOPIC_COMPLETED = "request.erasure_completed"
+MAX_REASON_CHARS = 5000
+
+
+def officer_actor(officer) -> str:
+    return f"user:{officer.username}"
+
+
+def _reason(reason: str, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ApplicationError(
+            "write a reason of at least 10 characters; the owner will read it",
+            code="validation_error", details={field: ["write a reason of at least 10 characters"]},
+        )
+    if len(reason) > MAX_REASON_CHARS:
+        raise ApplicationError(
+            f"a reason has at most {MAX_REASON_CHARS} characters",
+            code="validation_error", details={field: [f"at most {MAX_REASON_CHARS} characters"]},
+        )
+    return reason
+
+
+def _locked(request: ErasureRequest) -> ErasureRequest:
+    return ErasureRequest.objects.select_for_update().get(pk=request.pk)
+
+
+def deadline_at(request: ErasureRequest) -> datetime:
+    """The end of the due day, in UTC."""
+    return datetime.combine(request.due_on, time(23, 59, 59), tzinfo=dt_timezone.utc)
+
+
+def granted_payload(request: ErasureRequest) -> dict:
+    scope = {"type": "all"} if request.scope_type == ScopeType.ALL else {"type": "records", "record_ids": list(request.record_ids)}
+    return {
+        "request_id": str(request.id),
+        "subject_key": request.subject_key,
+        "scope": scope,
+        "deadline_at": deadline_at(request).isoformat(),
+    }
+
+
+@transaction.atomic
+def request_grant(*, request: ErasureRequest, officer, reason: str = "") -> ErasureRequest:
+    """Accept the request: erasure starts (the registry consumes request.granted)."""
+    request = _locked(request)
+    if request.status == RequestStatus.SUBMITTED:
+        raise Conflict(
+            f"request {request.reference} cannot be granted before the owner has verified the identifier",
+            code="identity_not_verified",
+        )
+    if request.status != RequestStatus.VERIFIED:
+        raise Conflict(
+            f"request {request.reference} is {request.status}; only a verified request awaiting review can be granted",
+            code="invalid_transition",
+        )
+    now = timezone.now()
+    request.status = RequestStatus.GRANTED
+    request.granted_at = now
+    request.decided_by = officer.username
+    request.progress_stage = ""
+    request.save()
+    reason = (reason or "").strip()[:MAX_REASON_CHARS]
+    audit_record(
+        actor=officer_actor(officer), action="request.granted", entity_type=ENTITY, entity_id=request.id,
+        data={"reason": reason, "due_on": request.due_on.isoformat()},
+    )
+    outbox_publish(topic=TOPIC_GRANTED, payload=granted_payload(request))
+    notify_owner(
+        request=request, subject="Your erasure request is granted",
+        body=(
+            f"Your request {request.reference} is granted. We are erasing your data from our datasets and then "
+            f"from every model trained on it; we will tell you when it is done (by {plain_date(request.due_on)})."
+        ),
+    )
+    return request
+
+
+@transaction.atomic
+def request_refuse(*, request: ErasureRequest, officer, ground: str, reason: str) -> ErasureRequest:
+    """Refuse on a listed ground with a written reason the owner reads."""
+    request = _locked(request)
+    allowed = grounds_for(request.jurisdiction)
+    if ground not in allowed:
+        raise ApplicationError(
+            f"{ground!r} is not a ground for refusing a {request.jurisdiction} request",
+            code="validation_error", details={"ground": [f"choose one of: {', '.join(allowed)}"]},
+        )
+    reason = _reason(reason)
+    if request.status == RequestStatus.GRANTED:
+        raise Conflict(
+            f"request {request.reference} is granted and its erasure is under way; it can no longer be refused",
+            code="invalid_transition",
+        )
+    if request.status not in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
+        raise Conflict(f"request {request.reference} is {request.status}; it cannot be refused", code="invalid_transition")
+    now = timezone.now()
+    request.status = RequestStatus.REFUSED
+    request.refusal_ground = ground
+    request.refusal_reason = reason
+    request.decided_by = officer.username
+    request.responded_at = now
+    request.response_nature = ResponseNature.DENIED
+    request.retain_until = deadlines.retain_until(timezone.localdate(now))
+    request.code_hash = ""
+    request.save()
+    audit_record(
+        actor=officer_actor(officer), action="request.refused", entity_type=ENTITY, entity_id=request.id,
+        data={"ground": ground, "reason": reason},
+    )
+    notify_owner(
+        request=request, subject="Your erasure request is refused",
+        body=(
+            f"We have refused your request {request.reference}.\n"
+            f"Ground: {ground_label(request.jurisdiction, ground)}\n"
+            f"Reason: {reason}\n\n"
+            "You may complain to a supervisory authority or seek a judicial remedy."
+        ),
+    )
+    return request
+
+
+@transaction.atomic
+def request_extend(*, request: ErasureRequest, officer, reason: str, extension: int | None = None) -> ErasureRequest:
+    """Extend the deadline once (GDPR: 1–2 months; CCPA: up to 45 days), telling the owner why."""
+    request = _locked(request)
+    reason = _reason(reason)
+    if not request.is_open:
+        raise Conflict(f"request {request.reference} is {request.status}; only an open request can be extended", code="invalid_transition")
+    refusal = deadlines.extension_refusal(
+        jurisdiction=request.jurisdiction, received_on=request.received_on,
+        today=timezone.localdate(), already_extended=request.is_extended,
+    )
+    if refusal:
+        raise Conflict(refusal, code="extension_not_allowed")
+    if extension is None:
+        extension = deadlines.max_extension(request.jurisdiction)
+    try:
+        new_due = deadlines.extended_due(request.jurisdiction, request.received_on, extension)
+    except deadlines.DeadlineError as error:
+        raise ApplicationError(str(error), code="validation_error", details={"extension": [str(error)]}) from None
+    previous = request.due_on
+    request.due_on = new_due
+    request.extended_at = timezone.now()
+    request.extension_reason = reason
+    request.save()
+    audit_record(
+        actor=officer_actor(officer), action="request.extended", entity_type=ENTITY, entity_id=request.id,
+        data={
+            "reason": reason, "previous_due_on": previous.isoformat(), "due_on": new_due.isoformat(),
+            "extension": extension, "unit": deadlines.extension_unit(request.jurisdiction),
+        },
+    )
+    notify_owner(
+        request=request, subject="We need more time for your request",
+        body=(
+            f"We have extended the deadline for your request {request.reference} from {plain_date(previous)} "
+            f"to {plain_date(new_due)}.\nWhy: {reason}"
+        ),
+    )
+    return request
+
+
+@transaction.atomic
+def request_reopen(*, request: ErasureRequest, officer, reason: str) -> ErasureRequest:
+    """Reopen a refused or completed request: it returns to review (or to identity verification)."""
+    request = _locked(request)
+    reason = _reason(reason)
+    if request.status not in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
+        raise Conflict(
+            f"request {request.reference} is {request.status}; only a refused or completed request can be reopened",
+            code="invalid_transition",
+        )
+    previous = request.status
+    request.status = RequestStatus.VERIFIED if request.identity_verified_at else RequestStatus.SUBMITTED
+    request.reopen_count += 1
+    request.last_reopen_reason = reason
+    request.refusal_ground = ""
+    request.refusal_reason = ""
+    request.responded_at = None
+    request.response_nature = ""
+    request.retain_until = None
+    request.completed_at = None
+    request.progress_stage = ""
+    if request.status == RequestStatus.SUBMITTED:
+        request.code_sends = 0  # the owner may ask for fresh codes again
+        request.code_attempts = 0
+    request.save()
+    audit_record(
+        actor=officer_actor(officer), action="request.reopened", entity_type=ENTITY, entity_id=request.id,
+        data={"reason": reason, "previous_status": previous, "status": request.status},
+    )
+    notify_owner(
+        request=request, subject="Your request is reopened",
+        body=f"We have reopened your request {request.reference}.\nWhy: {reason}",
+    )
+    return request
+
+
+def _request_from_payload(payload: dict) -> ErasureRequest | None:
+    try:
+        request_id = uuid.UUID(str(payload.get("request_id")))
+    except (TypeError, ValueError):
+        return None
+    return ErasureRequest.objects.select_for_update().filter(pk=request_id).first()
+
+
+@transaction.atomic
+def request_record_progress(*, payload: dict, actor: str = "system:registry") -> ErasureRequest | None:
+    """Show a registry stage (datasets erased, unlearning...) on the request's timeline."""
+    request = _request_from_payload(payload)
+    stage = str(payload.get("stage") or "")[:40]
+    if request is None or not stage:
+        logger.warning("erasure progress for an unknown request or without a stage ignored: %r", payload)
+        return None
+    detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else {}
+    request.progress_stage = stage
+    request.save(update_fields=["progress_stage", "updated_at"])
+    audit_record(actor=actor, action="request.erasure_progress", entity_type=ENTITY, entity_id=request.id,
+                 data={"stage": stage, "detail": detail})
+    return request
+
+
+@transaction.atomic
+def request_complete(*, payload: dict, actor: str = "system:registry") -> ErasureRequest | None:
+    """Close a granted request with the registry's completion record; tell the owner."""
+    request = _request_from_payload(payload)
+    if request is None:
+        logger.warning("erasure completion for an unknown request ignored: %r", payload.get("request_id"))
+        return None
+    if request.status != RequestStatus.GRANTED:
+        # Not an error to retry: record that the event arrived when the request was not waiting for it.
+        audit_record(actor=actor, action="request.completion_ignored", entity_type=ENTITY, entity_id=request.id,
+                     data={"status": request.status})
+        return request
+    now = timezone.now()
+    record = {
+        "request_id": str(request.id),
+        "datasets": list(payload.get("datasets") or []),
+        "models": list(payload.get("models") or []),
+    }
+    request.status = RequestStatus.COMPLETED
+    request.completion_record = record
+    request.completed_at = now
+    request.responded_at = now
+    request.response_nature = ResponseNature.COMPLIED
+    request.retain_until = deadlines.retain_until(timezone.localdate(now))
+    request.progress_stage = "completed"
+    request.save()
+    audit_record(actor=actor, action="request.completed", entity_type=ENTITY, entity_id=request.id,
+                 data={"datasets": len(record["datasets"]), "models": len(record["models"])})
+    notify_owner(
+        request=request, subject="Your data has been erased",
+        body=(
+            f"Your request {request.reference} is complete: your data was erased from "
+            f"{len(record['datasets'])} dataset(s) and {len(record['models'])} model(s). "
+            "Your status page lists what was erased and when."
+        ),
+    )
+    return request

@@ -1,0 +1,262 @@
+"""Portal pages: owners (no account, token link) and staff (officers act, auditors read)."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from erasure_platform.accounts.roles import Role
+from erasure_platform.accounts.selectors import user_roles
+from erasure_platform.core.errors import ApplicationError, NotFound
+from erasure_platform.subject_requests import charts, selectors, services
+from erasure_platform.subject_requests.forms import (
+    ExtendForm,
+    GrantForm,
+    RefuseForm,
+    ReopenForm,
+    RequestForm,
+    VerifyForm,
+)
+from erasure_platform.subject_requests.grounds import grounds_for
+from erasure_platform.subject_requests.models import Channel, RequestStatus
+
+STAFF_READ = (Role.OFFICER, Role.AUDITOR)
+
+
+def link_base(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def staff_required(*roles: Role):
+    """Anonymous → sign-in page; signed in without the role → 403."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user_roles(request.user) & set(roles):
+                return render(request, "subject_requests/forbidden.html", status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def private(response):
+    """Owner pages carry a secret in their URL: never cache them, never leak them as a referrer."""
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def apply_service_error(form, error: ApplicationError) -> None:
+    placed = False
+    for field, problems in (error.details or {}).items():
+        if field in form.fields and isinstance(problems, list):
+            for problem in problems:
+                form.add_error(field, str(problem))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def _owner_request(token: str):
+    try:
+        return selectors.request_get_by_token(token=token)
+    except NotFound:
+        raise Http404(selectors.NOT_FOUND_MESSAGE) from None
+
+
+# ---- owners -------------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def request_new(request):
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            _, token = services.request_create(
+                identifier=data["identifier"], jurisdiction=data["jurisdiction"], channel=Channel.PORTAL,
+                scope_type=data["scope_type"], record_ids=data["record_id_list"],
+                contact_email=data.get("contact_email") or None, message=data.get("message", ""),
+                link_base=link_base(request),
+            )
+        except ApplicationError as error:
+            apply_service_error(form, error)
+        else:
+            messages.success(request, "We received your request. Keep this page's address: it is your private status link.")
+            return private(redirect("subject_requests:status", token=token))
+    return render(request, "subject_requests/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def request_status(request, token: str):
+    erasure_request = _owner_request(token)
+    view = selectors.request_owner_view(request=erasure_request)
+    return private(render(request, "subject_requests/status.html", {"r": view, "token": token}))
+
+
+@require_http_methods(["GET", "POST"])
+def request_verify(request, token: str):
+    erasure_request = _owner_request(token)
+    if erasure_request.status != RequestStatus.SUBMITTED:
+        return private(redirect("subject_requests:status", token=token))
+    form = VerifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_verify_identity(request=erasure_request, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            form.add_error("code", error.message)
+        else:
+            messages.success(request, "Thank you: your identifier is confirmed.")
+            return private(redirect("subject_requests:status", token=token))
+    return private(render(request, "subject_requests/verify.html",
+                          {"form": form, "token": token, "reference": erasure_request.reference},
+                          status=400 if form.errors else 200))
+
+
+@require_POST
+def request_resend(request, token: str):
+    erasure_request = _owner_request(token)
+    try:
+        services.request_resend_code(request=erasure_request, link_base=link_base(request), token=token)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "We sent you a new code. The previous one no longer works.")
+    return private(redirect("subject_requests:verify", token=token))
+
+
+# ---- staff --------------------------------------------------------------------------------------
+
+@staff_required(*STAFF_READ)
+def queue(request):
+    status = request.GET.get("status") or None
+    if status not in RequestStatus.values:
+        status = None
+    rows = selectors.request_queue(status=status, include_closed=bool(status))
+    items = [{"r": row, "clock": selectors.request_clock(row)} for row in rows[:500]]
+    return render(request, "subject_requests/queue.html", {
+        "items": items, "status": status, "statuses": RequestStatus.choices,
+    })
+
+
+def _detail_context(request, erasure_request, **forms):
+    clock = selectors.request_clock(erasure_request)
+    is_officer = Role.OFFICER in user_roles(request.user)
+    context = {
+        "r": erasure_request,
+        "clock": clock,
+        "is_officer": is_officer,
+        "timeline": selectors.request_timeline(request=erasure_request, for_owner=False),
+        "message": selectors.request_message(request=erasure_request),
+        "grant_form": forms.get("grant_form") or GrantForm(),
+        "refuse_form": forms.get("refuse_form") or RefuseForm(grounds=grounds_for(erasure_request.jurisdiction)),
+        "extend_form": forms.get("extend_form") or ExtendForm(maximum=clock["max_extension"], unit=clock["extension_unit"]),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(),
+        "action_error": forms.get("action_error"),
+    }
+    return context
+
+
+@staff_required(*STAFF_READ)
+def detail(request, request_id):
+    erasure_request = _staff_request(request_id)
+    return render(request, "subject_requests/detail.html", _detail_context(request, erasure_request))
+
+
+def _staff_request(request_id):
+    try:
+        return selectors.request_get(request_id=request_id)
+    except NotFound:
+        raise Http404("no such request") from None
+
+
+def _officer_action(form_name, make_form, perform, success_message):
+    @staff_required(Role.OFFICER)
+    @require_POST
+    def view(request, request_id):
+        erasure_request = _staff_request(request_id)
+        form = make_form(request.POST, erasure_request)
+        error = None
+        status = 400
+        if form.is_valid():
+            try:
+                perform(request, erasure_request, form.cleaned_data)
+            except ApplicationError as service_error:
+                error = service_error.message
+                status = service_error.status
+                apply_service_error(form, service_error)
+            else:
+                messages.success(request, success_message)
+                return redirect("subject_requests:detail", request_id=erasure_request.id)
+        erasure_request.refresh_from_db()
+        context = _detail_context(request, erasure_request, **{form_name: form, "action_error": error})
+        return render(request, "subject_requests/detail.html", context, status=status)
+
+    return view
+
+
+def _clock_of(erasure_request):
+    return selectors.request_clock(erasure_request)
+
+
+grant = _officer_action(
+    "grant_form", lambda data, r: GrantForm(data),
+    lambda request, r, d: services.request_grant(request=r, officer=request.user, reason=d.get("reason", "")),
+    "Request granted: erasure has started.",
+)
+refuse = _officer_action(
+    "refuse_form", lambda data, r: RefuseForm(data, grounds=grounds_for(r.jurisdiction)),
+    lambda request, r, d: services.request_refuse(request=r, officer=request.user, ground=d["ground"], reason=d["reason"]),
+    "Request refused; the owner has been told why.",
+)
+extend = _officer_action(
+    "extend_form",
+    lambda data, r: ExtendForm(data, maximum=_clock_of(r)["max_extension"], unit=_clock_of(r)["extension_unit"]),
+    lambda request, r, d: services.request_extend(request=r, officer=request.user, reason=d["reason"], extension=d["extension"]),
+    "Deadline extended; the owner has been told why.",
+)
+reopen = _officer_action(
+    "reopen_form", lambda data, r: ReopenForm(data),
+    lambda request, r, d: services.request_reopen(request=r, officer=request.user, reason=d["reason"]),
+    "Request reopened.",
+)
+
+
+@staff_required(Role.OFFICER)
+@require_POST
+def purge_contact(request, request_id):
+    erasure_request = _staff_request(request_id)
+    try:
+        services.request_purge_contact(request=erasure_request, actor=f"user:{request.user.username}")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Contact details purged.")
+    return redirect("subject_requests:detail", request_id=erasure_request.id)
+
+
+@staff_required(*STAFF_READ)
+def dashboard(request):
+    figures = selectors.dashboard_figures()
+    status_labels = dict(RequestStatus.choices)
+    context = {
+        "f": figures,
+        "status_rows": [(status_labels[key], value) for key, value in figures["by_status"].items()],
+        "status_chart": charts.bar_chart_svg(title="Requests by status", data={
+            key: value for key, value in figures["by_status"].items()
+        }),
+        "jurisdiction_chart": charts.bar_chart_svg(title="Requests by jurisdiction", data=figures["by_jurisdiction"]),
+        "sla_chart": charts.bar_chart_svg(title="Open requests by deadline", data={
+            "overdue": figures["overdue"], "due this week": figures["due_this_week"],
+            "later": figures["open"] - figures["overdue"] - figures["due_this_week"],
+        }),
+    }
+    return render(request, "subject_requests/dashboard.html", context)
