@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/", include("erasure_platform.registry.api.urls")),
     path("requests/", include("erasure_platform.subject_requests.urls")),
     path("ml/", include("erasure_platform.registry.urls")),
+    path("api/", include("erasure_platform.evidence.api.urls")),
+    path("evidence/", include("erasure_platform.evidence.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -1,1 +1,331 @@
-"""Registered on import by the app config."""
+"""Registry jobs. Handlers call the engine, heartbeat through context.progress and checkpoint
+with context.save_state, so a retry after a crash resumes after the last finished step.
+
+registry.erase_datasets (default queue)  erase a granted request's records from datasets
+registry.train          (gpu)            SISA training of a model version on a dataset version
+registry.unlearn        (gpu)            exact (SISA shard retrain) or approximate unlearning of a batch
+registry.verify         (gpu)            the engine's verification suite on a candidate
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+
+from erasure_engine.errors import EngineError
+from erasure_engine.records import canonical_json
+from erasure_platform.core.errors import ApplicationError
+from erasure_platform.core.models import Job
+from erasure_platform.core.object_store import platform_object_store
+from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler
+from erasure_platform.registry import engine_glue
+from erasure_platform.registry.forget_sets import forget_set_read, forget_set_write
+from erasure_platform.registry.models import (
+    DatasetVersion,
+    ErasurePlan,
+    Model,
+    ModelOutcome,
+    ModelVersion,
+    UnlearningBatch,
+    VersionLayout,
+)
+from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import models as model_services
+from erasure_platform.registry.services import plans as plan_services
+from erasure_platform.registry.services import verification as verification_services
+from erasure_platform.registry.services.batches import UNLEARN_JOB
+from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
+
+
+class _Throttled:
+    """An engine progress callback (samples done) that heartbeats at most once a second."""
+
+    def __init__(self, context: JobContext, total: int, start: float, end: float, message: str):
+        self.context, self.total, self.start, self.end, self.message = context, max(total, 1), start, end, message
+        self.done = 0
+        self.last = 0.0
+
+    def __call__(self, samples: int) -> None:
+        self.done += samples
+        now = time.monotonic()
+        if now - self.last >= 1.0:
+            self.last = now
+            fraction = self.start + (self.end - self.start) * min(self.done / self.total, 1.0)
+            self.context.progress(fraction, self.message)
+
+
+def _job(context: JobContext):
+    return Job.objects.filter(pk=context.job_id).first()
+
+
+# ------------------------------------------------------------------ dataset erasure
+
+
+@job_handler(plan_services.ERASE_JOB, queue=DEFAULT_QUEUE)
+def erase_datasets(context: JobContext) -> dict:
+    plan = ErasurePlan.objects.filter(pk=context.params.get("plan_id")).first()
+    if plan is None:
+        raise JobFailed(f"erasure plan {context.params.get('plan_id')} does not exist")
+    record_ids = plan_services.plan_record_ids(plan)
+    if "targets" not in context.state:
+        targets = engine_glue_targets(plan, record_ids)
+        context.save_state(targets=targets)
+    targets = context.state["targets"]
+    if "forget_set_key" not in context.state:
+        # Copy (encrypted) what verification will attack, before the records are gone.
+        records = []
+        for pk in targets:
+            version = DatasetVersion.objects.get(pk=pk)
+            records += dataset_services.dataset_records_of_subject(version=version, subject_key=plan.subject_key,
+                                                                   record_ids=record_ids)
+        key = forget_set_write(plan_id=plan.pk, records=records) if records else ""
+        context.save_state(forget_set_key=key, forget_records=len(records))
+    done = dict(context.state.get("done", {}))
+    for number, pk in enumerate(targets):
+        if str(pk) in done:
+            continue
+        context.progress(number / max(len(targets), 1), f"erasing from dataset version {pk}")
+        version = DatasetVersion.objects.select_related("dataset").get(pk=pk)
+        try:
+            entry = dataset_services.dataset_version_erase(version=version, subject_key=plan.subject_key,
+                                                           record_ids=record_ids, request_id=plan.request_id,
+                                                           actor=f"job:{context.job_id}")
+        except ApplicationError as error:
+            plan_services.plan_fail(plan=plan, error=error.message)
+            raise
+        done[str(pk)] = entry
+        context.save_state(done=done)
+    entries = [done[str(pk)] for pk in targets]
+    plan_services.plan_datasets_erased(plan=plan, datasets=entries, forget_set_key=context.state["forget_set_key"])
+    return {"datasets": [{k: e[k] for k in ("dataset", "version_before", "version_after")} | {"removed": len(e["removed"])}
+                         for e in entries]}
+
+
+def engine_glue_targets(plan: ErasurePlan, record_ids) -> list[int]:
+    from erasure_platform.registry.selectors import current_versions_holding
+
+    return [v.pk for v in current_versions_holding(subject_key=plan.subject_key, record_ids=record_ids)]
+
+
+# ------------------------------------------------------------------ training
+
+
+@job_handler(model_services.TRAIN_JOB, queue=GPU_QUEUE)
+def train(context: JobContext) -> dict:
+    from erasure_engine.datagen import generate_general_text
+    from erasure_engine.sisa.config import SisaConfig
+    from erasure_engine.sisa.trainer import (
+        ShardResult,
+        TrainingPlan,
+        finalize_training,
+        load_assets,
+        plan_training,
+        planned_samples,
+        train_shard,
+    )
+
+    model = Model.objects.filter(pk=context.params.get("model_id")).first()
+    dataset_version = DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    if model is None or dataset_version is None:
+        raise JobFailed("the model or the dataset version no longer exists")
+    store = platform_object_store()
+    try:
+        config = SisaConfig.from_dict(context.params.get("config") or {"kind": model.kind})
+        dataset = engine_glue.engine_dataset(dataset_version)
+        if "plan" not in context.state:
+            context.progress(0.02, "planning (tokenizer, base model)")
+            general = None
+            if config.kind != "classifier":
+                general = [r.content["text"] for r in generate_general_text(400, 0)]
+            plan = plan_training(store, model.name, dataset, config, general_texts=general)
+            context.save_state(plan=plan.to_dict(), results={})
+        plan = TrainingPlan.from_dict(context.state["plan"])
+        assets = load_assets(store, plan.assets)
+        results = dict(context.state.get("results", {}))
+        counter = _Throttled(context, planned_samples(dataset, config), 0.05, 0.95, "training shards")
+        for shard in range(plan.shards):
+            if str(shard) in results:
+                continue
+            counter.message = f"training shard {shard + 1} of {plan.shards}"
+            context.progress(0.05 + 0.9 * shard / plan.shards, counter.message)
+            result = train_shard(store, plan, dataset, shard, assets=assets, progress=counter)
+            results[str(shard)] = result.to_dict()
+            context.save_state(results=results)
+        engine_version = finalize_training(store, plan, [ShardResult.from_dict(r) for r in results.values()])
+    except EngineError as error:
+        raise JobFailed(str(error)) from None
+    job = _job(context)
+    version = model_services.model_version_record_sisa(
+        model=model, engine_version=engine_version, trained_on=dataset_version, actor=job.created_by if job else "system",
+        job=job, method="train",
+    )
+    return {"model_version": str(version.pk), "version_id": version.version_id, "cost": engine_version.cost}
+
+
+# ------------------------------------------------------------------ unlearning
+
+
+def _forget_records(batch: UnlearningBatch) -> list:
+    records, seen = [], set()
+    for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
+        if member.plan.forget_set_key:
+            for record in forget_set_read(member.plan.forget_set_key):
+                if record.record_id not in seen:
+                    seen.add(record.record_id)
+                    records.append(record)
+    return records
+
+
+@job_handler(UNLEARN_JOB, queue=GPU_QUEUE)
+def unlearn(context: JobContext) -> dict:
+    batch = UnlearningBatch.objects.filter(pk=context.params.get("batch_id")).select_related("model", "parent_version").first()
+    if batch is None or batch.parent_version is None:
+        raise JobFailed("the batch or its parent version no longer exists")
+    parent = batch.parent_version
+    if parent.trained_on is None:
+        verification_services.batch_failed(batch=batch, error=f"{parent} has no recorded training data")
+        raise JobFailed(f"{parent} has no recorded training dataset: lineage unknown")
+    try:
+        latest, removed = engine_glue.erasures_since(parent.trained_on)
+        if not removed:
+            verification_services.batch_nothing_to_unlearn(batch=batch, version=parent)
+            return {"nothing_to_unlearn": True, "version": parent.version_id}
+        if parent.layout == VersionLayout.SISA:
+            candidate = _unlearn_exact(context, batch, parent, latest, removed)
+        else:
+            candidate = _unlearn_approximate(context, batch, parent, latest)
+    except EngineError as error:
+        verification_services.batch_failed(batch=batch, error=str(error))
+        raise JobFailed(str(error)) from None
+    verification_services.batch_candidate_recorded(batch=batch, candidate=candidate)
+    return {"candidate": str(candidate.pk), "version_id": candidate.version_id, "method": candidate.method,
+            "cost": candidate.cost}
+
+
+def _unlearn_exact(context, batch, parent, latest, removed) -> ModelVersion:
+    from erasure_engine.sisa.trainer import ShardResult, load_assets, planned_samples
+    from erasure_engine.sisa.unlearn import (
+        METHOD,
+        Deletion,
+        finalize_exact_unlearning,
+        plan_exact_unlearning,
+        retrain_shard,
+    )
+
+    store = platform_object_store()
+    parent_engine = model_services.engine_model_version(parent)
+    dataset_after = engine_glue.engine_dataset(latest)
+    deletions = [Deletion.from_dict(entry) for entry in removed]
+    plan = plan_exact_unlearning(parent_engine, dataset_after=dataset_after, deletions=deletions)
+    context.save_state(method=METHOD, candidate_version_id=plan.version_id)
+    assets = load_assets(store, plan.training.assets)
+    results = dict(context.state.get("shards", {}))
+    counter = _Throttled(context, planned_samples(dataset_after, parent_engine.training, plan.first_affected_slice),
+                         0.05, 0.95, "retraining affected shards")
+    affected = list(plan.first_affected_slice)
+    for number, shard in enumerate(affected):
+        if str(shard) in results:
+            continue
+        counter.message = f"retraining shard {shard} from slice {plan.first_affected_slice[shard]} ({number + 1} of {len(affected)})"
+        context.progress(0.05 + 0.9 * number / len(affected), counter.message)
+        results[str(shard)] = retrain_shard(store, plan, dataset_after, shard, assets=assets, progress=counter).to_dict()
+        context.save_state(shards=results)
+    engine_version = finalize_exact_unlearning(store, plan, [ShardResult.from_dict(r) for r in results.values()],
+                                               dataset_after=dataset_after)
+    return model_services.model_version_record_sisa(
+        model=batch.model, engine_version=engine_version, trained_on=latest, actor=batch.started_by, job=_job(context),
+        parent=parent, batch=batch, method=METHOD,
+    )
+
+
+def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
+    from erasure_engine.models import upload_dir, weights_digest
+    from erasure_engine.unlearning import unlearn as engine_unlearn
+
+    model = batch.model
+    forget = _forget_records(batch)
+    if not forget:
+        raise JobFailed("no forget records were kept for this batch; approximate unlearning needs them")
+    retain = engine_glue.dataset_records(latest)
+    seed = int(model.approximate_params.get("seed", 0)) if isinstance(model.approximate_params.get("seed"), int) else 0
+    params = {k: v for k, v in model.approximate_params.items() if k != "seed"}
+    identity = {"parent": parent.version_id, "method": model.approximate_method, "params": params, "seed": seed,
+                "forget": sorted(r.record_id for r in forget), "dataset_after": latest.manifest_sha256}
+    version_id = "v-" + hashlib.sha256(canonical_json(identity)).hexdigest()[:16]
+    existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
+    if existing is not None:
+        return existing
+    parent_module, tokenizer = engine_glue.load_plain(parent)
+    context.progress(0.05, f"{model.approximate_method}: starting")
+
+    def progress(fraction: float, message: str) -> None:
+        context.progress(0.05 + 0.85 * fraction, f"{model.approximate_method}: {message}")
+
+    result = engine_unlearn(model.approximate_method, parent_module, forget=forget, retain=retain, tokenizer=tokenizer,
+                            params=params, seed=seed, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="registry-unlearn-") as workdir:
+        output = result.save(Path(workdir) / "out")
+        if tokenizer is not None:
+            tokenizer.save_pretrained(output / "model")
+        artifact = upload_dir(platform_object_store(), f"models/{model.name}/versions/{version_id}/model", output / "model",
+                              weights_digest=weights_digest(result.merged_model()))
+    cost = {"seconds": result.wall_seconds, "steps": result.steps, "params": result.params, "seed": seed}
+    return model_services.model_version_record_plain(
+        model=model, version_id=version_id, artifact=artifact.to_dict(), trained_on=latest, actor=batch.started_by,
+        job=_job(context), parent=parent, batch=batch, method=model.approximate_method, cost=cost,
+    )
+
+
+# ------------------------------------------------------------------ verification
+
+
+@job_handler(verification_services.VERIFY_JOB, queue=GPU_QUEUE)
+def verify(context: JobContext) -> dict:
+    from erasure_engine.verification import verify as engine_verify
+    from erasure_engine.verification import write_report
+
+    candidate = ModelVersion.objects.filter(pk=context.params.get("version_id")).select_related(
+        "model", "parent", "batch", "trained_on__dataset").first()
+    if candidate is None or candidate.parent is None or candidate.batch is None:
+        raise JobFailed("only an unlearned candidate (with a parent and a batch) can be verified")
+    model = candidate.model
+    if model.holdout is None:
+        raise JobFailed(f"model {model.name} has no holdout dataset (never-seen subjects): register one to verify")
+    context.progress(0.02, "loading models and data")
+    try:
+        forget = _forget_records(candidate.batch) or [
+            r for m in candidate.batch.members.select_related("plan") if m.plan.forget_set_key
+            for r in forget_set_read(m.plan.forget_set_key)]
+        if not forget:
+            raise JobFailed("no forget records were kept for this batch; cannot verify")
+        retain = engine_glue.dataset_records(candidate.trained_on)
+        holdout = engine_glue.dataset_records(model.holdout)
+        candidate_module, tokenizer = engine_glue.load_for_evaluation(candidate)
+        parent_module, _ = engine_glue.load_for_evaluation(candidate.parent)
+
+        def progress(fraction: float, message: str) -> None:
+            context.progress(0.05 + 0.85 * fraction, message)
+
+        verdict = engine_verify(candidate_module, parent_module, forget, retain, holdout, tokenizer=tokenizer,
+                                policy=model.verification_policy or None, seed=0, progress=progress)
+        context.progress(0.92, "writing the report and plots")
+        store = platform_object_store()
+        prefix = f"verification/{model.name}/{candidate.version_id}"
+        plots = {}
+        with tempfile.TemporaryDirectory(prefix="registry-verify-") as workdir:
+            files = write_report(verdict, workdir)
+            for name, path in files.items():
+                key = f"{prefix}/{Path(path).name}"
+                store.put_file(key, path)
+                if name != "verdict":
+                    plots[name] = key
+    except EngineError as error:
+        raise JobFailed(str(error)) from None
+    verdict_json = verdict.to_json()
+    if candidate.method == "sisa-exact":
+        verdict_json["oracle"] = ("the candidate itself: exact unlearning retrains the affected shards deterministically, "
+                                  "bit-identical to training without the erased records")
+    verification_services.version_verdict_record(version=candidate, verdict=verdict_json, plots=plots, job=_job(context))
+    return {"passed": verdict.passed, "failed_metrics": verdict.failed_metrics, "plots": plots}

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from erasure_platform.evidence.api import views
+
+app_name = "evidence_api"
+urlpatterns = [
+    path("evidence/public-key", views.PublicKeyApi.as_view(), name="public-key"),
+    path("certificates/verify", views.CertificateVerifyApi.as_view(), name="certificate-verify"),
+    path("audit/verify", views.AuditChainVerifyApi.as_view(), name="audit-verify"),
+]
