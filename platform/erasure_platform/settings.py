@@ -213,11 +213,15 @@ else:
 JOB_LEASE_SECONDS = env_int("ERASURE_JOB_LEASE_SECONDS", 60)
 JOB_REAP_INTERVAL_SECONDS = env_int("ERASURE_JOB_REAP_INTERVAL_SECONDS", 15)
 JOB_MAX_ATTEMPTS = env_int("ERASURE_JOB_MAX_ATTEMPTS", 3)
+# A queued job nobody claimed for this long is announced again (its message may be lost).
+# Long, so that jobs merely waiting behind a busy GPU do not pile up duplicate messages.
+JOB_REANNOUNCE_SECONDS = env_int("ERASURE_JOB_REANNOUNCE_SECONDS", 3600)
 OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
 # Audit-chain anchoring: how often the dispatcher signs the chain head into the object
 # store, and how long anchors stay locked (S3 Object Lock, compliance mode) where supported.
 AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_INTERVAL_SECONDS", 300)
 AUDIT_ANCHOR_RETENTION_DAYS = env_int("ERASURE_AUDIT_ANCHOR_RETENTION_DAYS", 2555)
+EVIDENCE_ISSUER_NAME = env_str("ERASURE_ISSUER_NAME", "Erasure platform (demo controller)")
 
 if PRODUCTION or env_str("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -279,7 +279,7 @@ def jobs_reap_expired(*, stale_queued_seconds: int | None = None) -> dict:
                 audit_record(actor="system:reaper", action="job.requeued", entity_type="job", entity_id=job.id, data={"lost_worker": lost_worker, "attempts": job.attempts})
                 outbox_publish(topic=JOB_RUN_TOPIC, payload={"job_id": str(job.id), "queue": job.queue})
                 requeued += 1
-        stale_after = stale_queued_seconds if stale_queued_seconds is not None else settings.JOB_LEASE_SECONDS * 5
+        stale_after = stale_queued_seconds if stale_queued_seconds is not None else settings.JOB_REANNOUNCE_SECONDS
         stale = Job.objects.select_for_update(skip_locked=True).filter(
             status=Job.Status.QUEUED, updated_at__lt=now - timedelta(seconds=stale_after)
         )
