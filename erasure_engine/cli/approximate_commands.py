@@ -1,0 +1,139 @@
+"""`unlearn-approx` (run an approximate unlearning method on a saved model) and `methods` (list them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from erasure_engine.datasets import DatasetStore
+from erasure_engine.datasets.jsonl import decode_records
+from erasure_engine.errors import InvalidInput, ObjectNotFound
+from erasure_engine.models import MLPClassifier, load_causal_lm, load_tokenizer
+from erasure_engine.models.classifier import MODEL_TYPE as CLASSIFIER_MODEL_TYPE
+from erasure_engine.records import Record
+from erasure_engine.storage import object_store_from_url
+from erasure_engine.unlearning import RESULT_FILE, available_methods, get_method, unlearn
+
+
+def register(subparsers) -> None:
+    run = subparsers.add_parser(
+        "unlearn-approx",
+        help="make a saved model forget records with an approximate method",
+        description="Forget/retain records come from JSONL files (one record per line) or from a stored "
+        "dataset version: the records selected by --forget-record-id/--forget-subject-key are forgotten, "
+        "the rest retained.",
+    )
+    run.add_argument("--method", required=True, help="method name (see `methods`)")
+    run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
+    run.add_argument("--model", required=True, help="model directory (save_pretrained layout)")
+    run.add_argument("--tokenizer", help="tokenizer directory (default: the model directory, for language models)")
+    run.add_argument("--forget", help="JSONL file of records to forget")
+    run.add_argument("--retain", help="JSONL file of records to keep")
+    run.add_argument("--store", help="object store holding the dataset: a folder, file:///path or s3://bucket/prefix")
+    run.add_argument("--endpoint-url", help="S3 endpoint (MinIO, Ceph, moto)")
+    run.add_argument("--dataset", help="dataset name in --store")
+    run.add_argument("--version", help="dataset version (default: latest)")
+    run.add_argument("--forget-record-id", action="append", default=[], help="record id to forget (repeatable)")
+    run.add_argument("--forget-subject-key", action="append", default=[], help="subject key to forget (repeatable)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--output", required=True, help="output directory: model/ (+ adapter/) and " + RESULT_FILE)
+    run.set_defaults(handler=handle_unlearn)
+
+    methods = subparsers.add_parser("methods", help="list the approximate unlearning methods and their parameters")
+    methods.add_argument("--json", action="store_true", help="machine-readable output")
+    methods.set_defaults(handler=handle_methods)
+
+
+def parse_params(method: str, pairs: list[str]) -> dict:
+    """`key=value` strings typed by the method's declared parameters."""
+    specs = {spec.name: spec for spec in get_method(method).params}
+    params = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator:
+            raise InvalidInput(f"--param {pair!r} must look like key=value")
+        if key not in specs:
+            raise InvalidInput(f"unknown parameter {key!r} for method {method!r}; known: {', '.join(sorted(specs))}")
+        params[key] = specs[key].parse(text, method)
+    return params
+
+
+def load_model(directory: Path):
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise ObjectNotFound(f"no config.json in {directory}")
+    model_type = json.loads(config_path.read_text()).get("model_type")
+    if model_type == CLASSIFIER_MODEL_TYPE:
+        return MLPClassifier.from_pretrained(directory)
+    return load_causal_lm(directory)
+
+
+def read_jsonl(path: str) -> list[Record]:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ObjectNotFound(f"no records file {path}") from None
+    return decode_records(data, source=path)
+
+
+def select_records(args) -> tuple[list[Record], list[Record]]:
+    if args.store or args.dataset:
+        if args.forget or args.retain:
+            raise InvalidInput("give records either as --forget/--retain files or as --store/--dataset, not both")
+        if not (args.store and args.dataset):
+            raise InvalidInput("a stored dataset needs both --store and --dataset")
+        datasets = DatasetStore(object_store_from_url(args.store, endpoint_url=args.endpoint_url), args.dataset)
+        version = datasets.load_version(args.version) if args.version else datasets.latest()
+        ids, keys = set(args.forget_record_id), set(args.forget_subject_key)
+        if not (ids or keys):
+            raise InvalidInput("select records to forget with --forget-record-id or --forget-subject-key")
+        records = version.records()
+        forget = [r for r in records if r.record_id in ids or r.subject_key in keys]
+        missing = ids - {r.record_id for r in forget}
+        if missing:
+            raise InvalidInput(f"record id(s) not in {args.dataset} {version.version_id}: {', '.join(sorted(missing))}")
+        return forget, [r for r in records if not (r.record_id in ids or r.subject_key in keys)]
+    if not args.forget:
+        raise InvalidInput("give the records to forget: --forget FILE, or --store/--dataset with a selection")
+    return read_jsonl(args.forget), read_jsonl(args.retain) if args.retain else []
+
+
+def handle_unlearn(args) -> int:
+    params = parse_params(args.method, args.param)
+    forget, retain = select_records(args)
+    model_dir = Path(args.model)
+    model = load_model(model_dir)
+    tokenizer = None
+    tokenizer_dir = Path(args.tokenizer) if args.tokenizer else model_dir
+    if args.tokenizer or (tokenizer_dir / "tokenizer.json").is_file():
+        tokenizer = load_tokenizer(tokenizer_dir)
+    with tqdm(total=100, desc=args.method, unit="%", leave=False) as bar:
+
+        def progress(fraction: float, message: str) -> None:
+            bar.set_postfix_str(message, refresh=False)
+            bar.update(round(fraction * 100) - bar.n)
+
+        result = unlearn(args.method, model, forget=forget, retain=retain, tokenizer=tokenizer,
+                         params=params, seed=args.seed, progress=progress)
+    output = result.save(args.output)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(output / "model")  # the candidate directory loads on its own
+    print(json.dumps({"output": str(output), **{k: v for k, v in result.to_json().items() if k != "log"},
+                      "forget_records": len(forget), "retain_records": len(retain),
+                      "final": result.log[-1] if result.log else None}, indent=2, sort_keys=True))
+    return 0
+
+
+def handle_methods(args) -> int:
+    methods = [spec.to_json() for spec in available_methods().values()]
+    if args.json:
+        print(json.dumps(methods, indent=2, sort_keys=True))
+        return 0
+    for method in methods:
+        print(f"{method['name']}: {method['summary']}")
+        for param in method["params"]:
+            print(f"  {param['name']} ({param['type']}, default {param['default']!r}): {param['help']}")
+    return 0

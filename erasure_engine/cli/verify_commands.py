@@ -1,0 +1,225 @@
+"""`verify` (full verdict against a policy) and `mia` (membership-attack report only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from tqdm import tqdm
+
+from erasure_engine.errors import InvalidInput, ObjectNotFound
+from erasure_engine.records import Record
+from erasure_engine.storage import object_store_from_url
+
+
+def register(subparsers) -> None:
+    verify = subparsers.add_parser("verify", help="run every attack and probe on a candidate model; write verdict.json + PNGs")
+    verify.add_argument("--candidate", required=True, help="unlearned model: a directory or s3://bucket/prefix")
+    verify.add_argument("--parent", required=True, help="the model it was unlearned from")
+    verify.add_argument("--oracle", help="model retrained without the forget set (enables KS forget quality + PrivLeak)")
+    verify.add_argument("--reference", help="reference LM for the calibrated (reference-model) attack")
+    verify.add_argument("--tokenizer", help="tokenizer directory (default: the candidate's)")
+    data_arguments(verify)
+    verify.add_argument("--retain", help="JSONL records still trained on (default: --dataset minus the forget selection)")
+    verify.add_argument("--general", help="JSONL general held-out records for utility (default: the holdout)")
+    verify.add_argument("--policy", help="JSON file of policy overrides (unknown keys are an error)")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--out", required=True, help="output directory for verdict.json and the PNG plots")
+    verify.add_argument("--endpoint-url", help="S3 endpoint for s3:// model URLs")
+    verify.set_defaults(handler=handle_verify)
+
+    mia = subparsers.add_parser("mia", help="membership-inference report: forget (members) vs holdout (never seen)")
+    mia.add_argument("--model", required=True, help="model directory or s3://bucket/prefix")
+    mia.add_argument("--reference", help="reference LM for the calibrated attack")
+    mia.add_argument("--tokenizer", help="tokenizer directory (default: the model's)")
+    data_arguments(mia)
+    mia.add_argument("--policy", help="JSON file of policy overrides")
+    mia.add_argument("--out", help="write the report as JSON here too")
+    mia.add_argument("--endpoint-url", help="S3 endpoint for s3:// model URLs")
+    mia.set_defaults(handler=handle_mia)
+
+
+def data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--forget", help="JSONL records to forget (members)")
+    parser.add_argument("--dataset", help="JSONL records of the training data set version; select the forget set with --forget-subject/--forget-record")
+    parser.add_argument("--forget-subject", action="append", default=[], help="subject key whose records are the forget set (repeatable)")
+    parser.add_argument("--forget-record", action="append", default=[], help="record id in the forget set (repeatable)")
+    parser.add_argument("--holdout", required=True, help="JSONL records about never-seen subjects (non-members)")
+
+
+def read_jsonl(path: str) -> list[Record]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ObjectNotFound(f"records file {path} does not exist") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(Record.from_json(json.loads(line)))
+        except ValueError as error:
+            raise InvalidInput(f"{path} line {number} is not a JSON record ({error})") from None
+    return records
+
+
+def select_data(args) -> tuple[list[Record], list[Record] | None]:
+    """(forget, rest of the dataset or None): from --forget, or a selection out of --dataset."""
+    if args.forget and args.dataset:
+        raise InvalidInput("give either --forget or --dataset with a selection, not both")
+    if args.forget:
+        forget, rest = read_jsonl(args.forget), None
+    elif args.dataset:
+        if not args.forget_subject and not args.forget_record:
+            raise InvalidInput("--dataset needs --forget-subject or --forget-record to select the forget set")
+        records = read_jsonl(args.dataset)
+        subjects, ids = set(args.forget_subject), set(args.forget_record)
+        chosen = [r.subject_key in subjects or r.record_id in ids for r in records]
+        forget = [r for r, keep in zip(records, chosen) if keep]
+        rest = [r for r, keep in zip(records, chosen) if not keep]
+    else:
+        raise InvalidInput("give the forget set: --forget FILE, or --dataset FILE with --forget-subject/--forget-record")
+    if not forget:
+        raise InvalidInput("the forget set is empty: nothing to verify")
+    return forget, rest
+
+
+def local_model_dir(location: str, endpoint_url: str | None, scratch: Path) -> Path:
+    """A local directory for from_pretrained: the path itself, or a download of an s3:// prefix."""
+    if not location.startswith("s3://"):
+        path = Path(location)
+        if not path.is_dir():
+            raise ObjectNotFound(f"model directory {location} does not exist")
+        return path
+    store = object_store_from_url(location, endpoint_url=endpoint_url)
+    keys = store.list_keys("")
+    if not keys:
+        raise ObjectNotFound(f"no model files under {location}")
+    target = Path(tempfile.mkdtemp(dir=scratch))
+    for key in keys:
+        store.get_file(key, target / key)
+    return target
+
+
+def load_model(directory: Path):
+    from erasure_engine.models import MLPClassifier, load_causal_lm
+    from erasure_engine.models.classifier import MODEL_TYPE
+
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise ObjectNotFound(f"no config.json in {directory}")
+    if json.loads(config_path.read_text()).get("model_type") == MODEL_TYPE:
+        return MLPClassifier.from_pretrained(directory)
+    return load_causal_lm(directory)
+
+
+def load_tokenizer_for(directories: dict[str, Path], explicit: str | None):
+    """The tokenizer to use, after checking every model directory that ships one agrees on it."""
+    from erasure_engine.models import load_tokenizer
+
+    shipped = {role: load_tokenizer(path) for role, path in directories.items() if (path / "tokenizer.json").is_file()}
+    vocabularies = {role: tokenizer.get_vocab() for role, tokenizer in shipped.items()}
+    first = next(iter(vocabularies.values()), None)
+    for role, vocabulary in vocabularies.items():
+        if vocabulary != first:
+            raise InvalidInput(f"tokenizer mismatch: the {role} model's vocabulary differs from the others'")
+    if explicit:
+        tokenizer = load_tokenizer(explicit)
+        if first is not None and tokenizer.get_vocab() != first:
+            raise InvalidInput("tokenizer mismatch: --tokenizer differs from the one the models ship")
+        return tokenizer
+    return next(iter(shipped.values()), None)
+
+
+def progress_bar(description: str):
+    bar = tqdm(total=100, desc=description, file=sys.stderr, unit="%", leave=False)
+
+    def update(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message)
+        bar.update(round(fraction * 100) - bar.n)
+
+    return bar, update
+
+
+def handle_verify(args) -> int:
+    from erasure_engine.verification import VerificationPolicy, verify, write_report
+
+    policy = VerificationPolicy.from_json_file(args.policy) if args.policy else VerificationPolicy()
+    forget, rest = select_data(args)
+    retain = read_jsonl(args.retain) if args.retain else rest
+    if retain is None:
+        raise InvalidInput("give --retain, or --dataset so the retained records are the rest of it")
+    holdout = read_jsonl(args.holdout)
+    general = read_jsonl(args.general) if args.general else None
+    with tempfile.TemporaryDirectory() as scratch:
+        locations = {"candidate": args.candidate, "parent": args.parent, "oracle": args.oracle, "reference": args.reference}
+        directories = {
+            role: local_model_dir(location, args.endpoint_url, Path(scratch))
+            for role, location in locations.items()
+            if location
+        }
+        models = {role: load_model(path) for role, path in directories.items()}
+        tokenizer = load_tokenizer_for(directories, args.tokenizer) if hasattr(models["candidate"], "get_input_embeddings") else None
+        bar, update = progress_bar("verify")
+        try:
+            verdict = verify(
+                models["candidate"], models["parent"], forget, retain, holdout,
+                oracle=models.get("oracle"), reference=models.get("reference"), general=general,
+                tokenizer=tokenizer, policy=policy, seed=args.seed, progress=update,
+            )
+        finally:
+            bar.close()
+    paths = write_report(verdict, args.out)
+    for metric in verdict.metrics:
+        status = {True: "pass", False: "FAIL", None: "info"}[metric.passed]
+        threshold = "" if metric.threshold is None else f" (threshold {metric.threshold:.4g}, {metric.direction})"
+        print(f"{status:4}  {metric.name:45} {metric.value:.4g}{threshold}")
+    print(f"verdict: {'PASSED' if verdict.passed else 'FAILED'}  ->  {paths['verdict']}")
+    return 0 if verdict.passed else 1
+
+
+def handle_mia(args) -> int:
+    from erasure_engine.verification import VerificationPolicy, compute_classifier_statistics, compute_lm_statistics, membership_attack
+    from erasure_engine.verification.membership import classifier_membership_scores, lm_membership_scores
+
+    policy = VerificationPolicy.from_json_file(args.policy) if args.policy else VerificationPolicy()
+    forget, _ = select_data(args)
+    holdout = read_jsonl(args.holdout)
+    if not holdout:
+        raise InvalidInput("the holdout set is empty: membership inference needs never-seen records")
+    with tempfile.TemporaryDirectory() as scratch:
+        directories = {"model": local_model_dir(args.model, args.endpoint_url, Path(scratch))}
+        if args.reference:
+            directories["reference"] = local_model_dir(args.reference, args.endpoint_url, Path(scratch))
+        models = {role: load_model(path) for role, path in directories.items()}
+        model = models["model"]
+        if hasattr(model, "get_input_embeddings"):
+            tokenizer = load_tokenizer_for(directories, args.tokenizer)
+            if tokenizer is None:
+                raise InvalidInput("a language model needs a tokenizer: give --tokenizer")
+
+            def scores(records):
+                texts = [r.content["text"] for r in records]
+                stats = compute_lm_statistics(model, tokenizer, texts, batch_size=policy.batch_size)
+                reference = None
+                if "reference" in models:
+                    reference = compute_lm_statistics(models["reference"], tokenizer, texts, batch_size=policy.batch_size)
+                return lm_membership_scores(stats, min_k_fraction=policy.min_k_fraction, reference=reference)
+        else:
+            def scores(records):
+                return classifier_membership_scores(compute_classifier_statistics(model, records))
+
+        members, nonmembers = scores(forget), scores(holdout)
+    report = {
+        "members": len(forget),
+        "nonmembers": len(holdout),
+        "attacks": {s: membership_attack(members[s], nonmembers[s], low_fpr=policy.low_fpr).to_json() for s in members},
+    }
+    for statistic, result in report["attacks"].items():
+        print(f"{statistic:10} AUC {result['auc']:.4f}  TPR@{policy.low_fpr:g}FPR {result['tpr_at_low_fpr']:.4f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return 0

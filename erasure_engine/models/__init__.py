@@ -1,0 +1,52 @@
+"""Models trained here from small configs: tokenizer, GPT-2-style LMs (+ LoRA), MLP classifier,
+and the artifact I/O (digests, ObjectStore round trip) every other engine part loads through."""
+
+from erasure_engine.models.artifacts import (
+    Artifact,
+    download_dir,
+    file_digests,
+    file_sha256,
+    tensor_digests,
+    upload_dir,
+    verify_weights,
+    weights_digest,
+)
+from erasure_engine.models.classifier import (
+    CLASSIFIER_SIZES,
+    ClassifierConfig,
+    MLPClassifier,
+    build_classifier,
+)
+from erasure_engine.models.lm import LM_SIZES, build_causal_lm, lm_config, load_causal_lm
+from erasure_engine.models.lora import adapter_state, attach_lora, load_lora, lora_config
+from erasure_engine.models.scoring import encode_texts, perplexity, record_losses, record_token_nll
+from erasure_engine.models.tokenizer import load_tokenizer, train_tokenizer
+
+__all__ = [
+    "Artifact",
+    "CLASSIFIER_SIZES",
+    "ClassifierConfig",
+    "LM_SIZES",
+    "MLPClassifier",
+    "adapter_state",
+    "attach_lora",
+    "build_causal_lm",
+    "build_classifier",
+    "download_dir",
+    "encode_texts",
+    "file_digests",
+    "file_sha256",
+    "lm_config",
+    "load_causal_lm",
+    "load_lora",
+    "load_tokenizer",
+    "lora_config",
+    "perplexity",
+    "record_losses",
+    "record_token_nll",
+    "tensor_digests",
+    "train_tokenizer",
+    "upload_dir",
+    "verify_weights",
+    "weights_digest",
+]

@@ -1,0 +1,83 @@
+"""Per-record scores for causal LMs: the verification attacks and perplexity build on these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+from transformers import PreTrainedTokenizerFast
+
+# logits for (input_ids, attention_mask): lets an ensemble plug in its own aggregation.
+LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def encode_texts(tokenizer: PreTrainedTokenizerFast, texts: Sequence[str], *, max_length: int) -> dict[str, torch.Tensor]:
+    """Each text + end-of-text, padded to `max_length` (fixed shapes keep training deterministic)."""
+    return tokenizer(
+        [text + tokenizer.eos_token for text in texts],
+        padding="max_length",
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
+    )
+
+
+def token_log_probs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
+    """log p(token_t | tokens_<t) for t >= 1; shape (batch, length - 1)."""
+    log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    return log_probs.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+
+
+def model_logits_fn(model: nn.Module) -> LogitsFn:
+    return lambda input_ids, attention_mask: model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+@torch.no_grad()
+def record_token_nll(
+    logits_fn: LogitsFn | nn.Module,
+    tokenizer: PreTrainedTokenizerFast,
+    texts: Sequence[str],
+    *,
+    max_length: int = 64,
+    batch_size: int = 32,
+) -> list[tuple[float, int]]:
+    """(summed negative log-likelihood, number of predicted tokens) per text."""
+    if isinstance(logits_fn, nn.Module):
+        logits_fn = model_logits_fn(logits_fn)
+    results: list[tuple[float, int]] = []
+    for start in range(0, len(texts), batch_size):
+        batch = encode_texts(tokenizer, texts[start : start + batch_size], max_length=max_length)
+        logits = logits_fn(batch["input_ids"], batch["attention_mask"])
+        picked = token_log_probs(logits, batch["input_ids"])
+        mask = batch["attention_mask"][:, 1:].float()
+        nll = -(picked * mask).sum(dim=1)
+        results.extend((float(total), int(count)) for total, count in zip(nll, mask.sum(dim=1)))
+    return results
+
+
+def record_losses(
+    model: LogitsFn | nn.Module,
+    tokenizer: PreTrainedTokenizerFast,
+    texts: Sequence[str],
+    *,
+    max_length: int = 64,
+    batch_size: int = 32,
+) -> list[float]:
+    """Mean per-token negative log-likelihood of each text (the usual membership-attack loss)."""
+    return [total / max(count, 1) for total, count in record_token_nll(model, tokenizer, texts, max_length=max_length, batch_size=batch_size)]
+
+
+def perplexity(
+    model: LogitsFn | nn.Module,
+    tokenizer: PreTrainedTokenizerFast,
+    texts: Sequence[str],
+    *,
+    max_length: int = 64,
+    batch_size: int = 32,
+) -> float:
+    """exp(total NLL / total predicted tokens) over all texts."""
+    pairs = record_token_nll(model, tokenizer, texts, max_length=max_length, batch_size=batch_size)
+    total = sum(nll for nll, _ in pairs)
+    count = sum(n for _, n in pairs)
+    return float(torch.exp(torch.tensor(total / max(count, 1))))

@@ -1,0 +1,55 @@
+"""SISA: sharded, isolated, sliced, aggregated training, and exact unlearning by shard retrain."""
+
+from erasure_engine.sisa.config import MODEL_KINDS, SisaConfig
+from erasure_engine.sisa.data import InMemoryDataset, ShardedDataset, slice_listings
+from erasure_engine.sisa.ensemble import ShardEnsemble, load_ensemble, load_shard_model
+from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
+from erasure_engine.sisa.trainer import (
+    ShardResult,
+    TrainingPlan,
+    finalize_training,
+    load_assets,
+    plan_training,
+    planned_samples,
+    train_all,
+    train_shard,
+)
+from erasure_engine.sisa.unlearn import (
+    Deletion,
+    UnlearningPlan,
+    deletions_from_dataset,
+    deletions_from_erasure,
+    finalize_exact_unlearning,
+    plan_exact_unlearning,
+    retrain_shard,
+    unlearn_exact,
+)
+
+__all__ = [
+    "Deletion",
+    "InMemoryDataset",
+    "MODEL_KINDS",
+    "ModelRegistry",
+    "ModelVersion",
+    "ShardEnsemble",
+    "ShardResult",
+    "ShardedDataset",
+    "SisaConfig",
+    "TrainingPlan",
+    "UnlearningPlan",
+    "deletions_from_dataset",
+    "deletions_from_erasure",
+    "finalize_exact_unlearning",
+    "finalize_training",
+    "load_assets",
+    "load_ensemble",
+    "load_shard_model",
+    "plan_exact_unlearning",
+    "plan_training",
+    "planned_samples",
+    "retrain_shard",
+    "slice_listings",
+    "train_all",
+    "train_shard",
+    "unlearn_exact",
+]

@@ -1,0 +1,13 @@
+"""Unlearning: approximate methods (this package's `approximate`); exact unlearning lives in `erasure_engine.sisa`."""
+
+from erasure_engine.unlearning.approximate import (
+    RESULT_FILE,
+    MethodSpec,
+    ParamSpec,
+    UnlearningResult,
+    available_methods,
+    get_method,
+    unlearn,
+)
+
+__all__ = ["unlearn", "available_methods", "get_method", "MethodSpec", "ParamSpec", "UnlearningResult", "RESULT_FILE"]

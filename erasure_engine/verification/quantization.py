@@ -1,0 +1,46 @@
+"""Quantization attack: round a COPY's weights to few bits and probe again.
+
+Unlearning by small weight changes can sit below the quantization step, so rounding restores
+the original model (Zhang et al., 2024, "Catastrophic failure of LLM unlearning via
+quantization"). We simulate it on the CPU: symmetric per-output-channel round-to-nearest
+("fake quantization"), weights stored back in float."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from transformers.pytorch_utils import Conv1D
+
+
+def fake_quantize(weight: torch.Tensor, bits: int, channel_dim: int) -> torch.Tensor:
+    """w ↦ clamp(round(w / s), −q, q) · s with q = 2^(bits−1) − 1 and s = max|w| / q taken per
+    output channel (all weights sharing an index along `channel_dim`). A zero channel stays zero."""
+    levels = 2 ** (bits - 1) - 1
+    reduce_dims = [d for d in range(weight.dim()) if d != channel_dim]
+    scale = weight.abs().amax(dim=reduce_dims, keepdim=True) / levels
+    safe_scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    quantized = torch.clamp(torch.round(weight / safe_scale), -levels, levels) * safe_scale
+    return torch.where(scale > 0, quantized, torch.zeros_like(weight))
+
+
+@torch.no_grad()
+def quantized_copy(model: torch.nn.Module, bits: int) -> torch.nn.Module:
+    """Fake-quantize every Linear (output channels = rows) and GPT-2 Conv1D (output channels =
+    columns) weight of a deep copy. Weights tied to the input embeddings (the LM head) are left
+    alone, as weight-only quantization schemes keep embeddings in higher precision."""
+    quantized = copy.deepcopy(model)
+    embeddings = quantized.get_input_embeddings() if hasattr(quantized, "get_input_embeddings") else None
+    tied = embeddings.weight if embeddings is not None else None
+    for module in quantized.modules():
+        if isinstance(module, torch.nn.Linear):
+            channel_dim = 0
+        elif isinstance(module, Conv1D):
+            channel_dim = 1
+        else:
+            continue
+        if tied is not None and module.weight is tied:
+            continue
+        module.weight.copy_(fake_quantize(module.weight, bits, channel_dim))
+    quantized.eval()
+    return quantized
