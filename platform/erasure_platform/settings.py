@@ -217,6 +217,15 @@ JOB_MAX_ATTEMPTS = env_int("ERASURE_JOB_MAX_ATTEMPTS", 3)
 # Long, so that jobs merely waiting behind a busy GPU do not pile up duplicate messages.
 JOB_REANNOUNCE_SECONDS = env_int("ERASURE_JOB_REANNOUNCE_SECONDS", 3600)
 OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
+# Unlearning batches: requests for the same model inside the window share one unlearning run.
+# A batch closes when no request joined for WINDOW seconds, at MAX_AGE, or DEADLINE_MARGIN
+# before its earliest member's legal deadline — the deadline always wins.
+ERASURE_BATCH_WINDOW_SECONDS = env_int("ERASURE_BATCH_WINDOW_SECONDS", 6 * 3600 if PRODUCTION else 30)
+ERASURE_BATCH_MAX_AGE_SECONDS = env_int("ERASURE_BATCH_MAX_AGE_SECONDS", 3 * 86400 if PRODUCTION else 120)
+ERASURE_BATCH_DEADLINE_MARGIN_SECONDS = env_int("ERASURE_BATCH_DEADLINE_MARGIN_SECONDS", 5 * 86400 if PRODUCTION else 60)
+# Requesters' contact details are purged this many days after a request is closed.
+ERASURE_CONTACT_RETENTION_DAYS = env_int("ERASURE_CONTACT_RETENTION_DAYS", 30)
+
 # Audit-chain anchoring: how often the dispatcher signs the chain head into the object
 # store, and how long anchors stay locked (S3 Object Lock, compliance mode) where supported.
 AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_INTERVAL_SECONDS", 300)
@@ -251,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Data-deletion requests, review, unlearning jobs and release approval.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "erasure_platform.core.api.schema.document_unsupported_media_type",
+    ],
 }
 
 SESSION_COOKIE_HTTPONLY = True

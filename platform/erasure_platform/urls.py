@@ -15,3 +15,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path("admin/", admin.site.urls),
 ]
+
+# Unknown /api/ URLs and unreadable requests answer in the API's JSON error shape (portal pages keep HTML).
+handler404 = "erasure_platform.core.api.errors.api_aware_not_found"
+handler400 = "erasure_platform.core.api.errors.api_aware_bad_request"

@@ -7,4 +7,5 @@ class EvidenceConfig(AppConfig):
     verbose_name = "Evidence: audit anchors, certificates of erasure, regulator reports"
 
     def ready(self) -> None:
-        from erasure_platform.evidence import periodic  # noqa: F401  (registers with the dispatcher)
+        from erasure_platform.evidence import consumers, periodic  # noqa: F401  (register on import)
+        from erasure_platform.evidence.services import reports  # noqa: F401  (the report job handler)

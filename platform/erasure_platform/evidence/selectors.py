@@ -61,3 +61,23 @@ def audit_chain_verify_with_anchors() -> AnchoredChainVerification:
                 f"but {anchor['hash'][:16]}… was anchored at {anchor['anchored_at']}"
             )
     return result
+
+
+def report_list(*, limit: int = 50):
+    from erasure_platform.evidence.models import Report
+
+    return list(Report.objects.select_related("job", "request").order_by("-created_at")[:limit])
+
+
+def report_get(*, report_id):
+    from erasure_platform.core.errors import NotFound
+    from erasure_platform.evidence.models import Report
+
+    report = Report.objects.select_related("job", "request").filter(pk=report_id).first()
+    if report is None:
+        raise NotFound(f"report {report_id} does not exist")
+    return report
+
+
+def evidence_file(*, key: str) -> bytes:
+    return platform_object_store().get_bytes(key)

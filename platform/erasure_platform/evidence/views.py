@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from erasure_engine.errors import EngineError
@@ -12,7 +15,11 @@ from erasure_engine.evidence import verify_document
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key, evidence_public_key_pem
-from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
+from erasure_platform.core.errors import ApplicationError, NotFound
+from erasure_platform.evidence.models import Certificate
+from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, evidence_file, report_get, report_list
+from erasure_platform.evidence.services.reports import default_period, report_request
+from erasure_platform.subject_requests.selectors import request_get_by_token
 
 AUDIT_VIEWERS = {Role.AUDITOR, Role.OFFICER}
 
@@ -20,8 +27,7 @@ AUDIT_VIEWERS = {Role.AUDITOR, Role.OFFICER}
 @login_required
 @require_http_methods(["GET", "POST"])
 def audit_trail(request):
-    if not user_roles(request.user) & AUDIT_VIEWERS:
-        raise PermissionDenied
+    _require_audit_viewer(request)
     result = audit_chain_verify_with_anchors().to_json() if request.method == "POST" else None
     return render(request, "evidence/audit_trail.html", {"result": result})
 
@@ -46,3 +52,85 @@ def certificate_check(request):
         "evidence/certificate_check.html",
         {"outcome": outcome, "key_id": evidence_key_id(), "public_key_pem": evidence_public_key_pem()},
     )
+
+
+def _require_audit_viewer(request) -> None:
+    if not user_roles(request.user) & AUDIT_VIEWERS:
+        raise PermissionDenied
+
+
+class ReportForm(forms.Form):
+    period_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Period start")
+    period_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Period end")
+    request_reference = forms.CharField(required=False, max_length=20, label="…or a single request (reference)")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reports(request):
+    _require_audit_viewer(request)
+    if request.method == "POST":
+        form = ReportForm(request.POST)
+        if form.is_valid():
+            try:
+                report = report_request(actor=f"user:{request.user.username}", **{k: v or None for k, v in form.cleaned_data.items()})
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                return redirect("evidence:report", report_id=report.id)
+    else:
+        start, end = default_period(timezone.localdate())
+        form = ReportForm(initial={"period_start": start, "period_end": end})
+    return render(request, "evidence/reports.html", {"form": form, "reports": report_list()})
+
+
+@login_required
+def report(request, report_id):
+    _require_audit_viewer(request)
+    try:
+        found = report_get(report_id=report_id)
+    except NotFound:
+        raise Http404("no such report") from None
+    return render(request, "evidence/report.html", {"report": found})
+
+
+_CONTENT_TYPES = {"json": "application/json", "pdf": "application/pdf"}
+
+
+def _download(data: bytes, fmt: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=_CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def report_download(request, report_id, fmt: str):
+    _require_audit_viewer(request)
+    try:
+        found = report_get(report_id=report_id)
+    except NotFound:
+        raise Http404("no such report") from None
+    key = found.json_key if fmt == "json" else found.pdf_key
+    if fmt not in _CONTENT_TYPES or not key:
+        raise Http404("this report is not ready")
+    return _download(evidence_file(key=key), fmt, f"erasure-report-{found.id}")
+
+
+def owner_certificate(request, token: str, fmt: str):
+    """The owner's certificate, reached only through their unguessable status link."""
+    try:
+        erasure_request = request_get_by_token(token=token)
+    except NotFound:
+        raise Http404("not found") from None
+    certificate = Certificate.objects.filter(request=erasure_request).first()
+    if certificate is None or fmt not in _CONTENT_TYPES:
+        raise Http404("no certificate yet")
+    key = certificate.json_key if fmt == "json" else certificate.pdf_key
+    return _download(evidence_file(key=key), fmt, f"certificate-{erasure_request.reference}")
+
+
+def public_key_download(request):
+    response = HttpResponse(evidence_public_key_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="erasure-public.pem"'
+    return response

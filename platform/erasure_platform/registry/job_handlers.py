@@ -295,20 +295,21 @@ def verify(context: JobContext) -> dict:
         raise JobFailed(f"model {model.name} has no holdout dataset (never-seen subjects): register one to verify")
     context.progress(0.02, "loading models and data")
     try:
-        forget = _forget_records(candidate.batch) or [
-            r for m in candidate.batch.members.select_related("plan") if m.plan.forget_set_key
-            for r in forget_set_read(m.plan.forget_set_key)]
+        forget = _forget_records(candidate.batch)
         if not forget:
             raise JobFailed("no forget records were kept for this batch; cannot verify")
         retain = engine_glue.dataset_records(candidate.trained_on)
         holdout = engine_glue.dataset_records(model.holdout)
         candidate_module, tokenizer = engine_glue.load_for_evaluation(candidate)
         parent_module, _ = engine_glue.load_for_evaluation(candidate.parent)
+        # Exact unlearning gives the oracle for free: the candidate is (bit for bit) the model
+        # retrained without the erased records, so the AUC targets are its own, not 0.5.
+        oracle = engine_glue.load_for_evaluation(candidate)[0] if candidate.method == "sisa-exact" else None
 
         def progress(fraction: float, message: str) -> None:
             context.progress(0.05 + 0.85 * fraction, message)
 
-        verdict = engine_verify(candidate_module, parent_module, forget, retain, holdout, tokenizer=tokenizer,
+        verdict = engine_verify(candidate_module, parent_module, forget, retain, holdout, oracle=oracle, tokenizer=tokenizer,
                                 policy=model.verification_policy or None, seed=0, progress=progress)
         context.progress(0.92, "writing the report and plots")
         store = platform_object_store()

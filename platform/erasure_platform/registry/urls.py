@@ -1,4 +1,17 @@
 from django.urls import path
 
+from erasure_platform.registry import views
+
 app_name = "registry"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.model_list, name="models"),
+    path("models/<str:name>/", views.model_detail, name="model"),
+    path("models/<str:name>/unlearn-now", views.model_unlearn_now, name="model-unlearn-now"),
+    path("models/<str:name>/rollback", views.model_rollback, name="model-rollback"),
+    path("versions/<uuid:pk>/", views.version_detail, name="version"),
+    path("versions/<uuid:pk>/plots/<str:name>.png", views.version_plot, name="version-plot"),
+    path("versions/<uuid:pk>/approve", views.version_approve, name="version-approve"),
+    path("versions/<uuid:pk>/reject", views.version_reject, name="version-reject"),
+    path("jobs/<uuid:pk>/", views.job_detail, name="job"),
+    path("lineage/", views.lineage, name="lineage"),
+]

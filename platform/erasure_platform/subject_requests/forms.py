@@ -51,12 +51,24 @@ class VerifyForm(forms.Form):
     )
 
 
-class GrantForm(forms.Form):
+class _ActionForm(forms.Form):
+    """Several action forms share one page: each gets its own element ids (labels stay unambiguous)."""
+
+    id_prefix = "action"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class GrantForm(_ActionForm):
+    id_prefix = "grant"
     reason = forms.CharField(label="Note (optional)", required=False, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class RefuseForm(forms.Form):
+class RefuseForm(_ActionForm):
+    id_prefix = "refuse"
     ground = forms.ChoiceField(label="Ground for refusal")
     reason = forms.CharField(label="Reason (the owner reads this)", min_length=10, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 3}))
@@ -66,7 +78,8 @@ class RefuseForm(forms.Form):
         self.fields["ground"].choices = list(grounds.items())
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(_ActionForm):
+    id_prefix = "extend"
     extension = forms.IntegerField(label="Extend by", min_value=1)
     reason = forms.CharField(label="Reason (the owner reads this)", min_length=10, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 3}))
@@ -82,6 +95,7 @@ class ExtendForm(forms.Form):
         self.fields["extension"].validators.append(MaxValueValidator(maximum))
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(_ActionForm):
+    id_prefix = "reopen"
     reason = forms.CharField(label="Reason for reopening", min_length=10, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 2}))

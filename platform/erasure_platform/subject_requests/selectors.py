@@ -84,6 +84,7 @@ def request_clock(request: ErasureRequest, today: date | None = None) -> dict:
     return {
         "due_on": request.due_on,
         "days_left": left,
+        "days_overdue": max(0, -left),
         "overdue": request.is_open and deadlines.is_overdue(request.due_on, today),
         "extended": request.is_extended,
         "can_extend": request.is_open and deadlines.extension_refusal(

@@ -50,9 +50,10 @@ def staff_required(*roles: Role):
 
 
 def private(response):
-    """Owner pages carry a secret in their URL: never cache them, never leak them as a referrer."""
+    """Owner pages carry a secret in their URL: never cache them. (The site-wide same-origin
+    Referrer-Policy keeps the URL from other sites; "no-referrer" would make browsers send
+    "Origin: null" on the page's own forms, which CSRF protection rightly rejects.)"""
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -33,3 +33,30 @@ def api_exception_handler(exc, context):
         body = error_body(str(code), str(detail))
     response.data = body
     return response
+
+
+# ---- errors raised outside any API view (no URL matched, body too large): JSON under /api/ ----
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_aware_not_found(request, exception=None):
+    """handler404: an unknown /api/ URL (e.g. a malformed id) answers in the API's error shape."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def api_aware_bad_request(request, exception=None):
+    """handler400: a request Django refuses before any view (e.g. a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE) answers in the API's error shape under /api/."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    if _is_api(request):
+        return JsonResponse(error_body("bad_request", "The request could not be read (too large or malformed)."), status=400)
+    return defaults.bad_request(request, exception)

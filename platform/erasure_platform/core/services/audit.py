@@ -42,28 +42,17 @@ def audit_record(*, actor: str, action: str, entity_type: str, entity_id, data: 
             AuditChainHead.objects.get_or_create(pk=1)
             AuditChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1)
         head = AuditChainHead.objects.get(pk=1)
-        occurred_at = timezone.now()
-        content = audit_event_content(
-            sequence=head.sequence,
-            occurred_at=occurred_at,
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            data=data or {},
-            prev_hash=head.hash,
-        )
-        digest = audit_event_hash(content)
-        event = AuditEvent.objects.create(
-            sequence=head.sequence,
-            occurred_at=occurred_at,
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            data=data or {},
-            prev_hash=head.hash,
-            hash=digest,
-        )
+        fields = {
+            "sequence": head.sequence,
+            "occurred_at": timezone.now(),
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "data": data or {},
+            "prev_hash": head.hash,
+        }
+        digest = audit_event_hash(audit_event_content(**fields))
+        event = AuditEvent.objects.create(**fields, hash=digest)
         AuditChainHead.objects.filter(pk=1).update(hash=digest)
         return event

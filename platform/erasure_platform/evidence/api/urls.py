@@ -7,4 +7,6 @@ urlpatterns = [
     path("evidence/public-key", views.PublicKeyApi.as_view(), name="public-key"),
     path("certificates/verify", views.CertificateVerifyApi.as_view(), name="certificate-verify"),
     path("audit/verify", views.AuditChainVerifyApi.as_view(), name="audit-verify"),
+    path("reports", views.ReportCreateApi.as_view(), name="report-create"),
+    path("reports/<uuid:report_id>", views.ReportDetailApi.as_view(), name="report-detail"),
 ]

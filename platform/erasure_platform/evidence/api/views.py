@@ -12,7 +12,29 @@ from erasure_engine.evidence import verify_document
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key, evidence_public_key_pem
-from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
+from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, report_get
+from erasure_platform.evidence.services.reports import report_request
+
+
+class ErrorDetailOut(serializers.Serializer):
+    class Meta:
+        ref_name = "EvidenceErrorDetail"
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorOut(serializers.Serializer):
+    """The API's one error shape: {"error": {"code", "message", "details"}}."""
+
+    class Meta:
+        ref_name = "EvidenceError"
+
+    error = ErrorDetailOut()
+
+
+STAFF_ERRORS = {401: ErrorOut, 403: ErrorOut}
 
 
 class PublicKeyApi(APIView):
@@ -22,6 +44,9 @@ class PublicKeyApi(APIView):
     authentication_classes = []
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "EvidencePublicKey"
+
         algorithm = serializers.CharField()
         key_id = serializers.CharField()
         public_key_pem = serializers.CharField()
@@ -45,13 +70,19 @@ class CertificateVerifyApi(APIView):
     class InputSerializer(serializers.Serializer):
         certificate = serializers.CharField(max_length=1_000_000, trim_whitespace=False)
 
+        class Meta:
+            ref_name = "CertificateVerifyInput"
+
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CertificateVerifyResult"
+
         valid = serializers.BooleanField()
         key_id = serializers.CharField()
         message = serializers.CharField()
         document = serializers.DictField(required=False)
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorOut, 429: ErrorOut})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -73,12 +104,73 @@ class AuditChainVerifyApi(APIView):
     permission_classes = [has_any_role(Role.AUDITOR, Role.OFFICER)]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AuditChainVerification"
+
         ok = serializers.BooleanField()
         chain = serializers.DictField()
         anchors_checked = serializers.IntegerField()
         last_anchor_sequence = serializers.IntegerField(allow_null=True)
         problems = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(request=None, responses=OutputSerializer)
+    @extend_schema(request=None, responses={200: OutputSerializer, **STAFF_ERRORS})
     def post(self, request):
         return Response(audit_chain_verify_with_anchors().to_json())
+
+
+class ReportOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    period_start = serializers.DateField(allow_null=True)
+    period_end = serializers.DateField(allow_null=True)
+    request_reference = serializers.CharField(source="request.reference", allow_null=True, default=None)
+    status = serializers.CharField(source="job.status", default=None)
+    progress = serializers.FloatField(source="job.progress", default=None)
+    json_sha256 = serializers.CharField()
+    json_url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "RegulatorReport"
+
+    def _url(self, report, fmt):
+        if not report.pdf_key:
+            return None
+        from django.urls import reverse
+
+        return reverse("evidence:report-download", kwargs={"report_id": report.id, "fmt": fmt})
+
+    def get_json_url(self, report) -> str | None:
+        return self._url(report, "json")
+
+    def get_pdf_url(self, report) -> str | None:
+        return self._url(report, "pdf")
+
+
+class ReportCreateApi(APIView):
+    """Ask for a regulator report (a period, inclusive, or one request); a background job builds it."""
+
+    permission_classes = [has_any_role(Role.AUDITOR, Role.OFFICER)]
+
+    class InputSerializer(serializers.Serializer):
+        period_start = serializers.DateField(required=False)
+        period_end = serializers.DateField(required=False)
+        request_reference = serializers.CharField(required=False, max_length=20)
+
+        class Meta:
+            ref_name = "RegulatorReportRequest"
+
+    @extend_schema(request=InputSerializer, responses={202: ReportOutputSerializer, 400: ErrorOut, 404: ErrorOut, **STAFF_ERRORS})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = report_request(actor=f"user:{request.user.username}", **serializer.validated_data)
+        return Response(ReportOutputSerializer(report).data, status=202)
+
+
+class ReportDetailApi(APIView):
+    permission_classes = [has_any_role(Role.AUDITOR, Role.OFFICER)]
+
+    @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorOut, **STAFF_ERRORS})
+    def get(self, request, report_id):
+        return Response(ReportOutputSerializer(report_get(report_id=report_id)).data)

@@ -79,7 +79,7 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
 
     _require_approver(approver)
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().select_related("model", "batch", "created_by_job").get(pk=version.pk)
+        version = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "batch", "created_by_job").get(pk=version.pk)
         if version.status != VersionStatus.CANDIDATE:
             raise Conflict(f"{version} is {version.status}; only a candidate can be approved", code="not_a_candidate")
         _four_eyes(version, approver)
@@ -139,7 +139,7 @@ def release_reject(*, version: ModelVersion, approver, reason: str) -> ModelVers
     if len(reason) < 10:
         raise ApplicationError("give the reason for rejecting in at least 10 characters", code="reason_required")
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().select_related("model", "batch", "created_by_job").get(pk=version.pk)
+        version = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "batch", "created_by_job").get(pk=version.pk)
         if version.status != VersionStatus.CANDIDATE:
             raise Conflict(f"{version} is {version.status}; only a candidate can be rejected", code="not_a_candidate")
         _four_eyes(version, approver)
@@ -165,7 +165,7 @@ def alias_rollback(*, model: Model, approver, reason: str) -> ModelVersion:
     if len(reason) < 10:
         raise ApplicationError("give the reason for the rollback in at least 10 characters", code="reason_required")
     with transaction.atomic():
-        alias = Alias.objects.select_for_update().filter(model=model, name=Alias.PRODUCTION).select_related("version").first()
+        alias = Alias.objects.select_for_update(of=("self",)).filter(model=model, name=Alias.PRODUCTION).select_related("version").first()
         if alias is None:
             raise Conflict(f"model {model.name} has no production version", code="no_production")
         last = alias.moves.order_by("-id").first()

@@ -113,6 +113,15 @@ class RequestStaffSerializer(serializers.Serializer):
     retain_until = serializers.DateField(allow_null=True)
 
 
+class RequestQueuePageSerializer(serializers.Serializer):
+    """One page of the review queue (limit/offset pagination)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RequestStaffSerializer(many=True)
+
+
 class AuditEntrySerializer(serializers.Serializer):
     sequence = serializers.IntegerField()
     at = serializers.DateTimeField()

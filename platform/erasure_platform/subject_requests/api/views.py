@@ -61,7 +61,8 @@ def link_base(request) -> str:
 
 def staff_row(request) -> dict:
     clock = selectors.request_clock(request)
-    data = s.RequestStaffSerializer(request).data
+    fields = s.RequestStaffSerializer().fields
+    data = {field.source: getattr(request, field.source) for name, field in fields.items() if name not in ("days_left", "overdue")}
     data.update(days_left=clock["days_left"], overdue=clock["overdue"])
     return data
 
@@ -160,8 +161,10 @@ class RequestQueueApi(APIView):
             OpenApiParameter("status", OpenApiTypes.STR, enum=RequestStatus.values, required=False,
                              description="Only this status (closed ones included); default: every open request"),
             OpenApiParameter("jurisdiction", OpenApiTypes.STR, enum=Jurisdiction.values, required=False),
+            OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="Page size (default 50, at most 500)"),
+            OpenApiParameter("offset", OpenApiTypes.INT, required=False, description="Index of the first row of the page"),
         ],
-        responses={200: s.RequestStaffSerializer(many=True), **STAFF_ERRORS},
+        responses={200: s.RequestQueuePageSerializer, **STAFF_ERRORS},
         summary="Review queue: identity-verified first, then by due date",
     )
     def get(self, request):
@@ -179,7 +182,7 @@ class RequestQueueApi(APIView):
         queryset = selectors.request_queue(status=status_filter, jurisdiction=jurisdiction)
         paginator = self.Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([staff_row(row) for row in page])
+        return paginator.get_paginated_response(s.RequestStaffSerializer([staff_row(row) for row in page], many=True).data)
 
 
 class RequestDashboardApi(APIView):

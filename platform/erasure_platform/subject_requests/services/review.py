@@ -279,6 +279,8 @@ def request_complete(*, payload: dict, actor: str = "system:registry") -> Erasur
     request.save()
     audit_record(actor=actor, action="request.completed", entity_type=ENTITY, entity_id=request.id,
                  data={"datasets": len(record["datasets"]), "models": len(record["models"])})
+    # Evidence issues the certificate of erasure on this event.
+    outbox_publish(topic="request.completed", payload={"request_id": str(request.id)})
     notify_owner(
         request=request, subject="Your data has been erased",
         body=(

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         self.stdout.write("database migrated")
         if not options["no_demo"] and not settings.PRODUCTION:
             call_command("seed_demo")
+            self.stdout.write("training the demo model on the CPU (first start only; about a minute)...")
+            call_command("seed_demo_model")
         python = sys.executable
         manage = str(REPO_ROOT / "manage.py")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "platform"), os.environ.get("PYTHONPATH")]))}

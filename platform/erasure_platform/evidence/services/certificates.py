@@ -1,0 +1,140 @@
+"""Certificates of erasure: signed JSON (the evidence) plus a PDF rendering of the same facts."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from erasure_engine.evidence import sign_document
+from erasure_engine.records import canonical_json
+from erasure_platform.core.errors import Conflict
+from erasure_platform.core.models import AuditEvent
+from erasure_platform.core.object_store import platform_object_store
+from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.services.outbox import outbox_publish
+from erasure_platform.evidence.keys import evidence_key_id, evidence_signing_key
+from erasure_platform.evidence.models import Certificate
+from erasure_platform.evidence.pdf import render_pdf
+from erasure_platform.subject_requests.models import ErasureRequest, RequestStatus
+
+CERTIFICATE_NAMESPACE = uuid.UUID("6f1b8f4e-51a2-4c51-9f7e-6a0f0e7c2b11")
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _completion_head(request: ErasureRequest) -> dict:
+    event = (
+        AuditEvent.objects.filter(entity_type="erasure_request", entity_id=str(request.id), action="request.completed")
+        .order_by("-sequence")
+        .first()
+    )
+    if event is None:
+        raise Conflict(f"request {request.reference} has no completion event in the audit trail")
+    return {"sequence": event.sequence, "hash": event.hash, "recorded_at": _iso(event.occurred_at)}
+
+
+def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, issued_at) -> dict:
+    completion = request.completion_record or {}
+    completed_on = timezone.localdate(request.completed_at)
+    return {
+        "kind": "certificate-of-erasure",
+        "schema_version": 1,
+        "certificate_id": str(certificate_id),
+        "issued_at": _iso(issued_at),
+        "issuer": {"name": settings.EVIDENCE_ISSUER_NAME, "key_id": evidence_key_id()},
+        "request": {
+            "reference": request.reference,
+            "subject_key": request.subject_key,
+            "jurisdiction": request.jurisdiction,
+            "channel": request.channel,
+            "scope": {"type": request.scope_type, "record_ids": list(request.record_ids or [])},
+            "received_at": _iso(request.received_at),
+            "identity_verified_at": _iso(request.identity_verified_at),
+            "granted_at": _iso(request.granted_at),
+            "decided_by": request.decided_by,
+            "completed_at": _iso(request.completed_at),
+            "due_on": request.due_on.isoformat(),
+            "extended": request.extended_at is not None,
+            "deadline_met": completed_on <= request.due_on,
+        },
+        "datasets": completion.get("datasets", []),
+        "models": completion.get("models", []),
+        "audit_chain_head": _completion_head(request),
+    }
+
+
+def certificate_pdf(document: dict) -> bytes:
+    req = document["request"]
+    dataset_rows = [["Dataset", "Version before", "Version after", "Records removed"]] + [
+        [d.get("dataset", ""), d.get("version_before", ""), d.get("version_after", ""), len(d.get("removed", []))]
+        for d in document["datasets"]
+    ]
+    model_rows = [["Model", "Version before", "Version after", "Method", "Verification"]] + [
+        [
+            m.get("model", ""), m.get("version_before", ""), m.get("version_after") or "—",
+            m.get("method") or m.get("skipped_reason", ""),
+            ("passed" if (m.get("verdict") or {}).get("passed") else "see record") if m.get("verdict") else "—",
+        ]
+        for m in document["models"]
+    ]
+    head = document["audit_chain_head"]
+    return render_pdf(
+        "Certificate of erasure",
+        [
+            ("Request", [("pairs", [
+                ("Reference", req["reference"]), ("Subject key (keyed hash)", req["subject_key"]),
+                ("Jurisdiction", req["jurisdiction"]), ("Scope", req["scope"]["type"]),
+                ("Received", req["received_at"]), ("Granted", req["granted_at"]), ("Completed", req["completed_at"]),
+                ("Due on", req["due_on"]), ("Deadline met", "yes" if req["deadline_met"] else "no"),
+            ])]),
+            ("Datasets", [("table", dataset_rows)]),
+            ("Models", [("table", model_rows)]),
+            ("Evidence", [("pairs", [
+                ("Certificate id", document["certificate_id"]), ("Issued", document["issued_at"]),
+                ("Signing key id", document["issuer"]["key_id"]),
+                ("Audit chain head (event)", head["sequence"]), ("Audit chain head (hash)", head["hash"]),
+            ])]),
+        ],
+        footer=(
+            "This PDF is a rendering. The signed JSON certificate is the evidence: verify it offline with "
+            "`erasure-engine verify-certificate certificate.json --public-key erasure-public.pem`."
+        ),
+    )
+
+
+def certificate_issue(*, request: ErasureRequest) -> Certificate:
+    """Sign and store the certificate of a completed request. Idempotent per request."""
+    with transaction.atomic():
+        request = ErasureRequest.objects.select_for_update().get(pk=request.pk)
+        existing = Certificate.objects.filter(request=request).first()
+        if existing is not None:
+            return existing
+        if request.status != RequestStatus.COMPLETED:
+            raise Conflict(f"request {request.reference} is {request.status}: only completed requests get a certificate")
+        # A deterministic id makes a retried issuance overwrite the same objects, not add orphans.
+        certificate_id = uuid.uuid5(CERTIFICATE_NAMESPACE, str(request.pk))
+        issued_at = timezone.now()
+        document = certificate_document(request=request, certificate_id=certificate_id, issued_at=issued_at)
+        signed = sign_document(document, evidence_signing_key())
+        store = platform_object_store()
+        base = f"certificates/{request.reference}/{certificate_id}"
+        # Objects first, row after: the row (and the announcement) only exist once the files do.
+        store.put_bytes(f"{base}.json", signed)
+        store.put_bytes(f"{base}.pdf", certificate_pdf(document))
+        certificate = Certificate.objects.create(
+            id=certificate_id, request=request, issued_at=issued_at, key_id=document["issuer"]["key_id"],
+            document_sha256=hashlib.sha256(canonical_json(document)).hexdigest(),
+            file_sha256=hashlib.sha256(signed).hexdigest(), json_key=f"{base}.json", pdf_key=f"{base}.pdf",
+        )
+        audit_record(
+            actor="system:evidence", action="certificate.issued", entity_type="erasure_request", entity_id=request.pk,
+            data={"certificate_id": str(certificate_id), "file_sha256": certificate.file_sha256},
+        )
+        outbox_publish(topic="certificate.issued", payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)})
+    return certificate

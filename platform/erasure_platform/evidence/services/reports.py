@@ -1,0 +1,172 @@
+"""Regulator reports: requested by staff, built by a background job, stored signed."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from erasure_engine.evidence import sign_document
+from erasure_platform.core.errors import ApplicationError, NotFound
+from erasure_platform.core.object_store import platform_object_store
+from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.services.jobs import JobContext, JobFailed, job_create, job_handler
+from erasure_platform.evidence.keys import evidence_signing_key
+from erasure_platform.evidence.models import Report
+from erasure_platform.evidence.pdf import render_pdf
+from erasure_platform.evidence.reporting import REPORT_SCHEMA_VERSION, report_figures
+from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
+from erasure_platform.subject_requests.models import ErasureRequest
+from workers.queues import DEFAULT_QUEUE
+
+REPORT_JOB = "evidence.report"
+MAX_PERIOD_DAYS = 3 * 366
+
+
+def report_request(
+    *, actor: str, period_start: date | None = None, period_end: date | None = None, request_reference: str | None = None
+) -> Report:
+    """Ask for a period report (inclusive dates) or a single-request report; a job builds it."""
+    if request_reference:
+        request = ErasureRequest.objects.filter(reference=request_reference).first()
+        if request is None:
+            raise NotFound(f"no request with reference {request_reference!r}")
+        kind, fields = Report.Kind.REQUEST, {"request": request}
+    else:
+        if period_start is None or period_end is None:
+            raise ApplicationError("give a period (start and end dates) or a request reference", code="invalid_report")
+        if period_end < period_start:
+            raise ApplicationError("the period ends before it starts", code="invalid_period")
+        if (period_end - period_start).days > MAX_PERIOD_DAYS:
+            raise ApplicationError("a report covers at most three years", code="invalid_period")
+        kind, fields = Report.Kind.PERIOD, {"period_start": period_start, "period_end": period_end}
+    with transaction.atomic():
+        report = Report.objects.create(kind=kind, requested_by=actor, **fields)
+        report.job = job_create(kind=REPORT_JOB, params={"report_id": str(report.id)}, actor=actor)
+        report.save(update_fields=["job"])
+        audit_record(actor=actor, action="report.requested", entity_type="report", entity_id=report.id,
+                     data={"kind": kind, **{k: str(v) for k, v in fields.items() if k != "request"}, "request": request_reference})
+    return report
+
+
+def _requests_for(report: Report) -> list[ErasureRequest]:
+    if report.kind == Report.Kind.REQUEST:
+        return [report.request]
+    return list(
+        ErasureRequest.objects.filter(received_on__gte=report.period_start, received_on__lte=report.period_end).order_by("received_at")
+    )
+
+
+def _days_chart(figures: dict) -> bytes | None:
+    days = [fact["days_to_close"] for fact in figures["requests"] if fact["days_to_close"] is not None]
+    if not days:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5), dpi=110)
+    axis.hist(days, bins=min(20, max(1, len(set(days)))), color="#1f5fbf")
+    axis.set_xlabel("days from receipt to response")
+    axis.set_ylabel("requests")
+    axis.set_title("Days to close")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def report_pdf(document: dict, chart_png: bytes | None) -> bytes:
+    figures = document["figures"]
+    counts, deadlines = figures["counts"], figures["deadlines"]
+    scope = document["scope"]
+    title = (
+        f"Erasure requests report {scope['period_start']} to {scope['period_end']}"
+        if scope["kind"] == "period" else f"Erasure request report {scope['request']}"
+    )
+    share = deadlines["share_met"]
+    sections = [
+        ("Summary", [("pairs", [
+            ("Requests", counts["total"]), ("Open", counts["open"]), ("Overdue", counts["overdue"]),
+            *[(f"Status: {status}", n) for status, n in counts["by_status"].items()],
+            *[(f"Jurisdiction: {j}", n) for j, n in counts["by_jurisdiction"].items()],
+        ])]),
+        ("Deadlines", [("pairs", [
+            ("Closed requests", deadlines["closed"]), ("Deadlines met", deadlines["met"]),
+            ("Share of deadlines met", f"{share * 100:.1f}%" if share is not None else "n/a"),
+            ("Median days to close", deadlines["median_days_to_close"]),
+            ("95th percentile days to close", deadlines["p95_days_to_close"]),
+        ])]),
+        ("Extensions", [("table", [["Request", "Original due", "Extended to", "Reason"]] + [
+            [e["reference"], e["original_due_on"], e["due_on"], e["reason"] or ""] for e in figures["extensions"]
+        ])] if figures["extensions"] else [("text", "No extensions.")]),
+        ("Refusals", [("table", [["Request", "Jurisdiction", "Ground"]] + [
+            [r["reference"], r["jurisdiction"], r["ground_label"] or r["ground"]] for r in figures["refusals"]
+        ])] if figures["refusals"] else [("text", "No refusals.")]),
+        ("Models unlearned", [("table", [["Request", "Model", "Before", "After", "Method", "Verdict"]] + [
+            [m["request"], m.get("model", ""), m.get("version_before", ""), m.get("version_after") or "—",
+             m.get("method") or m.get("skipped_reason", ""),
+             ("passed" if (m.get("verdict") or {}).get("passed") else "failed") if m.get("verdict") else "—"]
+            for m in figures["models_unlearned"]
+        ])] if figures["models_unlearned"] else [("text", "No model was unlearned.")]),
+    ]
+    if chart_png:
+        sections.append(("Days to close", [("image", chart_png)]))
+    audit = document["audit_chain"]
+    sections.append(("Audit trail", [("pairs", [
+        ("Chain verified", "intact" if audit["ok"] else "BROKEN"),
+        ("Events checked", audit["chain"]["events_checked"]),
+        ("Head hash", audit["chain"]["head_hash"]),
+        ("Signed anchors checked", audit["anchors_checked"]),
+    ])]))
+    return render_pdf(title, sections, footer=f"Report {document['report_id']} generated {document['generated_at']}. The signed JSON twin holds the same figures.")
+
+
+def _build_report(context: JobContext) -> dict:
+    report = Report.objects.filter(pk=context.params.get("report_id")).first()
+    if report is None:
+        raise JobFailed(f"report {context.params.get('report_id')} does not exist")
+    context.progress(0.1, "collecting requests")
+    figures = report_figures(_requests_for(report), today=timezone.localdate())
+    context.progress(0.5, "verifying the audit chain")
+    audit = audit_chain_verify_with_anchors().to_json()
+    document = {
+        "kind": "regulator-report",
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "report_id": str(report.id),
+        "generated_at": timezone.now().isoformat(),
+        "scope": {
+            "kind": report.kind,
+            "period_start": report.period_start.isoformat() if report.period_start else None,
+            "period_end": report.period_end.isoformat() if report.period_end else None,
+            "request": report.request.reference if report.request_id else None,
+        },
+        "figures": figures,
+        "audit_chain": audit,
+    }
+    context.progress(0.7, "rendering the PDF")
+    signed = sign_document(document, evidence_signing_key())
+    pdf = report_pdf(document, _days_chart(figures))
+    store = platform_object_store()
+    base = f"reports/{report.id}"
+    json_info = store.put_bytes(f"{base}.json", signed)
+    store.put_bytes(f"{base}.pdf", pdf)
+    with transaction.atomic():
+        Report.objects.filter(pk=report.pk).update(json_key=f"{base}.json", pdf_key=f"{base}.pdf", json_sha256=json_info.sha256)
+        audit_record(actor="system:evidence", action="report.generated", entity_type="report", entity_id=report.id,
+                     data={"json_sha256": json_info.sha256, "requests": figures["counts"]["total"]})
+    return {"report_id": str(report.id), "requests": figures["counts"]["total"], "json_sha256": json_info.sha256}
+
+
+job_handler(REPORT_JOB, queue=DEFAULT_QUEUE)(_build_report)
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The previous calendar month."""
+    first_this_month = today.replace(day=1)
+    last_month_end = first_this_month - timedelta(days=1)
+    return last_month_end.replace(day=1), last_month_end

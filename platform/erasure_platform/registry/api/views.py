@@ -1,0 +1,316 @@
+"""Registry API: one thin APIView per operation, each with its own serializers and roles.
+
+ML engineers register datasets/models and start jobs; release approvers approve, reject and
+roll back; officers record why a model is not unlearned; auditors (and everyone staff) read."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from erasure_platform.accounts.permissions import has_any_role
+from erasure_platform.accounts.roles import Role
+from erasure_platform.core.selectors import job_get
+from erasure_platform.core.errors import NotFound
+from erasure_platform.registry import selectors
+from erasure_platform.registry.services import batches as batch_services
+from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import models as model_services
+from erasure_platform.registry.services import plans as plan_services
+from erasure_platform.registry.services import release as release_services
+
+READERS = has_any_role(Role.ML_ENGINEER, Role.RELEASE_APPROVER, Role.AUDITOR, Role.OFFICER)
+ENGINEER = has_any_role(Role.ML_ENGINEER)
+APPROVER = has_any_role(Role.RELEASE_APPROVER)
+OFFICER = has_any_role(Role.OFFICER)
+
+
+class DatasetVersionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    dataset = serializers.CharField(source="dataset.name")
+    version_id = serializers.CharField()
+    manifest_sha256 = serializers.CharField()
+    object_url = serializers.CharField()
+    parent = serializers.CharField(source="parent.version_id", allow_null=True, default=None)
+    record_count = serializers.IntegerField()
+    purged = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class DatasetOut(serializers.Serializer):
+    name = serializers.CharField()
+    purpose = serializers.CharField()
+    description = serializers.CharField()
+    versions = DatasetVersionOut(many=True, source="versions.all")
+
+
+class ModelVersionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    model = serializers.CharField(source="model.name")
+    version_id = serializers.CharField()
+    layout = serializers.CharField()
+    status = serializers.CharField()
+    method = serializers.CharField()
+    artifact_url = serializers.CharField()
+    digests = serializers.JSONField()
+    trained_on = serializers.CharField(allow_null=True, source="trained_on.__str__", default=None)
+    parent = serializers.CharField(source="parent.version_id", allow_null=True, default=None)
+    created_by = serializers.CharField()
+    verdict_passed = serializers.BooleanField(allow_null=True)
+    cost = serializers.JSONField()
+    holds_erased_data = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class ModelOut(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    approximate_method = serializers.CharField()
+    approximate_params = serializers.JSONField()
+    verification_policy = serializers.JSONField()
+    production = serializers.SerializerMethodField()
+
+    def get_production(self, model) -> str | None:
+        version = selectors.production_version(model=model)
+        return version.version_id if version else None
+
+
+class ErrorOut(serializers.Serializer):
+    error = inline_serializer("RegistryErrorBody", {"code": serializers.CharField(), "message": serializers.CharField(),
+                                                   "details": serializers.DictField()})
+
+
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+class DatasetListApi(APIView):
+    permission_classes = [READERS]
+
+    @extend_schema(responses={200: DatasetOut(many=True), 403: ErrorOut}, operation_id="registry_datasets_list")
+    def get(self, request):
+        return Response(DatasetOut(selectors.dataset_list(), many=True).data)
+
+
+class DatasetRegisterApi(APIView):
+    permission_classes = [ENGINEER]
+
+    class DatasetRegisterInput(serializers.Serializer):
+        name = serializers.CharField(max_length=64)
+        purpose = serializers.ChoiceField(choices=["training", "holdout"], default="training")
+        description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+    @extend_schema(request=DatasetRegisterInput, responses={201: DatasetOut, **ERRORS}, operation_id="registry_datasets_register")
+    def post(self, request):
+        data = self.DatasetRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = dataset_services.dataset_register(actor=request.user.username, **data.validated_data)
+        return Response(DatasetOut(dataset).data, status=201)
+
+
+class DatasetVersionRegisterApi(APIView):
+    permission_classes = [ENGINEER]
+
+    class DatasetVersionRegisterInput(serializers.Serializer):
+        version_id = serializers.RegexField(r"^v\d{4,}$", max_length=32)
+
+    @extend_schema(request=DatasetVersionRegisterInput, responses={201: DatasetVersionOut, **ERRORS}, operation_id="registry_dataset_versions_register")
+    def post(self, request, name: str):
+        data = self.DatasetVersionRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = dataset_services.dataset_version_register(dataset=selectors.dataset_get(name=name),
+                                                            version_id=data.validated_data["version_id"],
+                                                            actor=request.user.username)
+        return Response(DatasetVersionOut(version).data, status=201)
+
+
+class ModelListApi(APIView):
+    permission_classes = [READERS]
+
+    @extend_schema(responses={200: ModelOut(many=True), 403: ErrorOut}, operation_id="registry_models_list")
+    def get(self, request):
+        return Response(ModelOut(selectors.model_list(), many=True).data)
+
+
+class ModelRegisterApi(APIView):
+    permission_classes = [ENGINEER]
+
+    class ModelRegisterInput(serializers.Serializer):
+        name = serializers.CharField(max_length=64)
+        kind = serializers.ChoiceField(choices=["lm", "lm-lora", "classifier"])
+        description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+        approximate_method = serializers.CharField(max_length=50, required=False, default="gradient_difference")
+        approximate_params = serializers.DictField(required=False, default=dict)
+        verification_policy = serializers.DictField(required=False, default=dict)
+        holdout_dataset_version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+    @extend_schema(request=ModelRegisterInput, responses={201: ModelOut, **ERRORS}, operation_id="registry_models_register")
+    def post(self, request):
+        data = self.ModelRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        holdout_pk = values.pop("holdout_dataset_version")
+        holdout = selectors.dataset_version_get(pk=holdout_pk) if holdout_pk else None
+        model = model_services.model_register(actor=request.user.username, holdout=holdout, **values)
+        return Response(ModelOut(model).data, status=201)
+
+
+class ModelVersionListApi(APIView):
+    permission_classes = [READERS]
+
+    @extend_schema(responses={200: ModelVersionOut(many=True), 403: ErrorOut, 404: ErrorOut}, operation_id="registry_model_versions_list")
+    def get(self, request, name: str):
+        return Response(ModelVersionOut(selectors.model_versions(model=selectors.model_get(name=name)), many=True).data)
+
+
+class ModelVersionDetailApi(APIView):
+    permission_classes = [READERS]
+
+    class ModelVersionDetailOutput(ModelVersionOut):
+        verdict = serializers.JSONField(allow_null=True)
+        plots = serializers.JSONField()
+
+    @extend_schema(responses={200: ModelVersionDetailOutput, 403: ErrorOut, 404: ErrorOut}, operation_id="registry_model_versions_detail")
+    def get(self, request, pk):
+        return Response(self.ModelVersionDetailOutput(selectors.model_version_get(pk=pk)).data)
+
+
+class ModelTrainApi(APIView):
+    permission_classes = [ENGINEER]
+
+    class ModelTrainInput(serializers.Serializer):
+        dataset_version = serializers.IntegerField(min_value=1)
+        config = serializers.DictField(required=False, default=dict)
+
+    @extend_schema(request=ModelTrainInput, responses={202: inline_serializer("JobStarted", {"job": serializers.UUIDField()}), **ERRORS},
+                   operation_id="registry_models_train")
+    def post(self, request, name: str):
+        data = self.ModelTrainInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = model_services.model_train_start(model=selectors.model_get(name=name),
+                                               dataset_version=selectors.dataset_version_get(pk=data.validated_data["dataset_version"]),
+                                               actor=request.user.username, config=data.validated_data["config"])
+        return Response({"job": job.pk}, status=202)
+
+
+class ModelUnlearnNowApi(APIView):
+    permission_classes = [ENGINEER]
+
+    @extend_schema(request=None, responses={202: inline_serializer("BatchStarted", {"batch": serializers.UUIDField(),
+                                                                                     "job": serializers.UUIDField(allow_null=True)}),
+                                            **ERRORS}, operation_id="registry_models_unlearn_now")
+    def post(self, request, name: str):
+        batch = batch_services.unlearning_start_now(model=selectors.model_get(name=name), engineer=request.user)
+        return Response({"batch": batch.pk, "job": batch.unlearn_job_id}, status=202)
+
+
+class LineageApi(APIView):
+    permission_classes = [READERS]
+
+    class LineageOutput(serializers.Serializer):
+        subject_key = serializers.CharField()
+        dataset_versions = serializers.ListField(child=serializers.DictField())
+        model_versions = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses={200: LineageOutput, 400: ErrorOut, 403: ErrorOut}, operation_id="registry_lineage")
+    def get(self, request, subject_key: str):
+        lineage = selectors.lineage_for_subject(subject_key=subject_key)
+        return Response({
+            "subject_key": subject_key,
+            "dataset_versions": [{"dataset": str(e["dataset_version"].dataset), "version_id": e["dataset_version"].version_id,
+                                  "record_ids": e["record_ids"], "erased_record_ids": e["erased_record_ids"],
+                                  "holds_data": e["holds_data"]} for e in lineage.dataset_versions],
+            "model_versions": [{"model": e["model_version"].model.name, "version_id": e["model_version"].version_id,
+                                "id": str(e["model_version"].pk), "status": e["model_version"].status,
+                                "trained_on": str(e["dataset_version"]), "production": e["production"]}
+                               for e in lineage.model_versions],
+        })
+
+
+class JobStatusApi(APIView):
+    permission_classes = [READERS]
+
+    class JobStatusOutput(serializers.Serializer):
+        id = serializers.UUIDField()
+        kind = serializers.CharField()
+        status = serializers.CharField()
+        progress = serializers.FloatField()
+        progress_message = serializers.CharField()
+        attempts = serializers.IntegerField()
+        error = serializers.CharField()
+        result = serializers.JSONField(allow_null=True)
+        created_by = serializers.CharField()
+
+    @extend_schema(responses={200: JobStatusOutput, 403: ErrorOut, 404: ErrorOut}, operation_id="registry_jobs_detail")
+    def get(self, request, pk):
+        job = job_get(job_id=pk)
+        if job is None or not job.kind.startswith("registry."):
+            raise NotFound(f"job {pk} does not exist")
+        return Response(self.JobStatusOutput(job).data)
+
+
+class DecisionInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    override_reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class VersionApproveApi(APIView):
+    permission_classes = [APPROVER]
+
+    @extend_schema(request=DecisionInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_versions_approve")
+    def post(self, request, pk):
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = release_services.release_approve(version=selectors.model_version_get(pk=pk), approver=request.user,
+                                                   **data.validated_data)
+        return Response(ModelVersionOut(version).data)
+
+
+class VersionRejectApi(APIView):
+    permission_classes = [APPROVER]
+
+    class VersionRejectInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=VersionRejectInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_versions_reject")
+    def post(self, request, pk):
+        data = self.VersionRejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = release_services.release_reject(version=selectors.model_version_get(pk=pk), approver=request.user,
+                                                  reason=data.validated_data["reason"])
+        return Response(ModelVersionOut(version).data)
+
+
+class ModelRollbackApi(APIView):
+    permission_classes = [APPROVER]
+
+    class ModelRollbackInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=1000)
+
+    @extend_schema(request=ModelRollbackInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_models_rollback")
+    def post(self, request, name: str):
+        data = self.ModelRollbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = release_services.alias_rollback(model=selectors.model_get(name=name), approver=request.user,
+                                                  reason=data.validated_data["reason"])
+        return Response(ModelVersionOut(version).data)
+
+
+class OutcomeSkipApi(APIView):
+    permission_classes = [OFFICER]
+
+    class OutcomeSkipInput(serializers.Serializer):
+        model = serializers.CharField(max_length=64)
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=OutcomeSkipInput, responses={200: inline_serializer("OutcomeSkipped", {"status": serializers.CharField()}), **ERRORS},
+                   operation_id="registry_requests_skip_model")
+    def post(self, request, request_id: str):
+        data = self.OutcomeSkipInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = plan_services.outcome_skip(plan=selectors.plan_get(request_id=request_id),
+                                             model=selectors.model_get(name=data.validated_data["model"]),
+                                             officer=request.user, reason=data.validated_data["reason"])
+        return Response({"status": outcome.status})

@@ -1,0 +1,87 @@
+"""Building registry state for tests: users per role, small worlds with real engine objects."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from erasure_engine.datagen import generate_holdout_subjects, generate_subjects, generate_tabular
+from erasure_engine.records import subject_key
+from erasure_platform.accounts.roles import Role
+from erasure_platform.accounts.services import user_create
+from erasure_platform.core.models import Job
+from erasure_platform.core.services.jobs import job_execute
+from erasure_platform.registry.models import Alias, AliasMove, DatasetPurpose, ModelVersion, VersionLayout, VersionStatus
+from erasure_platform.registry.services.datasets import dataset_register, dataset_version_create
+from erasure_platform.registry.services.models import model_register, model_train_start
+from erasure_platform.registry.services.release import release_initial
+
+PASSWORD = "test-pass-2026"
+
+
+def make_user(username: str, *roles: Role):
+    return user_create(username=username, password=PASSWORD, roles=list(roles))
+
+
+def users():
+    return {
+        "officer": make_user("officer", Role.OFFICER),
+        "engineer": make_user("engineer", Role.ML_ENGINEER),
+        "approver": make_user("approver", Role.RELEASE_APPROVER),
+        "auditor": make_user("auditor", Role.AUDITOR),
+        # Holds both roles: four eyes must still stop them approving their own job.
+        "engineer_approver": make_user("engineer_approver", Role.ML_ENGINEER, Role.RELEASE_APPROVER),
+    }
+
+
+class World:
+    def __init__(self, *, train: bool = True, subjects: int = 12, shards: int = 2, slices: int = 2, epochs: int = 1):
+        suffix = uuid.uuid4().hex[:8]
+        self.subjects = generate_subjects(subjects, 3)
+        holdout_subjects = generate_holdout_subjects(6, 3)
+        secret = settings.SUBJECT_KEY_SECRET
+        self.records = generate_tabular(self.subjects, secret, seed=3, records_per_subject=3)
+        self.dataset = dataset_register(name=f"ds-{suffix}", actor="test")
+        self.version = dataset_version_create(dataset=self.dataset, records=self.records, shards=shards, slices=slices,
+                                              seed=3, actor="test")
+        holdout_dataset = dataset_register(name=f"hold-{suffix}", actor="test", purpose=DatasetPurpose.HOLDOUT)
+        self.holdout = dataset_version_create(dataset=holdout_dataset, records=generate_tabular(
+            holdout_subjects, secret, seed=3, records_per_subject=3), shards=1, slices=1, seed=3, actor="test")
+        self.model = model_register(name=f"m-{suffix}", kind="classifier", actor="test", holdout=self.holdout,
+                                    verification_policy={"bootstrap_repetitions": 20, "relearn_steps": 2})
+        self.production = None
+        if train:
+            job = model_train_start(model=self.model, dataset_version=self.version, actor="engineer",
+                                    config={"size": "tiny", "epochs": epochs, "seed": 3, "learning_rate": 0.01})
+            assert job_execute(job_id=job.pk, worker="test") == Job.Status.SUCCEEDED, Job.objects.get(pk=job.pk).error
+            job.refresh_from_db()
+            candidate = ModelVersion.objects.get(pk=job.result["model_version"])
+            self.production = release_initial(version=candidate, actor="test")
+
+    def key(self, index: int) -> str:
+        return subject_key(self.subjects[index].identifier, settings.SUBJECT_KEY_SECRET)
+
+
+def fake_version(model, *, created_by="engineer", status=VersionStatus.CANDIDATE, batch=None, verdict=None, trained_on=None,
+                 parent=None):
+    """A version row without engine artifacts, for release transitions."""
+    return ModelVersion.objects.create(
+        model=model, version_id=f"v-{uuid.uuid4().hex[:16]}", layout=VersionLayout.SISA, artifact_url="file:///x",
+        status=status, created_by=created_by, batch=batch, verdict=verdict,
+        verdict_passed=None if verdict is None else bool(verdict.get("passed")), trained_on=trained_on, parent=parent,
+    )
+
+
+def make_production(model, version, actor="test"):
+    alias, _ = Alias.objects.get_or_create(model=model, name=Alias.PRODUCTION, defaults={"version": version})
+    AliasMove.objects.create(alias=alias, from_version=None, to_version=version, action="release", actor=actor)
+    version.status = VersionStatus.RELEASED
+    version.save()
+    return version
+
+
+def deadline(days: float = 30):
+    return timezone.now() + timedelta(days=days)
