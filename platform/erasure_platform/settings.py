@@ -225,6 +225,7 @@ ERASURE_BATCH_MAX_AGE_SECONDS = env_int("ERASURE_BATCH_MAX_AGE_SECONDS", 3 * 864
 ERASURE_BATCH_DEADLINE_MARGIN_SECONDS = env_int("ERASURE_BATCH_DEADLINE_MARGIN_SECONDS", 5 * 86400 if PRODUCTION else 60)
 # Requesters' contact details are purged this many days after a request is closed.
 ERASURE_CONTACT_RETENTION_DAYS = env_int("ERASURE_CONTACT_RETENTION_DAYS", 30)
+ERASURE_RETENTION_INTERVAL_SECONDS = env_int("ERASURE_RETENTION_INTERVAL_SECONDS", 3600)
 
 # Audit-chain anchoring: how often the dispatcher signs the chain head into the object
 # store, and how long anchors stay locked (S3 Object Lock, compliance mode) where supported.
