@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path

@@ -5,7 +5,6 @@ a single deletion in the first or last slice and a batch — plus a negative con
 from __future__ import annotations
 
 import pytest
-import torch
 
 from erasure_engine.models import tensor_digests, weights_digest
 from erasure_engine.sisa.ensemble import load_shard_model

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
 import pytest
 import torch
 
@@ -16,7 +15,7 @@ from erasure_engine.models import lm_config, train_tokenizer
 from erasure_engine.sisa.backends import CausalLMBackend, LoadedAssets
 from erasure_engine.sisa.config import SisaConfig
 from erasure_engine.sisa.trainer import fit
-from erasure_engine.verification import VerificationPolicy, compute_lm_statistics, roc_auc, verify, write_report
+from erasure_engine.verification import compute_lm_statistics, roc_auc, verify, write_report
 
 SECRET = "verification-tests"
 EPOCHS = 25

@@ -3,7 +3,6 @@ Each returns (loss to minimise, forget loss, retain loss or None) for one step."
 
 from __future__ import annotations
 
-import torch
 from torch.nn import functional as F
 
 from erasure_engine.unlearning.approximate.context import MethodContext

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from erasure_engine.errors import EngineError
 from erasure_engine.evidence import verify_document
 from erasure_platform.accounts.roles import Role
-from erasure_platform.accounts.selectors import user_roles
+from erasure_platform.accounts.decorators import role_required
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key, evidence_public_key_pem
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.evidence.models import Certificate
@@ -24,10 +22,9 @@ from erasure_platform.subject_requests.selectors import request_get_by_token
 AUDIT_VIEWERS = {Role.AUDITOR, Role.OFFICER}
 
 
-@login_required
+@role_required(*AUDIT_VIEWERS)
 @require_http_methods(["GET", "POST"])
 def audit_trail(request):
-    _require_audit_viewer(request)
     result = audit_chain_verify_with_anchors().to_json() if request.method == "POST" else None
     return render(request, "evidence/audit_trail.html", {"result": result})
 
@@ -54,21 +51,15 @@ def certificate_check(request):
     )
 
 
-def _require_audit_viewer(request) -> None:
-    if not user_roles(request.user) & AUDIT_VIEWERS:
-        raise PermissionDenied
-
-
 class ReportForm(forms.Form):
     period_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Period start")
     period_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Period end")
     request_reference = forms.CharField(required=False, max_length=20, label="…or a single request (reference)")
 
 
-@login_required
+@role_required(*AUDIT_VIEWERS)
 @require_http_methods(["GET", "POST"])
 def reports(request):
-    _require_audit_viewer(request)
     if request.method == "POST":
         form = ReportForm(request.POST)
         if form.is_valid():
@@ -84,9 +75,8 @@ def reports(request):
     return render(request, "evidence/reports.html", {"form": form, "reports": report_list()})
 
 
-@login_required
+@role_required(*AUDIT_VIEWERS)
 def report(request, report_id):
-    _require_audit_viewer(request)
     try:
         found = report_get(report_id=report_id)
     except NotFound:
@@ -104,9 +94,8 @@ def _download(data: bytes, fmt: str, filename: str) -> HttpResponse:
     return response
 
 
-@login_required
+@role_required(*AUDIT_VIEWERS)
 def report_download(request, report_id, fmt: str):
-    _require_audit_viewer(request)
     try:
         found = report_get(report_id=report_id)
     except NotFound:

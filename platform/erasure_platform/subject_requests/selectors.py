@@ -151,6 +151,8 @@ def request_owner_view(*, request: ErasureRequest) -> dict:
         "progress_stage": request.progress_stage,
         "completed_at": request.completed_at,
         "completion_record": request.completion_record if request.status == RequestStatus.COMPLETED else None,
+        # Evidence issues the certificate (a reverse one-to-one) once the request completed.
+        "has_certificate": request.status == RequestStatus.COMPLETED and hasattr(request, "certificate"),
         "timeline": request_timeline(request=request, for_owner=True),
     }
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from erasure_platform.accounts.decorators import role_required
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
 from erasure_platform.core.errors import ApplicationError, NotFound
@@ -30,23 +29,6 @@ STAFF_READ = (Role.OFFICER, Role.AUDITOR)
 
 def link_base(request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
-
-
-def staff_required(*roles: Role):
-    """Anonymous → sign-in page; signed in without the role → 403."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not user_roles(request.user) & set(roles):
-                return render(request, "subject_requests/forbidden.html", status=403)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def private(response):
@@ -136,7 +118,7 @@ def request_resend(request, token: str):
 
 # ---- staff --------------------------------------------------------------------------------------
 
-@staff_required(*STAFF_READ)
+@role_required(*STAFF_READ)
 def queue(request):
     status = request.GET.get("status") or None
     if status not in RequestStatus.values:
@@ -166,7 +148,7 @@ def _detail_context(request, erasure_request, **forms):
     return context
 
 
-@staff_required(*STAFF_READ)
+@role_required(*STAFF_READ)
 def detail(request, request_id):
     erasure_request = _staff_request(request_id)
     return render(request, "subject_requests/detail.html", _detail_context(request, erasure_request))
@@ -180,7 +162,7 @@ def _staff_request(request_id):
 
 
 def _officer_action(form_name, make_form, perform, success_message):
-    @staff_required(Role.OFFICER)
+    @role_required(Role.OFFICER)
     @require_POST
     def view(request, request_id):
         erasure_request = _staff_request(request_id)
@@ -231,7 +213,7 @@ reopen = _officer_action(
 )
 
 
-@staff_required(Role.OFFICER)
+@role_required(Role.OFFICER)
 @require_POST
 def purge_contact(request, request_id):
     erasure_request = _staff_request(request_id)
@@ -244,7 +226,7 @@ def purge_contact(request, request_id):
     return redirect("subject_requests:detail", request_id=erasure_request.id)
 
 
-@staff_required(*STAFF_READ)
+@role_required(*STAFF_READ)
 def dashboard(request):
     figures = selectors.dashboard_figures()
     status_labels = dict(RequestStatus.choices)

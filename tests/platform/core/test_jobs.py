@@ -6,7 +6,6 @@ from django.utils import timezone
 from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.models import AuditEvent, Job, OutboxEvent
 from erasure_platform.core.services.jobs import (
-    JobFailed,
     job_cancel,
     job_claim,
     job_create,
