@@ -10,11 +10,11 @@ from tqdm import tqdm
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.datasets.jsonl import decode_records
 from erasure_engine.errors import InvalidInput, ObjectNotFound
-from erasure_engine.models import MLPClassifier, load_causal_lm, load_tokenizer
-from erasure_engine.models.classifier import MODEL_TYPE as CLASSIFIER_MODEL_TYPE
 from erasure_engine.records import Record
 from erasure_engine.storage import object_store_from_url
-from erasure_engine.unlearning import RESULT_FILE, available_methods, get_method, unlearn
+
+# torch and transformers load inside the handlers: `erasure-engine --help` and the light
+# commands should not pay for them.
 
 
 def register(subparsers) -> None:
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
     run.add_argument("--forget-record-id", action="append", default=[], help="record id to forget (repeatable)")
     run.add_argument("--forget-subject-key", action="append", default=[], help="subject key to forget (repeatable)")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--output", required=True, help="output directory: model/ (+ adapter/) and " + RESULT_FILE)
+    run.add_argument("--output", required=True, help="output directory: model/ (+ adapter/) and the result JSON")
     run.set_defaults(handler=handle_unlearn)
 
     methods = subparsers.add_parser("methods", help="list the approximate unlearning methods and their parameters")
@@ -48,6 +48,8 @@ def register(subparsers) -> None:
 
 def parse_params(method: str, pairs: list[str]) -> dict:
     """`key=value` strings typed by the method's declared parameters."""
+    from erasure_engine.unlearning import get_method
+
     specs = {spec.name: spec for spec in get_method(method).params}
     params = {}
     for pair in pairs:
@@ -61,6 +63,9 @@ def parse_params(method: str, pairs: list[str]) -> dict:
 
 
 def load_model(directory: Path):
+    from erasure_engine.models import MLPClassifier, load_causal_lm
+    from erasure_engine.models.classifier import MODEL_TYPE as CLASSIFIER_MODEL_TYPE
+
     config_path = directory / "config.json"
     if not config_path.is_file():
         raise ObjectNotFound(f"no config.json in {directory}")
@@ -101,6 +106,9 @@ def select_records(args) -> tuple[list[Record], list[Record]]:
 
 
 def handle_unlearn(args) -> int:
+    from erasure_engine.models import load_tokenizer
+    from erasure_engine.unlearning import unlearn
+
     params = parse_params(args.method, args.param)
     forget, retain = select_records(args)
     model_dir = Path(args.model)
@@ -127,6 +135,8 @@ def handle_unlearn(args) -> int:
 
 
 def handle_methods(args) -> int:
+    from erasure_engine.unlearning import available_methods
+
     methods = [spec.to_json() for spec in available_methods().values()]
     if args.json:
         print(json.dumps(methods, indent=2, sort_keys=True))
