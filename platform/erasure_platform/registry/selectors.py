@@ -167,3 +167,8 @@ def candidates_awaiting_approval() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(status=VersionStatus.CANDIDATE).filter(
         Q(verdict__isnull=False) | Q(batch__isnull=True)
     ).select_related("model").order_by("created_at")
+
+
+def model_version_by_engine_id(*, model_name: str, version_id: str) -> ModelVersion | None:
+    """The registry row for an engine version id named in lineage or completion records."""
+    return ModelVersion.objects.select_related("model").filter(model__name=model_name, version_id=version_id).first()

@@ -123,3 +123,49 @@ def test_reports_api_and_portal_for_officers_and_auditors(known_requests, office
     assert verify_document(signed, evidence_public_key()).document["report_id"] == str(report.id)
     portal.force_login(engineer)
     assert portal.get(detail["pdf_url"]).status_code == 403
+
+
+@pytest.mark.django_db
+def test_report_shows_the_released_versions_verification_with_its_roc_plot(verified_request, officer, tmp_path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from erasure_platform.registry.models import Model, ModelVersion
+
+    figure, axis = plt.subplots()
+    axis.plot([0, 1], [0, 1])
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    plt.close(figure)
+    store = platform_object_store()
+    store.put_bytes("verification/support-lm/2/membership_roc.png", png.getvalue())
+    model = Model.objects.create(name="support-lm", kind="lm", created_by="user:engineer")
+    ModelVersion.objects.create(
+        model=model, version_id="2", layout="sisa", artifact_url="file:///x", created_by="user:engineer", method="sisa-exact",
+        verdict={"passed": True, "metrics": [
+            {"name": "membership.loss.auc", "value": 0.512, "threshold": 0.55, "passed": True},
+            {"name": "oracle.forget_quality", "value": 0.97, "threshold": 0.05, "passed": True},
+        ]},
+        verdict_passed=True, plots={"membership_roc": "verification/support-lm/2/membership_roc.png"},
+    )
+    request, _ = verified_request()
+    complete(request, officer)  # its completion record names support-lm version 2
+    report = build(report_request(actor="user:officer", request_reference=request.reference))
+
+    document = json.loads(platform_object_store().get_bytes(report.json_key))["document"]
+    [row] = document["verification"]
+    assert row["model"] == "support-lm" and row["passed"] is True
+    assert row["metrics"]["membership.loss.auc"] == {"value": 0.512, "threshold": 0.55, "passed": True}
+    text = pdf_text(report.pdf_key, tmp_path)
+    assert "Verification of released models" in text and "0.512 ok" in text
+    assert "membership attack ROC" in text
+    import subprocess
+
+    pdf_path = tmp_path / "report.pdf"
+    pdf_path.write_bytes(platform_object_store().get_bytes(report.pdf_key))
+    images = subprocess.run(["pdfimages", "-list", str(pdf_path)], capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) >= 3, "the ROC plot is embedded (header lines + at least one image)"

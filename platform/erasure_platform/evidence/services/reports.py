@@ -18,6 +18,7 @@ from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.pdf import render_pdf
 from erasure_platform.evidence.reporting import REPORT_SCHEMA_VERSION, report_figures
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
+from erasure_platform.registry.selectors import model_version_by_engine_id
 from erasure_platform.subject_requests.models import ErasureRequest
 from workers.queues import DEFAULT_QUEUE
 
@@ -80,7 +81,36 @@ def _days_chart(figures: dict) -> bytes | None:
     return buffer.getvalue()
 
 
-def report_pdf(document: dict, chart_png: bytes | None) -> bytes:
+# Headline verification metrics shown per released model version (all metrics stay in the JSON).
+REPORT_METRICS = ("membership.loss.auc", "membership.min_k.auc", "oracle.forget_quality", "oracle.privleak",
+                  "utility.accuracy_drop", "utility.perplexity_increase")
+MAX_REPORT_PLOTS = 6
+
+
+def verification_figures(figures: dict) -> tuple[list[dict], list[tuple[str, bytes]]]:
+    """The released versions' verdicts (headline metrics) and their ROC plots, for the report."""
+    rows, plots = [], []
+    store = platform_object_store()
+    for entry in figures["models_unlearned"]:
+        if not entry.get("version_after"):
+            continue
+        version = model_version_by_engine_id(model_name=entry["model"], version_id=entry["version_after"])
+        if version is None or not version.verdict:
+            continue
+        metrics = {metric["name"]: metric for metric in version.verdict.get("metrics", [])}
+        rows.append({
+            "request": entry["request"], "model": entry["model"], "version": entry["version_after"],
+            "passed": version.verdict.get("passed"),
+            "metrics": {name: {"value": metrics[name]["value"], "threshold": metrics[name].get("threshold"),
+                               "passed": metrics[name].get("passed")} for name in REPORT_METRICS if name in metrics},
+        })
+        roc_key = (version.plots or {}).get("membership_roc")
+        if roc_key and len(plots) < MAX_REPORT_PLOTS and store.exists(roc_key):
+            plots.append((f"{entry['model']} {entry['version_after']}: membership attack ROC", store.get_bytes(roc_key)))
+    return rows, plots
+
+
+def report_pdf(document: dict, chart_png: bytes | None, roc_plots: list[tuple[str, bytes]] = ()) -> bytes:
     figures = document["figures"]
     counts, deadlines = figures["counts"], figures["deadlines"]
     scope = document["scope"]
@@ -114,6 +144,14 @@ def report_pdf(document: dict, chart_png: bytes | None) -> bytes:
             for m in figures["models_unlearned"]
         ])] if figures["models_unlearned"] else [("text", "No model was unlearned.")]),
     ]
+    verification = document["verification"]
+    sections.append(("Verification of released models", [("table", [["Request", "Model version", "Verdict", *REPORT_METRICS]] + [
+        [row["request"], f"{row['model']} {row['version']}", "passed" if row["passed"] else "failed",
+         *[_metric_cell(row["metrics"].get(name)) for name in REPORT_METRICS]]
+        for row in verification
+    ])] if verification else [("text", "No verified model version in this report.")]))
+    for caption, png in roc_plots:
+        sections.append((caption, [("image", png)]))
     if chart_png:
         sections.append(("Days to close", [("image", chart_png)]))
     audit = document["audit_chain"]
@@ -126,12 +164,21 @@ def report_pdf(document: dict, chart_png: bytes | None) -> bytes:
     return render_pdf(title, sections, footer=f"Report {document['report_id']} generated {document['generated_at']}. The signed JSON twin holds the same figures.")
 
 
+def _metric_cell(metric: dict | None) -> str:
+    if not metric or metric["value"] is None:
+        return "—"
+    verdict = "" if metric["passed"] is None else (" ok" if metric["passed"] else " FAIL")
+    return f"{metric['value']:.3f}{verdict}"
+
+
 def _build_report(context: JobContext) -> dict:
     report = Report.objects.filter(pk=context.params.get("report_id")).first()
     if report is None:
         raise JobFailed(f"report {context.params.get('report_id')} does not exist")
     context.progress(0.1, "collecting requests")
     figures = report_figures(_requests_for(report), today=timezone.localdate())
+    context.progress(0.3, "collecting verification results")
+    verification, roc_plots = verification_figures(figures)
     context.progress(0.5, "verifying the audit chain")
     audit = audit_chain_verify_with_anchors().to_json()
     document = {
@@ -146,11 +193,12 @@ def _build_report(context: JobContext) -> dict:
             "request": report.request.reference if report.request_id else None,
         },
         "figures": figures,
+        "verification": verification,
         "audit_chain": audit,
     }
     context.progress(0.7, "rendering the PDF")
     signed = sign_document(document, evidence_signing_key())
-    pdf = report_pdf(document, _days_chart(figures))
+    pdf = report_pdf(document, _days_chart(figures), roc_plots)
     store = platform_object_store()
     base = f"reports/{report.id}"
     json_info = store.put_bytes(f"{base}.json", signed)
