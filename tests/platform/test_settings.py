@@ -24,7 +24,8 @@ PRODUCTION_ENV = {
 
 
 def manage(args, env_overrides, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    # The browser tests allow async-unsafe ORM calls in their own process; a deploy check must not inherit that.
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(env_overrides)
     env["ERASURE_STATIC_ROOT"] = str(tmp_path / "static")
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
