@@ -1,7 +1,10 @@
-"""Where a record lives: its shard, slice and position depend only on (record_id, seed, S, R).
+"""Where a record lives: its shard and slice depend only on (subject key — or record id for
+records about nobody —, seed, S, R), its position in the slice on (record id, seed).
 
 Removing records therefore never moves any other record to another shard or slice, and a
-slice's order stays the same minus the removed rows — SISA exact unlearning relies on both."""
+slice's order stays the same minus the removed rows — SISA exact unlearning relies on both.
+All of one subject's records share a shard and a slice: erasure requests come per subject, so
+erasing one person retrains one shard from one slice, not most of the model."""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ def _digest(record_id: str, seed: int) -> str:
     return hashlib.sha256(f"sisa-placement:{seed}:{record_id}".encode("utf-8")).hexdigest()
 
 
-def placement(record_id: str, *, seed: int, shards: int, slices: int) -> tuple[int, int]:
-    """(shard, slice) of a record; two independent parts of one keyed hash."""
-    digest = _digest(record_id, seed)
+def placement(record_id: str, *, seed: int, shards: int, slices: int, subject_key: str = "") -> tuple[int, int]:
+    """(shard, slice) of a record; two independent parts of one keyed hash of its subject."""
+    digest = _digest(f"subject:{subject_key}" if subject_key else record_id, seed)
     return int(digest[:16], 16) % shards, int(digest[16:32], 16) % slices
 
 

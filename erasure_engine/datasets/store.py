@@ -47,7 +47,7 @@ class DatasetStore:
             (shard, slice_index): [] for shard in range(shards) for slice_index in range(slices)
         }
         for record in records:
-            grouped[placement(record.record_id, seed=seed, shards=shards, slices=slices)].append(record)
+            grouped[placement(record.record_id, seed=seed, shards=shards, slices=slices, subject_key=record.subject_key)].append(record)
         objects, entries = [], []
         for place, members in sorted(grouped.items()):
             members.sort(key=lambda record: order_key(record.record_id, seed))

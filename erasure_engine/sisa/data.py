@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from erasure_engine.datasets.placement import placement
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import Record, canonical_json
 
@@ -47,12 +48,6 @@ def slice_listings(dataset: ShardedDataset) -> list[list[dict]]:
     ]
 
 
-def stable_position(record_id: str, shards: int, slices: int) -> tuple[int, int]:
-    """A record's (shard, slice) from its id alone, so deleting records never moves others."""
-    value = int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big")
-    return value % shards, (value // shards) % slices
-
-
 class InMemoryDataset:
     """A dataset version held in memory (tests, benchmarks); same contract as DatasetVersion."""
 
@@ -74,7 +69,10 @@ class InMemoryDataset:
         self.slices = slices
         self.parent_id = parent_id
         self._records = sorted(records, key=lambda record: record.record_id)
-        self._position = {record.record_id: stable_position(record.record_id, shards, slices) for record in self._records}
+        self._position = {
+            record.record_id: placement(record.record_id, seed=0, shards=shards, slices=slices, subject_key=record.subject_key)
+            for record in self._records
+        }
         listing = [[r.record_id, r.content_hash, *self._position[r.record_id]] for r in self._records]
         self.manifest_sha256 = hashlib.sha256(canonical_json({"shards": shards, "slices": slices, "records": listing})).hexdigest()
         self.version_id = "mem-" + self.manifest_sha256[:12]

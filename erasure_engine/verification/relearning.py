@@ -77,6 +77,9 @@ def finetuned_copy(
         raise InvalidInput("the relearning attack needs at least one record to train on")
     loss_fn = _lm_loss(tokenizer) if tokenizer is not None else _classifier_loss
     attacked = copy.deepcopy(model)
+    # An attacker fine-tunes every weight, even ones the candidate left frozen (a merged
+    # LoRA model keeps peft's frozen flags).
+    attacked.requires_grad_(True)
     attacked.train()
     rng = np.random.default_rng(seed)
     order: list[int] = []

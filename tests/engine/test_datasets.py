@@ -101,7 +101,9 @@ def test_create_and_load_round_trip(object_store):
         assert obj["records"] == len(members)
         assert hashlib.sha256(object_store.get_bytes(obj["key"])).hexdigest() == obj["sha256"]
     record = CORPUS.records[5]
-    assert loaded.shard_slice_of(record.record_id) == placement(record.record_id, seed=9, shards=3, slices=2)
+    assert loaded.shard_slice_of(record.record_id) == placement(
+        record.record_id, seed=9, shards=3, slices=2, subject_key=record.subject_key
+    )
     assert loaded.content_hashes([record.record_id]) == {record.record_id: record.content_hash}
     assert loaded.record_ids_of_subjects([record.subject_key]) == [
         e["record_id"] for e in manifest["records"] if e["subject_key"] == record.subject_key
@@ -124,7 +126,7 @@ def test_placement_is_stable_when_records_are_removed(tmp_path):
     moved = [r.record_id for r in CORPUS.records if full.shard_slice_of(r.record_id) != other_seed.shard_slice_of(r.record_id)]
     assert len(moved) > len(CORPUS.records) // 2
     sizes = [obj["records"] for obj in full.manifest["objects"]]
-    assert min(sizes) > 0 and len(sizes) == 12
+    assert len(sizes) == 12 and sum(1 for size in sizes if size) >= 9  # 20 subjects spread over 12 cells
 
 
 def test_unknown_lookups_and_bad_input(tmp_path):
@@ -384,3 +386,16 @@ def test_cli_reports_corrupt_objects_via_subprocess(tmp_path):
     )
     assert result.returncode == 2
     assert "error [integrity_mismatch]" in result.stderr and key in result.stderr
+
+
+def test_a_subjects_records_share_one_shard_and_slice(tmp_path):
+    from erasure_engine.datagen import generate_subjects, records_from_subjects
+    from erasure_engine.storage import LocalObjectStore
+
+    records = records_from_subjects(generate_subjects(12, 3), "secret")
+    version = DatasetStore(LocalObjectStore(tmp_path), "people").create_version(records, shards=4, slices=3, seed=5)
+    by_subject: dict[str, set] = {}
+    for record in records:
+        by_subject.setdefault(record.subject_key, set()).add(version.shard_slice_of(record.record_id))
+    assert all(len(places) == 1 for places in by_subject.values()), "one subject, one (shard, slice)"
+    assert len({next(iter(places)) for places in by_subject.values()}) > 3, "subjects still spread over the layout"
