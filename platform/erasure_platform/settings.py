@@ -257,6 +257,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+# Anonymous owner endpoints, per client address ("off" disables a throttle, e.g. for load tests).
+ERASURE_INTAKE_THROTTLE_RATE = env_str("ERASURE_INTAKE_THROTTLE_RATE", "30/minute")
+ERASURE_VERIFY_THROTTLE_RATE = env_str("ERASURE_VERIFY_THROTTLE_RATE", "30/minute")
+ERASURE_INTAKE_THROTTLE_RATE, ERASURE_VERIFY_THROTTLE_RATE = (
+    None if rate == "off" else rate for rate in (ERASURE_INTAKE_THROTTLE_RATE, ERASURE_VERIFY_THROTTLE_RATE)
+)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Erasure platform API",
     "DESCRIPTION": "Data-deletion requests, review, unlearning jobs and release approval.",

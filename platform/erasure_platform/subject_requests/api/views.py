@@ -32,10 +32,9 @@ class _SettingRateThrottle(AnonRateThrottle):
     """Per-client-address throttle whose rate comes from a setting (None switches it off)."""
 
     setting = ""
-    default = ""
 
     def get_rate(self):
-        return getattr(settings, self.setting, self.default)
+        return getattr(settings, self.setting)
 
     def allow_request(self, request, view):
         if self.rate is None:
@@ -46,13 +45,11 @@ class _SettingRateThrottle(AnonRateThrottle):
 class IntakeThrottle(_SettingRateThrottle):
     scope = "erasure_intake"
     setting = "ERASURE_INTAKE_THROTTLE_RATE"
-    default = "30/minute"
 
 
 class VerifyThrottle(_SettingRateThrottle):
     scope = "erasure_verify"
     setting = "ERASURE_VERIFY_THROTTLE_RATE"
-    default = "30/minute"
 
 
 def link_base(request) -> str:
