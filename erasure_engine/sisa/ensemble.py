@@ -16,6 +16,7 @@ from torch import nn
 from erasure_engine.errors import InvalidInput
 from erasure_engine.models import MLPClassifier, download_dir, load_causal_lm, record_token_nll, verify_weights
 from erasure_engine.sisa.backends import LoadedAssets, backend_for
+from erasure_engine.sisa.ensemble_module import EnsembleCausalLM, EnsembleClassifier, aggregate_classifier_scores
 from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
 from erasure_engine.sisa.trainer import load_assets
 from erasure_engine.storage import ObjectStore
@@ -51,12 +52,7 @@ class ShardEnsemble:
         if aggregate not in CLASSIFIER_AGGREGATIONS:
             raise InvalidInput(f"unknown aggregation {aggregate!r}; choose one of {list(CLASSIFIER_AGGREGATIONS)}")
         per_shard = torch.stack([self.shard_model(s)(features) for s in range(len(self.models))])
-        if aggregate == "mean_logits":
-            return per_shard.mean(dim=0)
-        if aggregate == "mean_probs":
-            return per_shard.softmax(dim=-1).mean(dim=0)
-        votes = nn.functional.one_hot(per_shard.argmax(dim=-1), per_shard.shape[-1]).float()
-        return votes.mean(dim=0)  # ties go to the lowest class index in argmax
+        return aggregate_classifier_scores(per_shard, aggregate)
 
     def predict(self, features: torch.Tensor, *, aggregate: str = "mean_logits") -> torch.Tensor:
         return self.classifier_logits(features, aggregate=aggregate).argmax(dim=-1)
@@ -67,13 +63,16 @@ class ShardEnsemble:
     def next_token_log_probs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """log of the shards' mean next-token probability (a proper mixture distribution)."""
         self._require("lm", "lm-lora")
-        per_shard = torch.stack(
-            [
-                torch.log_softmax(self.shard_model(s)(input_ids=input_ids, attention_mask=attention_mask).logits.float(), dim=-1)
-                for s in range(len(self.models))
-            ]
-        )
-        return torch.logsumexp(per_shard, dim=0) - math.log(len(self.models))
+        return self.as_module()(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    def as_module(self, *, aggregate: str = "mean_logits") -> nn.Module:
+        """The ensemble as one nn.Module sharing these shard models (verification takes it).
+        Language models: EnsembleCausalLM (the mixture scored above); classifiers:
+        EnsembleClassifier with `aggregate` (mean_logits or mean_probs: vote has no gradient)."""
+        if self.version.kind == "classifier":
+            return EnsembleClassifier(self.models, aggregate=aggregate).eval()
+        adapters = [f"shard-{s}" for s in range(len(self.models))] if isinstance(self.models[0], PeftModel) else None
+        return EnsembleCausalLM(self.models, adapters=adapters).eval()
 
     def record_losses(self, texts: Sequence[str], *, batch_size: int = 32) -> list[float]:
         """Mean per-token NLL of each text under the ensemble (membership-attack input)."""

@@ -28,10 +28,10 @@ def fake_quantize(weight: torch.Tensor, bits: int, channel_dim: int) -> torch.Te
 def quantized_copy(model: torch.nn.Module, bits: int) -> torch.nn.Module:
     """Fake-quantize every Linear (output channels = rows) and GPT-2 Conv1D (output channels =
     columns) weight of a deep copy. Weights tied to the input embeddings (the LM head) are left
-    alone, as weight-only quantization schemes keep embeddings in higher precision."""
+    alone, as weight-only quantization schemes keep embeddings in higher precision (every
+    embedding counts: an ensemble module holds one per shard)."""
     quantized = copy.deepcopy(model)
-    embeddings = quantized.get_input_embeddings() if hasattr(quantized, "get_input_embeddings") else None
-    tied = embeddings.weight if embeddings is not None else None
+    tied = {id(module.weight) for module in quantized.modules() if isinstance(module, torch.nn.Embedding)}
     for module in quantized.modules():
         if isinstance(module, torch.nn.Linear):
             channel_dim = 0
@@ -39,7 +39,7 @@ def quantized_copy(model: torch.nn.Module, bits: int) -> torch.nn.Module:
             channel_dim = 1
         else:
             continue
-        if tied is not None and module.weight is tied:
+        if id(module.weight) in tied:
             continue
         module.weight.copy_(fake_quantize(module.weight, bits, channel_dim))
     quantized.eval()

@@ -1,9 +1,7 @@
 """Loading registry versions through the engine for unlearning and verification.
 
-The engine's ShardEnsemble aggregates shard outputs but is not an nn.Module, which the engine's
-verify() needs (it fine-tunes and quantizes copies of the model). ShardMeanLogits wraps the
-shard models the engine loaded, with the engine's default aggregation (mean logits), for
-classifiers. Language models with several shards are not verified here yet (see the report)."""
+A SISA version is evaluated as the engine's ensemble module (`ShardEnsemble.as_module()`):
+one nn.Module over every shard, which verify() can fine-tune and quantize like any model."""
 
 from __future__ import annotations
 
@@ -11,7 +9,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from erasure_engine.datasets import DatasetStore
@@ -21,17 +18,6 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
 
 
-class ShardMeanLogits(nn.Module):
-    """The S shard classifiers of a SISA version as one module: mean of their logits."""
-
-    def __init__(self, shard_models: list[nn.Module]):
-        super().__init__()
-        self.shards = nn.ModuleList(shard_models)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.stack([shard(features) for shard in self.shards]).mean(dim=0)
-
-
 def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
     """(module, tokenizer or None) for a registry version."""
     store = platform_object_store()
@@ -39,14 +25,7 @@ def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
         from erasure_engine.sisa.ensemble import load_ensemble
 
         ensemble = load_ensemble(store, version.model.name, version.version_id)
-        if ensemble.version.kind == "classifier":
-            return ShardMeanLogits(ensemble.models).eval(), None
-        if ensemble.version.shards == 1:
-            return ensemble.shard_model(0), ensemble.tokenizer
-        raise InvalidInput(
-            f"{version}: verifying a {ensemble.version.shards}-shard language model needs an ensemble module "
-            "from the engine; train language models with one shard, or use a classifier"
-        )
+        return ensemble.as_module(), ensemble.tokenizer
     return load_plain(version)
 
 

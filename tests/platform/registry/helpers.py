@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from erasure_engine.datagen import generate_holdout_subjects, generate_subjects, generate_tabular
+from erasure_engine.datagen import generate_holdout_subjects, generate_subjects, generate_tabular, records_from_subjects
 from erasure_engine.records import subject_key
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.services import user_create
@@ -20,6 +20,10 @@ from erasure_platform.registry.services.models import model_register, model_trai
 from erasure_platform.registry.services.release import release_initial
 
 PASSWORD = "test-pass-2026"
+TINY_TRAINING = {
+    "classifier": {"size": "tiny", "seed": 3, "learning_rate": 0.01},
+    "lm": {"size": "tiny", "seed": 3, "learning_rate": 3e-3, "max_length": 32, "vocab_size": 300, "base_epochs": 1},
+}
 
 
 def make_user(username: str, *roles: Role):
@@ -38,24 +42,34 @@ def users():
 
 
 class World:
-    def __init__(self, *, train: bool = True, subjects: int = 12, shards: int = 2, slices: int = 2, epochs: int = 1):
+    def __init__(self, *, train: bool = True, subjects: int = 12, shards: int = 2, slices: int = 2, epochs: int = 1,
+                 kind: str = "classifier"):
         suffix = uuid.uuid4().hex[:8]
         self.subjects = generate_subjects(subjects, 3)
-        holdout_subjects = generate_holdout_subjects(6, 3)
+        holdout_subjects = generate_holdout_subjects(6 if kind == "classifier" else 2, 3)
         secret = settings.SUBJECT_KEY_SECRET
-        self.records = generate_tabular(self.subjects, secret, seed=3, records_per_subject=3)
+
+        def make_records(people):
+            if kind == "classifier":
+                return generate_tabular(people, secret, seed=3, records_per_subject=3)
+            return records_from_subjects(people, secret)
+
+        self.records = make_records(self.subjects)
         self.dataset = dataset_register(name=f"ds-{suffix}", actor="test")
         self.version = dataset_version_create(dataset=self.dataset, records=self.records, shards=shards, slices=slices,
                                               seed=3, actor="test")
         holdout_dataset = dataset_register(name=f"hold-{suffix}", actor="test", purpose=DatasetPurpose.HOLDOUT)
-        self.holdout = dataset_version_create(dataset=holdout_dataset, records=generate_tabular(
-            holdout_subjects, secret, seed=3, records_per_subject=3), shards=1, slices=1, seed=3, actor="test")
-        self.model = model_register(name=f"m-{suffix}", kind="classifier", actor="test", holdout=self.holdout,
-                                    verification_policy={"bootstrap_repetitions": 20, "relearn_steps": 2})
+        self.holdout = dataset_version_create(dataset=holdout_dataset, records=make_records(holdout_subjects), shards=1,
+                                              slices=1, seed=3, actor="test")
+        policy = {"bootstrap_repetitions": 20, "relearn_steps": 2}
+        if kind != "classifier":
+            policy.update(quantization_bits=[4], batch_size=64, extraction_max_new_tokens=8)
+        self.model = model_register(name=f"m-{suffix}", kind=kind, actor="test", holdout=self.holdout,
+                                    verification_policy=policy)
         self.production = None
         if train:
             job = model_train_start(model=self.model, dataset_version=self.version, actor="engineer",
-                                    config={"size": "tiny", "epochs": epochs, "seed": 3, "learning_rate": 0.01})
+                                    config=TINY_TRAINING[kind] | {"epochs": epochs})
             assert job_execute(job_id=job.pk, worker="test") == Job.Status.SUCCEEDED, Job.objects.get(pk=job.pk).error
             job.refresh_from_db()
             candidate = ModelVersion.objects.get(pk=job.result["model_version"])

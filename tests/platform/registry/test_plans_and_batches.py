@@ -151,3 +151,23 @@ def test_subject_with_no_data_completes_at_once():
     assert plan.status == ErasurePlan.Status.COMPLETED
     assert OutboxEvent.objects.get(topic="request.erasure_completed").payload["datasets"] == []
     assert world.model.outcomes.count() == 0
+
+
+def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settings):
+    settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
+    settings.JOB_LEASE_SECONDS = 600  # verification heartbeats per stage; a slow shared CPU must not lose the lease
+    people = users()
+    world = World(kind="lm", subjects=4, shards=2, slices=1)
+    plan = plan_erasure(request_id="lm-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
+    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
+    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
+    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED
+    candidate = world.model.versions.get(batch=batch)
+    assert candidate.method == "sisa-exact" and len(candidate.digests["shards"]) == 2
+    verify_job = Job.objects.get(pk=candidate.verification_job_id)
+    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=verify_job.pk).error
+    candidate.refresh_from_db()
+    assert candidate.verdict["kind"] == "causal_lm"
+    names = {metric["name"] for metric in candidate.verdict["metrics"]}
+    assert {"extraction.rouge_l_excess", "relearn_forget.membership_auc", "quantized_4bit.membership_auc"} <= names
+    assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)
