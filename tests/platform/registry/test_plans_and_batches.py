@@ -171,3 +171,54 @@ def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settin
     names = {metric["name"] for metric in candidate.verdict["metrics"]}
     assert {"extraction.rouge_l_excess", "relearn_forget.membership_auc", "quantized_4bit.membership_auc"} <= names
     assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)
+
+
+def test_a_model_without_sisa_layout_is_unlearned_with_its_approximate_method_and_verified(settings, tmp_path):
+    import torch
+
+    from erasure_engine.models import ClassifierConfig, build_classifier, upload_dir, weights_digest
+    from erasure_platform.core.object_store import platform_object_store
+    from erasure_platform.registry.services.models import model_version_record_plain
+    from erasure_platform.registry.services.release import release_initial
+
+    settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
+    settings.JOB_LEASE_SECONDS = 600
+    people = users()
+    world = World(train=False)
+    world.model.approximate_method = "gradient_difference"
+    world.model.approximate_params = {"steps": 5, "lr": 0.01}
+    world.model.save(update_fields=["approximate_method", "approximate_params"])
+
+    # A plain (non-SISA) model trained elsewhere and imported: one save_pretrained directory.
+    torch.manual_seed(0)
+    features = torch.tensor([r.content["features"] for r in world.records], dtype=torch.float32)
+    labels = torch.tensor([r.content["label"] for r in world.records])
+    classifier = build_classifier(ClassifierConfig(input_dim=features.shape[1], num_classes=int(labels.max()) + 1), seed=0)
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=0.05)
+    for _ in range(60):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(classifier(features), labels).backward()
+        optimizer.step()
+    classifier.save_pretrained(tmp_path / "imported")
+    artifact = upload_dir(platform_object_store(), f"models/{world.model.name}/import", tmp_path / "imported",
+                          weights_digest=weights_digest(classifier))
+    parent = release_initial(
+        version=model_version_record_plain(model=world.model, version_id="import-1", artifact=artifact.to_dict(),
+                                           trained_on=world.version, actor="engineer"),
+        actor="test",
+    )
+
+    plan = plan_erasure(request_id="approx-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
+    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
+    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
+    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=batch.unlearn_job_id).error
+    candidate = world.model.versions.get(batch=batch)
+    assert candidate.method == "gradient_difference" and candidate.layout == "plain" and candidate.parent == parent
+    assert candidate.digests["weights"] and candidate.digests["weights"] != parent.digests["weights"]
+    assert candidate.cost["params"]["steps"] == 5
+
+    verify_job = Job.objects.get(pk=candidate.verification_job_id)
+    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=verify_job.pk).error
+    candidate.refresh_from_db()
+    assert candidate.verdict["kind"] == "classifier" and candidate.verdict["metrics"]
+    assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)
