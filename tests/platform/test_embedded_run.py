@@ -56,6 +56,15 @@ def test_run_command_serves_home_page_and_health_and_runs_jobs(tmp_path):
             return lines[-1] if lines and lines[-1] in ("succeeded", "failed") else None
 
         assert wait_until(job_status, timeout=120, interval=1, message="the embedded worker to run the job") == "succeeded"
+
+        # Demo users for each role and a trained, released demo model are there.
+        demo = (
+            "from django.contrib.auth.models import User; from erasure_platform.registry.models import Alias;"
+            "print(sorted(User.objects.values_list('username', flat=True)),"
+            " list(Alias.objects.filter(name='production').values_list('model__name', flat=True)))"
+        )
+        seeded = subprocess.run(["python3", "manage.py", "shell", "-c", demo], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert seeded.stdout.strip().splitlines()[-1] == "['approver', 'auditor', 'engineer', 'officer'] ['demo-classifier']"
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
