@@ -62,19 +62,6 @@ def parse_params(method: str, pairs: list[str]) -> dict:
     return params
 
 
-def load_model(directory: Path):
-    from erasure_engine.models import MLPClassifier, load_causal_lm
-    from erasure_engine.models.classifier import MODEL_TYPE as CLASSIFIER_MODEL_TYPE
-
-    config_path = directory / "config.json"
-    if not config_path.is_file():
-        raise ObjectNotFound(f"no config.json in {directory}")
-    model_type = json.loads(config_path.read_text()).get("model_type")
-    if model_type == CLASSIFIER_MODEL_TYPE:
-        return MLPClassifier.from_pretrained(directory)
-    return load_causal_lm(directory)
-
-
 def read_jsonl(path: str) -> list[Record]:
     try:
         data = Path(path).read_bytes()
@@ -106,13 +93,14 @@ def select_records(args) -> tuple[list[Record], list[Record]]:
 
 
 def handle_unlearn(args) -> int:
+    from erasure_engine.models.loading import load_saved_model
     from erasure_engine.models import load_tokenizer
     from erasure_engine.unlearning import unlearn
 
     params = parse_params(args.method, args.param)
     forget, retain = select_records(args)
     model_dir = Path(args.model)
-    model = load_model(model_dir)
+    model = load_saved_model(model_dir)
     tokenizer = None
     tokenizer_dir = Path(args.tokenizer) if args.tokenizer else model_dir
     if args.tokenizer or (tokenizer_dir / "tokenizer.json").is_file():

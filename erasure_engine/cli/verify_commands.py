@@ -104,18 +104,6 @@ def local_model_dir(location: str, endpoint_url: str | None, scratch: Path) -> P
     return target
 
 
-def load_model(directory: Path):
-    from erasure_engine.models import MLPClassifier, load_causal_lm
-    from erasure_engine.models.classifier import MODEL_TYPE
-
-    config_path = directory / "config.json"
-    if not config_path.is_file():
-        raise ObjectNotFound(f"no config.json in {directory}")
-    if json.loads(config_path.read_text()).get("model_type") == MODEL_TYPE:
-        return MLPClassifier.from_pretrained(directory)
-    return load_causal_lm(directory)
-
-
 def load_tokenizer_for(directories: dict[str, Path], explicit: str | None):
     """The tokenizer to use, after checking every model directory that ships one agrees on it."""
     from erasure_engine.models import load_tokenizer
@@ -145,6 +133,7 @@ def progress_bar(description: str):
 
 
 def handle_verify(args) -> int:
+    from erasure_engine.models.loading import load_saved_model
     from erasure_engine.verification import VerificationPolicy, verify, write_report
 
     policy = VerificationPolicy.from_json_file(args.policy) if args.policy else VerificationPolicy()
@@ -161,7 +150,7 @@ def handle_verify(args) -> int:
             for role, location in locations.items()
             if location
         }
-        models = {role: load_model(path) for role, path in directories.items()}
+        models = {role: load_saved_model(path) for role, path in directories.items()}
         tokenizer = load_tokenizer_for(directories, args.tokenizer) if hasattr(models["candidate"], "get_input_embeddings") else None
         bar, update = progress_bar("verify")
         try:
@@ -182,6 +171,7 @@ def handle_verify(args) -> int:
 
 
 def handle_mia(args) -> int:
+    from erasure_engine.models.loading import load_saved_model
     from erasure_engine.verification import VerificationPolicy, compute_classifier_statistics, compute_lm_statistics, membership_attack
     from erasure_engine.verification.membership import classifier_membership_scores, lm_membership_scores
 
@@ -194,7 +184,7 @@ def handle_mia(args) -> int:
         directories = {"model": local_model_dir(args.model, args.endpoint_url, Path(scratch))}
         if args.reference:
             directories["reference"] = local_model_dir(args.reference, args.endpoint_url, Path(scratch))
-        models = {role: load_model(path) for role, path in directories.items()}
+        models = {role: load_saved_model(path) for role, path in directories.items()}
         model = models["model"]
         if hasattr(model, "get_input_embeddings"):
             tokenizer = load_tokenizer_for(directories, args.tokenizer)

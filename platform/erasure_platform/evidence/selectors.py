@@ -9,7 +9,7 @@ from erasure_engine.evidence import verify_document
 from erasure_platform.core.models import AuditEvent
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.selectors import audit_chain_verify
-from erasure_platform.evidence.keys import evidence_public_key
+from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key
 from erasure_platform.evidence.services.anchors import ANCHOR_PREFIX
 
 
@@ -81,3 +81,13 @@ def report_get(*, report_id):
 
 def evidence_file(*, key: str) -> bytes:
     return platform_object_store().get_bytes(key)
+
+
+def certificate_verification(*, data: bytes) -> dict:
+    """Check a signed certificate's exact bytes against the platform's key; never raises."""
+    try:
+        signed = verify_document(data, evidence_public_key())
+    except EngineError as error:
+        return {"valid": False, "key_id": evidence_key_id(), "message": error.message}
+    return {"valid": True, "key_id": signed.key_id, "message": f"Valid certificate, signed by key {signed.key_id}.",
+            "document": signed.document}

@@ -8,14 +8,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from erasure_engine.errors import EngineError
-from erasure_engine.evidence import verify_document
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.decorators import role_required
-from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key, evidence_public_key_pem
+from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.evidence.models import Certificate
-from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, evidence_file, report_get, report_list
+from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, certificate_verification, evidence_file, report_get, report_list
 from erasure_platform.evidence.services.reports import default_period, report_request
 from erasure_platform.subject_requests.selectors import request_get_by_token
 
@@ -39,11 +37,7 @@ def certificate_check(request):
         elif upload.size > 1_000_000:
             outcome = {"valid": False, "message": "that file is too large to be a certificate"}
         else:
-            try:
-                signed = verify_document(upload.read(), evidence_public_key())
-                outcome = {"valid": True, "message": f"Valid certificate, signed by key {signed.key_id}.", "document": signed.document}
-            except EngineError as error:
-                outcome = {"valid": False, "message": error.message}
+            outcome = certificate_verification(data=upload.read())
     return render(
         request,
         "evidence/certificate_check.html",

@@ -30,12 +30,12 @@ def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
 
 
 def load_plain(version: ModelVersion) -> tuple[nn.Module, object]:
-    from erasure_engine.cli.approximate_commands import load_model
+    from erasure_engine.models.loading import load_saved_model
 
     artifact = Artifact.from_dict(version.artifact)
     with tempfile.TemporaryDirectory(prefix="registry-model-") as workdir:
         directory = download_dir(platform_object_store(), artifact, Path(workdir) / "model")
-        model = load_model(directory)
+        model = load_saved_model(directory)
         tokenizer = load_tokenizer(directory) if (directory / "tokenizer.json").is_file() else None
     return model.eval(), tokenizer
 

@@ -83,7 +83,10 @@ def test_verify_command_names_the_rewrite(capsys):
     from django.core.management import call_command
 
     record(3)
-    audit_anchor_write()
+    call_command("anchor_audit_chain")
+    assert '"sequence": 3' in capsys.readouterr().out
+    call_command("anchor_audit_chain")
+    assert "nothing new to anchor" in capsys.readouterr().out
     call_command("verify_audit_chain")
     assert "1 anchor(s) agree" in capsys.readouterr().out
     rewrite_history_perfectly(1, {"i": "forged"})

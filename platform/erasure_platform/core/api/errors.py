@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -60,3 +60,21 @@ def api_aware_bad_request(request, exception=None):
     if _is_api(request):
         return JsonResponse(error_body("bad_request", "The request could not be read (too large or malformed)."), status=400)
     return defaults.bad_request(request, exception)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+    class Meta:
+        ref_name = "ErrorBody"
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The schema of error_body(): every API error, in every app."""
+
+    error = ErrorBodySerializer()
+
+    class Meta:
+        ref_name = "ApiError"

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
-            "required": ["code", "message", "details"],
-        },
-    },
-    "required": ["error"],
-}
+# The component drf-spectacular makes of core.api.errors.ApiErrorSerializer (every app uses it).
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ApiError"}
 
 
 def document_unsupported_media_type(result, generator, request, public):

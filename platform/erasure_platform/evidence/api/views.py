@@ -7,31 +7,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from erasure_engine.errors import EngineError
-from erasure_engine.evidence import verify_document
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
-from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key, evidence_public_key_pem
-from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, report_get
+from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
+from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
+from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, certificate_verification, report_get
 from erasure_platform.evidence.services.reports import report_request
-
-
-class ErrorDetailOut(serializers.Serializer):
-    class Meta:
-        ref_name = "EvidenceErrorDetail"
-
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ErrorOut(serializers.Serializer):
-    """The API's one error shape: {"error": {"code", "message", "details"}}."""
-
-    class Meta:
-        ref_name = "EvidenceError"
-
-    error = ErrorDetailOut()
 
 
 STAFF_ERRORS = {401: ErrorOut, 403: ErrorOut}
@@ -86,16 +67,7 @@ class CertificateVerifyApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            signed = verify_document(serializer.validated_data["certificate"].encode("utf-8"), evidence_public_key())
-        except EngineError as error:
-            return Response({"valid": False, "key_id": evidence_key_id(), "message": error.message})
-        return Response({
-            "valid": True,
-            "key_id": signed.key_id,
-            "message": f"valid: signed by key {signed.key_id}",
-            "document": signed.document,
-        })
+        return Response(certificate_verification(data=serializer.validated_data["certificate"].encode("utf-8")))
 
 
 class AuditChainVerifyApi(APIView):

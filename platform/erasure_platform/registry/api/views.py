@@ -6,6 +6,7 @@ roll back; officers record why a model is not unlearned; auditors (and everyone 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
+from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -76,11 +77,6 @@ class ModelOut(serializers.Serializer):
     def get_production(self, model) -> str | None:
         version = selectors.production_version(model=model)
         return version.version_id if version else None
-
-
-class ErrorOut(serializers.Serializer):
-    error = inline_serializer("RegistryErrorBody", {"code": serializers.CharField(), "message": serializers.CharField(),
-                                                   "details": serializers.DictField()})
 
 
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from erasure_platform.core.api.errors import ApiErrorSerializer  # noqa: F401  (s.ApiErrorSerializer in views)
 from erasure_platform.subject_requests.grounds import ALL_GROUND_CODES
 from erasure_platform.subject_requests.models import IdentifierKind, Jurisdiction, RequestStatus, ScopeType
-
-
-class ApiErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    error = ApiErrorDetailSerializer()
 
 
 # ---- owners ----
