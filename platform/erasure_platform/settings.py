@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "erasure_platform.core",
     "erasure_platform.accounts",
     "erasure_platform.portal",
@@ -140,6 +141,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "erasure_platform.portal.navigation.navigation",
+                "erasure_platform.portal.navigation.embedded_demo",
             ],
         },
     },
@@ -171,7 +173,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "portal:login"
-LOGIN_REDIRECT_URL = "portal:home"
+LOGIN_REDIRECT_URL = "portal:start"  # each role lands on its own work list
 LOGOUT_REDIRECT_URL = "portal:home"
 
 LANGUAGE_CODE = "en"
@@ -270,6 +272,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Data-deletion requests, review, unlearning jobs and release approval.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "erasure_platform.core.api.schema.document_unsupported_media_type",

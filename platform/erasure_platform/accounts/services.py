@@ -22,3 +22,22 @@ def user_create(*, username: str, password: str, roles: list[Role], email: str =
         user.groups.set(Group.objects.filter(name__in=[Role(role).value for role in roles]))
         audit_record(actor=actor, action="user.created", entity_type="user", entity_id=user.pk, data={"username": username, "roles": sorted(r.value for r in roles)})
     return user
+
+
+def user_roles_set(*, user: User, roles: list[Role], actor: str) -> User:
+    """Give `user` exactly these roles (other groups are kept); audited."""
+    with transaction.atomic():
+        roles_ensure()
+        before = sorted(group.name for group in user.groups.filter(name__in=[r.value for r in Role]))
+        wanted = sorted({Role(role).value for role in roles})
+        user.groups.remove(*Group.objects.filter(name__in=set(before) - set(wanted)))
+        user.groups.add(*Group.objects.filter(name__in=wanted))
+        if before != wanted:
+            user_roles_changed(user=user, before=before, after=wanted, actor=actor)
+    return user
+
+
+def user_roles_changed(*, user: User, before: list[str], after: list[str], actor: str) -> None:
+    """Record a change of roles made elsewhere (e.g. in the Django admin) in the audit trail."""
+    audit_record(actor=actor, action="user.roles_changed", entity_type="user", entity_id=user.pk,
+                 data={"username": user.username, "before": before, "after": after})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
+from erasure_platform.registry.services.demo import demo_identifiers
 
 # (label, url name, roles that see it; None = everyone)
 NAV_ITEMS = [
@@ -20,6 +22,24 @@ NAV_ITEMS = [
 ]
 
 
+# Where each role starts its day, most specific duty first: a person with several roles lands
+# on the first that applies. Data owners and staff without a role land on the public home page.
+ROLE_LANDING = [
+    (Role.OFFICER, "subject_requests:queue"),
+    (Role.RELEASE_APPROVER, "registry:models"),
+    (Role.ML_ENGINEER, "registry:models"),
+    (Role.AUDITOR, "evidence:reports"),
+]
+
+
+def landing_url(user) -> str:
+    roles = user_roles(user)
+    for role, name in ROLE_LANDING:
+        if role in roles:
+            return reverse(name)
+    return reverse("portal:home")
+
+
 def navigation(request) -> dict:
     roles = user_roles(getattr(request, "user", None))
     items = [
@@ -28,3 +48,10 @@ def navigation(request) -> dict:
         if allowed is None or roles & allowed
     ]
     return {"nav_items": items}
+
+
+def embedded_demo(request) -> dict:
+    """In the embedded demo only: fictitious identifiers a newcomer can file a request with."""
+    if settings.PRODUCTION:
+        return {}
+    return {"demo_identifiers": demo_identifiers()}

@@ -191,3 +191,8 @@ def dashboard_figures(*, today: date | None = None) -> dict:
         "by_jurisdiction": {j.value: by_jurisdiction.get(j.value, 0) for j in Jurisdiction},
         "open_by_jurisdiction": {j.value: open_by_jurisdiction.get(j.value, 0) for j in Jurisdiction},
     }
+
+
+def requests_received_between(*, start: date, end: date) -> bool:
+    """Whether any request was received in [start, end] (inclusive days)."""
+    return ErasureRequest.objects.filter(received_on__gte=start, received_on__lte=end).exists()

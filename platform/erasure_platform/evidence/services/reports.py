@@ -18,6 +18,7 @@ from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.pdf import render_pdf
 from erasure_platform.evidence.reporting import REPORT_SCHEMA_VERSION, report_figures
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
+from erasure_platform.subject_requests.selectors import requests_received_between
 from erasure_platform.registry.selectors import model_version_by_engine_id
 from erasure_platform.subject_requests.models import ErasureRequest
 from workers.queues import DEFAULT_QUEUE
@@ -214,7 +215,11 @@ job_handler(REPORT_JOB, queue=DEFAULT_QUEUE)(_build_report)
 
 
 def default_period(today: date) -> tuple[date, date]:
-    """The previous calendar month."""
+    """The previous calendar month when it holds requests (the usual regulator period), otherwise
+    this month so far — so that a report asked for on a young deployment is never empty by default."""
     first_this_month = today.replace(day=1)
     last_month_end = first_this_month - timedelta(days=1)
-    return last_month_end.replace(day=1), last_month_end
+    previous = (last_month_end.replace(day=1), last_month_end)
+    if requests_received_between(start=previous[0], end=previous[1]):
+        return previous
+    return first_this_month, today

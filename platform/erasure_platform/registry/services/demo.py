@@ -3,6 +3,8 @@ trained through the registry.train job and released as `production`. Idempotent.
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 
 from erasure_engine.datagen import generate_holdout_subjects, generate_subjects, generate_tabular, size_preset
@@ -22,6 +24,13 @@ DEMO_HOLDOUT = "demo-customers-holdout"
 def demo_subjects(size: str, seed: int = 7):
     preset = size_preset(size)
     return generate_subjects(preset.subjects, seed), generate_holdout_subjects(preset.holdout_subjects, seed)
+
+
+@functools.lru_cache(maxsize=4)
+def demo_identifiers(count: int = 3, seed: int = 7) -> list[str]:
+    """Identifiers of the first demo subjects (fictitious), for trying a request in the embedded demo.
+    Subject i is the same whatever the dataset size, so these hold for every preset."""
+    return [subject.identifier for subject in generate_subjects(count, seed)]
 
 
 def demo_seed(*, size: str = "small", shards: int = 4, slices: int = 2, epochs: int = 4, seed: int = 7,
@@ -61,4 +70,5 @@ def demo_seed(*, size: str = "small", shards: int = 4, slices: int = 2, epochs: 
         candidate = ModelVersion.objects.get(pk=job.result["model_version"])
     released = release_initial(version=candidate, actor=ACTOR)
     log(f"model {model_name} {released.version_id} released as production")
+    log(f"demo identifiers to try a request with: {', '.join(demo_identifiers(seed=seed))}")
     return released
