@@ -196,3 +196,17 @@ def dashboard_figures(*, today: date | None = None) -> dict:
 def requests_received_between(*, start: date, end: date) -> bool:
     """Whether any request was received in [start, end] (inclusive days)."""
     return ErasureRequest.objects.filter(received_on__gte=start, received_on__lte=end).exists()
+
+
+def request_available_actions(*, request: ErasureRequest, clock: dict) -> set[str]:
+    """The officer actions the request's state allows now (the services refuse the others)."""
+    actions = set()
+    if request.status == RequestStatus.VERIFIED:
+        actions.add("grant")
+    if request.status in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
+        actions.add("refuse")
+    if clock["can_extend"]:
+        actions.add("extend")
+    if request.status in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
+        actions.add("reopen")
+    return actions

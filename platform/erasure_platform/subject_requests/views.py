@@ -133,7 +133,10 @@ def queue(request):
 def _detail_context(request, erasure_request, **forms):
     clock = selectors.request_clock(erasure_request)
     is_officer = Role.OFFICER in user_roles(request.user)
+    actions = selectors.request_available_actions(request=erasure_request, clock=clock)
     context = {
+        "actions": actions,
+        "shown_forms": {f"{action}_form" for action in actions},
         "r": erasure_request,
         "clock": clock,
         "is_officer": is_officer,
@@ -144,6 +147,7 @@ def _detail_context(request, erasure_request, **forms):
         "extend_form": forms.get("extend_form") or ExtendForm(maximum=clock["max_extension"], unit=clock["extension_unit"]),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "action_error": forms.get("action_error"),
+        "failed_action": forms.get("failed_action"),
     }
     return context
 
@@ -180,7 +184,8 @@ def _officer_action(form_name, make_form, perform, success_message):
                 messages.success(request, success_message)
                 return redirect("subject_requests:detail", request_id=erasure_request.id)
         erasure_request.refresh_from_db()
-        context = _detail_context(request, erasure_request, **{form_name: form, "action_error": error})
+        context = _detail_context(request, erasure_request, **{form_name: form, "action_error": error,
+                                                                       "failed_action": form_name})
         return render(request, "subject_requests/detail.html", context, status=status)
 
     return view

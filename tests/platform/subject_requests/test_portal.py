@@ -169,3 +169,20 @@ def test_action_forms_have_unique_element_ids(django_capture_on_commit_callbacks
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     assert 'for="refuse_reason"' in html and 'for="extend_reason"' in html
+
+
+def test_failed_officer_action_shows_its_error_inside_that_form_with_focus(django_capture_on_commit_callbacks, officer):
+    file_on_portal(Client(), django_capture_on_commit_callbacks, jurisdiction="CCPA")
+    request = ErasureRequest.objects.get()
+    staff = signed_in(officer)
+    page = staff.get(f"/requests/review/{request.id}/").content.decode()
+    assert f'action="/requests/review/{request.id}/refuse#refuse"' in page
+    assert 'value="refuse" class="danger"' in page  # a refusal does not look like a grant
+    response = staff.post(f"/requests/review/{request.id}/refuse", {"ground": "gdpr_legal_claims", "reason": REASON})
+    html = response.content.decode()
+    assert response.status_code == 400
+    refuse_form = html[html.index('id="refuse"'):]
+    refuse_form = refuse_form[:refuse_form.index("</form>")]
+    assert 'role="alert"' in refuse_form and "data-focus-on-load" in refuse_form
+    assert html.count("data-focus-on-load") == 1
+    assert "portal/site.js" in html
