@@ -14,6 +14,7 @@ NAV_ITEMS = [
     ("Erase my data", "subject_requests:new", None),
     ("Request queue", "subject_requests:queue", {Role.OFFICER, Role.AUDITOR}),
     ("Deadlines dashboard", "subject_requests:dashboard", {Role.OFFICER, Role.AUDITOR}),
+    ("Request records", "subject_requests:records", {Role.OFFICER, Role.AUDITOR}),
     ("Models", "registry:models", {Role.ML_ENGINEER, Role.RELEASE_APPROVER, Role.AUDITOR}),
     ("Lineage", "registry:lineage", {Role.ML_ENGINEER, Role.OFFICER, Role.AUDITOR}),
     ("Reports", "evidence:reports", {Role.OFFICER, Role.AUDITOR}),

@@ -99,3 +99,11 @@ class ReopenForm(_ActionForm):
     id_prefix = "reopen"
     reason = forms.CharField(label="Reason for reopening", min_length=10, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RecordsExportForm(forms.Form):
+    start = forms.DateField(required=False, label="Received from", widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="Empty: 24 months before the end")
+    end = forms.DateField(required=False, label="Received until", widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text="Empty: today")
+    file_format = forms.ChoiceField(choices=[("csv", "CSV"), ("json", "JSON")], required=False)

@@ -210,3 +210,42 @@ def request_available_actions(*, request: ErasureRequest, clock: dict) -> set[st
     if request.status in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
         actions.add("reopen")
     return actions
+
+
+# CCPA §7101(a): what must be kept for 24 months about each request, and nothing personal.
+RECORD_FIELDS = [
+    "reference", "nature", "jurisdiction", "channel", "received_on", "identity_verified_on", "status",
+    "due_on", "original_due_on", "extended_on", "extension_reason", "responded_on", "response_nature",
+    "refusal_ground", "refusal_ground_label", "refusal_reason", "completed_on", "duplicate_of", "retain_until",
+]
+
+
+def _day(moment) -> date | None:
+    return timezone.localdate(moment) if moment else None
+
+
+def request_records(*, start: date, end: date) -> list[dict]:
+    """One row per request received in [start, end], oldest first, in RECORD_FIELDS order."""
+    rows = (ErasureRequest.objects.filter(received_on__gte=start, received_on__lte=end)
+            .select_related("duplicate_of").order_by("received_at", "reference"))
+    return [{
+        "reference": r.reference,
+        "nature": r.nature,
+        "jurisdiction": r.jurisdiction,
+        "channel": r.channel,
+        "received_on": r.received_on,
+        "identity_verified_on": _day(r.identity_verified_at),
+        "status": r.status,
+        "due_on": r.due_on,
+        "original_due_on": r.original_due_on,
+        "extended_on": _day(r.extended_at),
+        "extension_reason": r.extension_reason,
+        "responded_on": _day(r.responded_at),
+        "response_nature": r.response_nature,
+        "refusal_ground": r.refusal_ground,
+        "refusal_ground_label": ground_label(r.jurisdiction, r.refusal_ground) if r.refusal_ground else "",
+        "refusal_reason": r.refusal_reason,
+        "completed_on": _day(r.completed_at),
+        "duplicate_of": r.duplicate_of.reference if r.duplicate_of else "",
+        "retain_until": r.retain_until,
+    } for r in rows]

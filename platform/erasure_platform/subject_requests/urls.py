@@ -11,6 +11,7 @@ urlpatterns = [
     path("s/<str:token>/resend", views.request_resend, name="resend"),
     path("queue/", views.queue, name="queue"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("records/", views.records, name="records"),
     path("review/<uuid:request_id>/", views.detail, name="detail"),
     path("review/<uuid:request_id>/grant", views.grant, name="grant"),
     path("review/<uuid:request_id>/refuse", views.refuse, name="refuse"),

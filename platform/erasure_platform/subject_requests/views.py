@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,10 +13,11 @@ from erasure_platform.accounts.decorators import role_required
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
 from erasure_platform.core.errors import ApplicationError, NotFound
-from erasure_platform.subject_requests import charts, selectors, services
+from erasure_platform.subject_requests import charts, exports, selectors, services
 from erasure_platform.subject_requests.forms import (
     ExtendForm,
     GrantForm,
+    RecordsExportForm,
     RefuseForm,
     ReopenForm,
     RequestForm,
@@ -248,3 +250,23 @@ def dashboard(request):
         }),
     }
     return render(request, "subject_requests/dashboard.html", context)
+
+
+@role_required(*STAFF_READ)
+def records(request):
+    """The CCPA §7101 request records for a period, downloaded as CSV or JSON."""
+    form = RecordsExportForm(request.GET or None)
+    if form.is_bound and form.is_valid() and form.cleaned_data["file_format"]:
+        try:
+            start, end = exports.records_period(start=form.cleaned_data["start"], end=form.cleaned_data["end"],
+                                                today=timezone.localdate())
+            content, media_type, name = exports.records_file(start=start, end=end,
+                                                             file_format=form.cleaned_data["file_format"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            response = HttpResponse(content, content_type=media_type)
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+    return render(request, "subject_requests/records.html", {"form": form},
+                  status=400 if form.is_bound and form.errors else 200)

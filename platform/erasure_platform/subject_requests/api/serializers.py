@@ -157,3 +157,9 @@ class DashboardSerializer(serializers.Serializer):
     by_status = serializers.DictField(child=serializers.IntegerField())
     by_jurisdiction = serializers.DictField(child=serializers.IntegerField())
     open_by_jurisdiction = serializers.DictField(child=serializers.IntegerField())
+
+
+class RequestRecordsQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day of receipt (default: 24 months before end)")
+    end = serializers.DateField(required=False, help_text="Last day of receipt (default: today)")
+    file_format = serializers.ChoiceField(choices=["json", "csv"], default="json")

@@ -12,6 +12,7 @@ urlpatterns = [
     # staff
     path("requests/queue", views.RequestQueueApi.as_view(), name="queue"),
     path("requests/dashboard", views.RequestDashboardApi.as_view(), name="dashboard"),
+    path("requests/records", views.RequestRecordsApi.as_view(), name="records"),
     path("requests/<uuid:request_id>", views.RequestDetailApi.as_view(), name="detail"),
     path("requests/<uuid:request_id>/grant", views.RequestGrantApi.as_view(), name="grant"),
     path("requests/<uuid:request_id>/refuse", views.RequestRefuseApi.as_view(), name="refuse"),

@@ -4,6 +4,8 @@ staff by role (officers act, auditors read)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -15,7 +17,7 @@ from rest_framework.views import APIView
 
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
-from erasure_platform.subject_requests import selectors, services
+from erasure_platform.subject_requests import exports, selectors, services
 from erasure_platform.subject_requests.api import serializers as s
 from erasure_platform.subject_requests.models import Channel, Jurisdiction, RequestStatus
 from erasure_platform.subject_requests.services.intake import status_path
@@ -276,3 +278,25 @@ class RequestPurgeContactApi(APIView):
         erasure_request = selectors.request_get(request_id=request_id)
         erasure_request = services.request_purge_contact(request=erasure_request, actor=f"user:{request.user.username}")
         return Response(staff_detail(erasure_request))
+
+
+class RequestRecordsApi(APIView):
+    """CCPA §7101 request records for a period, as JSON or CSV, without personal data."""
+
+    permission_classes = [StaffRead]
+
+    @extend_schema(
+        tags=STAFF_TAG, operation_id="erasure_request_records", parameters=[s.RequestRecordsQuerySerializer],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
+        summary="Records of the requests received in a period (CCPA §7101), as JSON or CSV",
+    )
+    def get(self, request):
+        query = s.RequestRecordsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = exports.records_period(start=query.validated_data.get("start"),
+                                            end=query.validated_data.get("end"), today=timezone.localdate())
+        content, media_type, name = exports.records_file(start=start, end=end,
+                                                         file_format=query.validated_data["file_format"])
+        response = HttpResponse(content, content_type=media_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
