@@ -15,7 +15,7 @@ from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.evidence.models import Certificate
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, certificate_verification, evidence_file, report_get, report_list
 from erasure_platform.evidence.services.reports import default_period, report_request
-from erasure_platform.subject_requests.selectors import request_get_by_token
+from erasure_platform.subject_requests.selectors import request_certificate_holder, request_get_by_token
 
 AUDIT_VIEWERS = {Role.AUDITOR, Role.OFFICER}
 
@@ -106,7 +106,7 @@ def owner_certificate(request, token: str, fmt: str):
         erasure_request = request_get_by_token(token=token)
     except NotFound:
         raise Http404("not found") from None
-    certificate = Certificate.objects.filter(request=erasure_request).first()
+    certificate = Certificate.objects.filter(request=request_certificate_holder(request=erasure_request)).first()
     if certificate is None or fmt not in _CONTENT_TYPES:
         raise Http404("no certificate yet")
     key = certificate.json_key if fmt == "json" else certificate.pdf_key

@@ -148,6 +148,7 @@ def request_owner_view(*, request: ErasureRequest) -> dict:
         "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground) if request.refusal_ground else "",
         "refusal_reason": request.refusal_reason,
         "duplicate_of_reference": request.duplicate_of.reference if request.duplicate_of_id else "",
+        "original": _original_for_owner(request),
         "progress_stage": request.progress_stage,
         "completed_at": request.completed_at,
         "completion_record": request.completion_record if request.status == RequestStatus.COMPLETED else None,
@@ -155,6 +156,38 @@ def request_owner_view(*, request: ErasureRequest) -> dict:
         "has_certificate": request.status == RequestStatus.COMPLETED and hasattr(request, "certificate"),
         "timeline": request_timeline(request=request, for_owner=True),
     }
+
+
+def _original_for_owner(request: ErasureRequest) -> dict | None:
+    """What a duplicate's owner may know of the request it joined: its progress, and — once they
+    proved the identifier is theirs — its certificate (reached through their own link)."""
+    original = request.duplicate_of if request.status == RequestStatus.DUPLICATE else None
+    if original is None:
+        return None
+    completed = original.status == RequestStatus.COMPLETED
+    return {
+        "reference": original.reference,
+        "status": original.status,
+        "status_label": RequestStatus(original.status).label,
+        "completed_at": original.completed_at,
+        "certificate_shared": completed and request.identity_verified_at is not None and hasattr(original, "certificate"),
+    }
+
+
+def request_certificate_holder(*, request: ErasureRequest) -> ErasureRequest:
+    """The request whose certificate this request's owner receives: its own, or — for a duplicate whose
+    owner proved the identifier — the original's, which covers them."""
+    if request.status == RequestStatus.DUPLICATE and request.identity_verified_at is not None and request.duplicate_of_id:
+        return request.duplicate_of
+    return request
+
+
+def request_prior_erasures(*, request: ErasureRequest) -> list[dict]:
+    """Earlier completed erasures for the same identifier (keyed hash), for the officer's attention."""
+    earlier = (ErasureRequest.objects.filter(subject_key=request.subject_key, status=RequestStatus.COMPLETED)
+               .exclude(pk=request.pk).order_by("completed_at"))
+    return [{"id": r.id, "reference": r.reference, "completed_at": r.completed_at, "scope_type": r.scope_type}
+            for r in earlier]
 
 
 def request_contact_email(*, request: ErasureRequest) -> str | None:

@@ -144,6 +144,7 @@ def _detail_context(request, erasure_request, **forms):
         "is_officer": is_officer,
         "timeline": selectors.request_timeline(request=erasure_request, for_owner=False),
         "message": selectors.request_message(request=erasure_request),
+        "prior_erasures": selectors.request_prior_erasures(request=erasure_request),
         "grant_form": forms.get("grant_form") or GrantForm(),
         "refuse_form": forms.get("refuse_form") or RefuseForm(grounds=grounds_for(erasure_request.jurisdiction)),
         "extend_form": forms.get("extend_form") or ExtendForm(maximum=clock["max_extension"], unit=clock["extension_unit"]),
