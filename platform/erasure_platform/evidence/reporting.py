@@ -7,24 +7,16 @@ one actual request's value.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from datetime import date
 
 from django.utils import timezone
 
+from erasure_platform.subject_requests.deadlines import days_percentile
 from erasure_platform.subject_requests.grounds import ground_label
-from erasure_platform.subject_requests.models import CLOSED_STATUSES, OPEN_STATUSES, ErasureRequest, RequestStatus
+from erasure_platform.subject_requests.models import ANSWERED_STATUSES, OPEN_STATUSES, ErasureRequest, RequestStatus
 
 REPORT_SCHEMA_VERSION = 1
-
-
-def nearest_rank(values: list[int], percentile: float) -> int | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(percentile / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def _responded_on(request: ErasureRequest) -> date | None:
@@ -62,7 +54,7 @@ def request_facts(request: ErasureRequest, today: date) -> dict:
 
 def report_figures(requests: list[ErasureRequest], *, today: date) -> dict:
     facts = [request_facts(request, today) for request in requests]
-    closed = [fact for fact in facts if fact["status"] in CLOSED_STATUSES and fact["days_to_close"] is not None]
+    closed = [fact for fact in facts if fact["status"] in ANSWERED_STATUSES and fact["days_to_close"] is not None]
     days = [fact["days_to_close"] for fact in closed]
     met = [fact for fact in closed if fact["deadline_met"]]
     refusals = [fact for fact in facts if fact["status"] == RequestStatus.REFUSED]
@@ -83,8 +75,8 @@ def report_figures(requests: list[ErasureRequest], *, today: date) -> dict:
             "closed": len(closed),
             "met": len(met),
             "share_met": round(len(met) / len(closed), 4) if closed else None,
-            "median_days_to_close": nearest_rank(days, 50),
-            "p95_days_to_close": nearest_rank(days, 95),
+            "median_days_to_close": days_percentile(days, 50),
+            "p95_days_to_close": days_percentile(days, 95),
         },
         "extensions": [
             {"reference": f["reference"], "reason": f["extension_reason"], "due_on": f["due_on"], "original_due_on": f["original_due_on"]}

@@ -7,36 +7,26 @@ returns None and callers treat the detail as purged.
 
 from __future__ import annotations
 
-import base64
-import functools
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 
-
-@functools.lru_cache(maxsize=4)
-def _fernet(secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"erasure-platform/contact-details/v1").derive(
-        secret.encode("utf-8")
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+from erasure_platform.core.crypto import fernet_for
 
 
 def encrypt_text(value: str) -> str:
     if not value:
         return ""
-    return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(value.encode("utf-8")).decode("ascii")
+    return fernet_for("contact-details").encrypt(value.encode("utf-8")).decode("ascii")
 
 
 def decrypt_text(token: str) -> str | None:
     if not token:
         return None
     try:
-        return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(token.encode("ascii")).decode("utf-8")
+        return fernet_for("contact-details").decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:
         return None
 

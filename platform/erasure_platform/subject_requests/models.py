@@ -45,6 +45,9 @@ class RequestStatus(models.TextChoices):
 
 OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.VERIFIED, RequestStatus.GRANTED)
 CLOSED_STATUSES = (RequestStatus.COMPLETED, RequestStatus.REFUSED, RequestStatus.DUPLICATE)
+# Closed with an answer of their own: what days-to-close and deadlines-met figures count (a duplicate
+# is answered by its original, so counting it again would flatter the figures).
+ANSWERED_STATUSES = (RequestStatus.COMPLETED, RequestStatus.REFUSED)
 
 
 class ResponseNature(models.TextChoices):

@@ -14,6 +14,7 @@ from erasure_platform.subject_requests import deadlines
 from erasure_platform.subject_requests.crypto import decrypt_text, token_hash
 from erasure_platform.subject_requests.grounds import ground_label
 from erasure_platform.subject_requests.models import (
+    ANSWERED_STATUSES,
     CLOSED_STATUSES,
     OPEN_STATUSES,
     ErasureRequest,
@@ -206,7 +207,7 @@ def dashboard_figures(*, today: date | None = None) -> dict:
     closed_durations = [
         deadlines.days_to_close(received_on, timezone.localdate(responded_at))
         for status, _, _, received_on, responded_at in rows
-        if status in (RequestStatus.COMPLETED, RequestStatus.REFUSED) and responded_at is not None
+        if status in ANSWERED_STATUSES and responded_at is not None
     ]
     by_status = Counter(row[0] for row in rows)
     by_jurisdiction = Counter(row[1] for row in rows)

@@ -10,18 +10,29 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.jobs import job_execute
 from erasure_platform.evidence.keys import evidence_public_key
 from erasure_platform.evidence.models import Report
-from erasure_platform.evidence.reporting import nearest_rank
+from erasure_platform.evidence.reporting import report_figures
+from erasure_platform.subject_requests.deadlines import days_percentile
+from erasure_platform.subject_requests.selectors import dashboard_figures
 from erasure_platform.evidence.services.reports import report_request
 from erasure_platform.subject_requests.models import ErasureRequest
 from erasure_platform.subject_requests.services.review import request_extend, request_refuse
 from tests.platform.evidence.helpers import complete, pdf_text
 
 
-def test_nearest_rank_percentiles():
-    assert nearest_rank([], 50) is None
-    assert nearest_rank([7], 95) == 7
-    assert nearest_rank([1, 2, 3, 4], 50) == 2
-    assert nearest_rank(list(range(1, 101)), 95) == 95
+def test_report_and_dashboard_share_one_days_to_close_rule(known_requests):
+    """The report's median days to close is the dashboard's, and neither counts duplicates."""
+    today = timezone.localdate()
+    figures = report_figures(list(ErasureRequest.objects.all()), today=today)
+    dashboard = dashboard_figures(today=today)
+    assert figures["deadlines"]["median_days_to_close"] == dashboard["median_days_to_close"]
+    assert figures["deadlines"]["closed"] == ErasureRequest.objects.filter(status__in=["completed", "refused"]).count()
+
+
+def test_days_percentile():
+    assert days_percentile([], 50) is None
+    assert days_percentile([7], 95) == 7.0
+    assert days_percentile([1, 2, 3, 4], 50) == 2.5
+    assert days_percentile(list(range(1, 102)), 95) == 96.0
 
 
 @pytest.fixture
