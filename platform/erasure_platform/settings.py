@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "erasure_platform.core",
     "erasure_platform.accounts",
     "erasure_platform.portal",

@@ -87,10 +87,12 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     expect(engineer.locator("#production-version")).to_have_text(world.production.version_id)
     engineer.get_by_role("button", name="Start unlearning now").click()
     engineer.wait_for_url(re.compile(r"/ml/jobs/[0-9a-f-]{36}/$"))
-    expect(engineer.get_by_role("heading", name="Job registry.unlearn")).to_be_visible()
+    expect(engineer.get_by_role("heading", name="Job: Unlearn")).to_be_visible()
     expect(engineer.get_by_label("Progress")).to_be_visible()  # the <progress> bar, refreshed every 2 s
     expect(engineer.get_by_text("started by erin")).to_be_visible()
-    expect(engineer.locator("#job-status")).to_have_text("succeeded", timeout=JOB_TIMEOUT_MS)
+    engineer.evaluate("window.__sameDocument = true")  # lost on any whole-page reload
+    expect(engineer.locator("#job-status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    assert engineer.evaluate("window.__sameDocument === true"), "the job page reloaded itself instead of updating in place"
     expect(engineer.get_by_label("Progress")).to_have_attribute("value", "100")
 
     engineer.get_by_role("link", name="Candidate version").click()

@@ -132,7 +132,15 @@ def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
 def request_owner_view(*, request: ErasureRequest) -> dict:
     """Everything the owner's status page shows: no internal ids, no other request's link."""
     clock = request_clock(request)
+    has_certificate = request.status == RequestStatus.COMPLETED and hasattr(request, "certificate")
+    original = _original_for_owner(request)
     return {
+        # The platform is still working: the status page refreshes itself until this turns false.
+        "awaiting_background_work": (
+            request.status == RequestStatus.GRANTED
+            or (request.status == RequestStatus.COMPLETED and not has_certificate)
+            or (original is not None and original["status"] in OPEN_STATUSES)
+        ),
         "reference": request.reference,
         "status": request.status,
         "status_label": RequestStatus(request.status).label,
@@ -149,12 +157,12 @@ def request_owner_view(*, request: ErasureRequest) -> dict:
         "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground) if request.refusal_ground else "",
         "refusal_reason": request.refusal_reason,
         "duplicate_of_reference": request.duplicate_of.reference if request.duplicate_of_id else "",
-        "original": _original_for_owner(request),
+        "original": original,
         "progress_stage": request.progress_stage,
         "completed_at": request.completed_at,
         "completion_record": request.completion_record if request.status == RequestStatus.COMPLETED else None,
         # Evidence issues the certificate (a reverse one-to-one) once the request completed.
-        "has_certificate": request.status == RequestStatus.COMPLETED and hasattr(request, "certificate"),
+        "has_certificate": has_certificate,
         "timeline": request_timeline(request=request, for_owner=True),
     }
 

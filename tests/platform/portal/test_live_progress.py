@@ -1,0 +1,68 @@
+"""Pages that wait for background work update in place (htmx polling of one panel), and stop
+polling once the work is done; htmx itself is served from our own static files."""
+
+import pytest
+from django.test import Client
+
+from erasure_platform.accounts.roles import Role
+from erasure_platform.accounts.services import user_create
+from erasure_platform.core.models import Job
+from erasure_platform.subject_requests.models import ErasureRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def engineer_client() -> Client:
+    client = Client()
+    client.force_login(user_create(username="eng", password="x" * 16, roles=[Role.ML_ENGINEER]))
+    return client
+
+
+def test_a_running_job_panel_polls_itself_and_a_finished_one_stops():
+    job = Job.objects.create(kind="registry.unlearn", queue="gpu", status=Job.Status.RUNNING, progress=0.42,
+                             progress_message="retraining shard 3", created_by="user:eng")
+    client = engineer_client()
+    html = client.get(f"/ml/jobs/{job.pk}/").content.decode()
+    assert 'http-equiv="refresh"' not in html  # no whole-page reloads any more
+    panel = html[html.index('id="job-panel"'):]
+    assert f'hx-get="/ml/jobs/{job.pk}/"' in panel[:300] and 'hx-select="#job-panel"' in panel[:300]
+    assert 'id="job-percent">42%' in panel and "retraining shard 3" in panel
+    assert "django_htmx/htmx" in html and "unpkg" not in html
+
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED, progress=1.0, result={"candidate_count": 1})
+    html = client.get(f"/ml/jobs/{job.pk}/").content.decode()
+    assert 'id="job-panel">' in html and "hx-get" not in html[html.index('id="job-panel"'):][:200]
+    assert "<dt>Candidate count</dt><dd>1</dd>" in html
+
+
+def test_owner_status_refreshes_while_the_erasure_runs(file_request, officer, django_capture_on_commit_callbacks):
+    from erasure_platform.subject_requests.services import request_grant, request_verify_identity
+    from tests.platform.subject_requests.conftest import last_code
+
+    request, token = file_request()
+    page = Client().get(f"/requests/s/{token}/").content.decode()
+    assert 'data-live="on"' not in page  # waiting for the owner, not for us
+    with django_capture_on_commit_callbacks(execute=True):
+        request = request_verify_identity(request=request, code=last_code())
+        request_grant(request=request, officer=officer, reason="")
+    page = Client().get(f"/requests/s/{token}/").content.decode()
+    assert 'id="owner-status" hx-get="/requests/s/' in page and 'data-live="on"' in page
+    ErasureRequest.objects.filter(pk=request.pk).update(status="refused")
+    page = Client().get(f"/requests/s/{token}/").content.decode()
+    assert 'data-live="on"' not in page
+
+
+def test_htmx_is_served_locally():
+    html = Client().get("/").content.decode()
+    src = html[html.index("django_htmx/htmx"):].split('"')[0]
+    assert Client().get("/static/" + src).status_code == 200
+
+
+def test_portal_format_filters():
+    from erasure_platform.portal.templatetags.portal_format import figure, job_label, label
+
+    assert label("awaiting_approval") == "Awaiting approval"
+    assert label("closer_to_target_is_better") == "Closer to target is better"
+    assert figure(0.49583333333333335) == "0.496" and figure(12) == 12 and figure("x") == "x"
+    assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46e-07" and figure(0.0) == "0"
+    assert job_label("registry.unlearn") == "Unlearn"
