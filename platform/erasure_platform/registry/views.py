@@ -17,6 +17,7 @@ from erasure_platform.core.selectors import job_get
 from erasure_platform.registry import selectors
 from erasure_platform.registry.services import batches as batch_services
 from erasure_platform.registry.services import release as release_services
+from erasure_platform.subject_requests.selectors import subject_lookup
 
 STAFF = {Role.ML_ENGINEER, Role.RELEASE_APPROVER, Role.AUDITOR, Role.OFFICER}
 
@@ -88,15 +89,21 @@ def job_detail(request, pk):
 
 @login_required
 def lineage(request):
+    """Lineage by request reference, identifier or subject key: the identifier is keyed on the
+    server and never shown back; engineers see the request's reference and status, nothing personal."""
     _staff(request)
-    subject_key = (request.GET.get("subject_key") or "").strip().lower()
-    result = None
-    if subject_key:
-        if len(subject_key) != 64 or any(c not in "0123456789abcdef" for c in subject_key):
-            messages.error(request, "A subject key is 64 hexadecimal characters.")
+    query = (request.GET.get("q") or request.GET.get("subject_key") or "").strip()
+    lookup = result = None
+    if query:
+        try:
+            lookup = subject_lookup(query=query)
+        except ApplicationError as error:
+            messages.error(request, error.message)
         else:
-            result = selectors.lineage_for_subject(subject_key=subject_key)
-    return render(request, "registry/lineage.html", {"subject_key": subject_key, "lineage": result})
+            result = selectors.lineage_for_subject(subject_key=lookup.subject_key,
+                                                   record_ids=list(lookup.record_ids) or None)
+    shown_query = query if lookup is None or lookup.found_by != "identifier" else ""
+    return render(request, "registry/lineage.html", {"query": shown_query, "lookup": lookup, "lineage": result})
 
 
 def _act(request, action, success: str, target: str):

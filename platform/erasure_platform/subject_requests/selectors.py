@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from erasure_platform.core.errors import NotFound
+from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.selectors import audit_events_for
 from erasure_platform.subject_requests import deadlines
 from erasure_platform.subject_requests.crypto import decrypt_text, token_hash
@@ -21,7 +23,7 @@ from erasure_platform.subject_requests.models import (
     Jurisdiction,
     RequestStatus,
 )
-from erasure_platform.subject_requests.services.intake import ENTITY
+from erasure_platform.subject_requests.services.intake import ENTITY, request_subject_key
 
 NOT_FOUND_MESSAGE = "no request matches this link"
 
@@ -291,3 +293,40 @@ def request_records(*, start: date, end: date) -> list[dict]:
         "duplicate_of": r.duplicate_of.reference if r.duplicate_of else "",
         "retain_until": r.retain_until,
     } for r in rows]
+
+
+REFERENCE_PATTERN = re.compile(r"^ER-[A-Z2-9]{4}-[A-Z2-9]{4}$")
+SUBJECT_KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class SubjectLookup:
+    """Whose data a lineage query asks about, keyed server-side: the raw identifier goes no further."""
+
+    subject_key: str
+    found_by: str  # "reference", "identifier" or "subject_key"
+    record_ids: tuple[str, ...] = ()
+    request_reference: str = ""
+    request_status_label: str = ""
+
+
+def subject_lookup(*, query: str) -> SubjectLookup:
+    """A request reference (its subject and scope), an identifier (keyed here) or a subject key."""
+    text = (query or "").strip()
+    if not text:
+        raise ApplicationError("give a request reference, an identifier or a subject key", code="validation_error",
+                               details={"q": ["required"]})
+    if REFERENCE_PATTERN.match(text.upper()):
+        request = ErasureRequest.objects.filter(reference=text.upper()).first()
+        if request is None:
+            raise NotFound(f"no request {text.upper()}")
+        records = tuple(request.record_ids) if request.scope_type == "records" else ()
+        return SubjectLookup(subject_key=request.subject_key, found_by="reference", record_ids=records,
+                             request_reference=request.reference,
+                             request_status_label=RequestStatus(request.status).label)
+    if SUBJECT_KEY_PATTERN.match(text.lower()):
+        return SubjectLookup(subject_key=text.lower(), found_by="subject_key")
+    if len(text) > 254:
+        raise ApplicationError("an identifier has at most 254 characters", code="validation_error",
+                               details={"q": ["too long"]})
+    return SubjectLookup(subject_key=request_subject_key(text), found_by="identifier")
