@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
@@ -15,7 +15,9 @@ from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.selectors import job_get
 from erasure_platform.registry import selectors
+from erasure_platform.registry.forms import ApproximateMethodForm
 from erasure_platform.registry.services import batches as batch_services
+from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import release as release_services
 from erasure_platform.subject_requests.selectors import subject_lookup
 
@@ -156,3 +158,29 @@ def model_unlearn_now(request, name):
     if started.get("batch") is not None and started["batch"].unlearn_job_id:
         return redirect(f"/ml/jobs/{started['batch'].unlearn_job_id}/")
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_method(request, name):
+    """Choose the model's approximate unlearning method and its parameters (engineers). Changing the
+    method in the form re-renders its parameters in place (htmx), with the engine's defaults."""
+    roles = _staff(request)
+    model = _get(selectors.model_get, name=name)
+    if Role.ML_ENGINEER not in roles:
+        raise DjangoPermissionDenied("ML engineers choose the unlearning method")
+    chosen = request.POST.get("method") or request.GET.get("method") or model.approximate_method
+    initial = model.approximate_params if chosen == model.approximate_method else None
+    form = ApproximateMethodForm(request.POST or None, method=chosen, initial_params=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            model_services.model_update_settings(model=model, actor=request.user.username,
+                                                 approximate_method=form.cleaned_data["method"],
+                                                 approximate_params=form.params())
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"{model.name} now unlearns with {form.cleaned_data['method']}.")
+            return redirect("registry:model", name=model.name)
+    return render(request, "registry/model_method.html", {"model": model, "form": form},
+                  status=400 if form.is_bound and form.errors else 200)
