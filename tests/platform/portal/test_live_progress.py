@@ -66,3 +66,11 @@ def test_portal_format_filters():
     assert figure(0.49583333333333335) == "0.496" and figure(12) == 12 and figure("x") == "x"
     assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46e-07" and figure(0.0) == "0"
     assert job_label("registry.unlearn") == "Unlearn"
+
+
+def test_audit_details_read_as_words():
+    from erasure_platform.portal.templatetags.portal_format import details
+
+    assert details({"due_on": "2027-01-01", "record_count": 0, "ratio": 0.49583333333333335}) == (
+        "Due on: 2027-01-01 · Record count: 0 · Ratio: 0.496")
+    assert details({"models": [{"b": 1}]}) == 'Models: [{"b": 1}]' and details({}) == "—" and details(None) == ""

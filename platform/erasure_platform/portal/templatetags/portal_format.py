@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from django import template
@@ -33,3 +34,17 @@ def figure(value, digits: int = 3):
 def job_label(kind: str) -> str:
     """`registry.unlearn` → "Unlearn": the job's own name, without the app that runs it."""
     return label(str(kind).rsplit(".", 1)[-1])
+
+
+@register.filter
+def details(data) -> str:
+    """An audit event's data for people: `{'due_on': '2027-01-01', 'record_count': 0}` →
+    "Due on: 2027-01-01 · Record count: 0"; nested values stay compact JSON."""
+    if not isinstance(data, dict):
+        return "" if data in (None, "") else str(data)
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, sort_keys=True, default=str)
+        parts.append(f"{label(key)}: {figure(value) if isinstance(value, float) else value}")
+    return " · ".join(parts) or "—"
