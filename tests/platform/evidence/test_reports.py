@@ -181,3 +181,19 @@ def test_report_shows_the_released_versions_verification_with_its_roc_plot(verif
     images = subprocess.run(["pdfimages", "-list", str(pdf_path)], capture_output=True, text=True, check=True).stdout
     kinds = [line.split()[2] for line in images.strip().splitlines()[2:]]  # after the two header lines
     assert kinds.count("image") == 2, "the ROC plot and the days-to-close chart (alpha masks aside)"
+
+
+def test_days_to_close_chart_has_a_whole_day_axis_from_zero():
+    import io
+
+    from matplotlib import image
+
+    from erasure_platform.evidence.services.reports import _days_chart, days_chart_axis
+
+    bins, limits = days_chart_axis([0, 0])
+    assert bins == [-0.5, 0.5] and limits == (-0.5, 5.5)
+    bins, limits = days_chart_axis([2, 31])
+    assert bins[0] == -0.5 and bins[-1] == 31.5 and len(bins) == 33 and limits == (-0.5, 31.5)
+    png = _days_chart({"requests": [{"days_to_close": 0}, {"days_to_close": 0}, {"days_to_close": 3}]})
+    assert png.startswith(b"\x89PNG") and image.imread(io.BytesIO(png)).shape[2] in (3, 4)
+    assert _days_chart({"requests": [{"days_to_close": None}]}) is None

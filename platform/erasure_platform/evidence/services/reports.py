@@ -61,6 +61,13 @@ def _requests_for(report: Report) -> list[ErasureRequest]:
     )
 
 
+def days_chart_axis(days: list[int]) -> tuple[list[float], tuple[float, float]]:
+    """Whole days: one bar per day from 0 to the longest (bin edges at half days), and an x axis
+    that starts at day 0 and shows at least the first five days — never a negative range."""
+    longest = max(days)
+    return [day - 0.5 for day in range(longest + 2)], (-0.5, max(longest, 5) + 0.5)
+
+
 def _days_chart(figures: dict) -> bytes | None:
     days = [fact["days_to_close"] for fact in figures["requests"] if fact["days_to_close"] is not None]
     if not days:
@@ -70,8 +77,14 @@ def _days_chart(figures: dict) -> bytes | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import MaxNLocator
+
+    bins, limits = days_chart_axis(days)
     figure, axis = plt.subplots(figsize=(6, 3.5), dpi=110)
-    axis.hist(days, bins=min(20, max(1, len(set(days)))), color="#1f5fbf")
+    axis.hist(days, bins=bins, color="#1f5fbf", rwidth=0.85)
+    axis.set_xlim(*limits)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("days from receipt to response")
     axis.set_ylabel("requests")
     axis.set_title("Days to close")
