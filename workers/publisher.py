@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from erasure_platform.core import topics
 from workers.queues import ALL_QUEUES, DEFAULT_QUEUE
 
 
@@ -10,7 +11,7 @@ def celery_publish(event) -> None:
     from workers.celery_app import app
     from workers.tasks import CONSUME_EVENT_TASK, RUN_JOB_TASK
 
-    if event.topic == "job.run":
+    if event.topic == topics.JOB_RUN:
         queue = event.payload.get("queue", DEFAULT_QUEUE)
         if queue not in ALL_QUEUES:
             raise ValueError(f"outbox event {event.id} names unknown queue {queue!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from erasure_platform.core import topics
 from erasure_platform.core.models import OutboxEvent
 from erasure_platform.core.periodic import periodic
 from erasure_platform.core.services.audit import audit_record
@@ -17,7 +18,7 @@ from erasure_platform.core.services.outbox import event_consumer
 from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
 
 
-@event_consumer("system.ping", name="core.system_pong")
+@event_consumer(topics.SYSTEM_PING, name="core.system_pong")
 def system_pong(event: OutboxEvent) -> None:
     audit_record(
         actor="system:worker", action="system.pong", entity_type="outbox_event", entity_id=event.id,

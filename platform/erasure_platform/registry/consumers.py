@@ -13,20 +13,20 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 
+from erasure_platform.core import topics
 from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.models import OutboxEvent
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.outbox import event_consumer
 from erasure_platform.registry.forget_sets import forget_set_destroy
 from erasure_platform.registry.models import Consumer, ErasurePlan
-from erasure_platform.registry.services.batches import TOPIC_BATCH_DUE, batch_close_if_due
-from erasure_platform.registry.services.plans import TOPIC_PLAN_COMPLETED, plan_erasure
-from erasure_platform.registry.services.release import TOPIC_CONSUMER_NOTIFY
+from erasure_platform.registry.services.batches import batch_close_if_due
+from erasure_platform.registry.services.plans import plan_erasure
 
 logger = logging.getLogger(__name__)
 
 
-@event_consumer("request.granted", name="registry.plan_erasure")
+@event_consumer(topics.REQUEST_GRANTED, name="registry.plan_erasure")
 def on_request_granted(event: OutboxEvent) -> None:
     payload = event.payload
     try:
@@ -39,12 +39,12 @@ def on_request_granted(event: OutboxEvent) -> None:
                      entity_id=event.id, data={"error": str(error)[:500]})
 
 
-@event_consumer(TOPIC_BATCH_DUE, name="registry.close_due_batch")
+@event_consumer(topics.REGISTRY_BATCH_DUE, name="registry.close_due_batch")
 def on_batch_due(event: OutboxEvent) -> None:
     batch_close_if_due(batch_id=event.payload.get("batch_id"))
 
 
-@event_consumer(TOPIC_CONSUMER_NOTIFY, name="registry.notify_consumer")
+@event_consumer(topics.REGISTRY_CONSUMER_NOTIFY, name="registry.notify_consumer")
 def on_consumer_notify(event: OutboxEvent) -> None:
     payload = event.payload
     consumer = Consumer.objects.filter(pk=payload.get("consumer_id")).select_related("model").first()
@@ -65,7 +65,7 @@ def on_consumer_notify(event: OutboxEvent) -> None:
                        "new_version": payload["new_version"], "because_of_erasure": bool(payload.get("because_of_erasure"))})
 
 
-@event_consumer(TOPIC_PLAN_COMPLETED, name="registry.destroy_forget_set")
+@event_consumer(topics.REGISTRY_PLAN_COMPLETED, name="registry.destroy_forget_set")
 def on_plan_completed(event: OutboxEvent) -> None:
     plan = ErasurePlan.objects.filter(pk=event.payload.get("plan_id")).first()
     if plan is None or not plan.forget_set_key:

@@ -5,21 +5,20 @@ request.erasure_completed {"request_id", "datasets", "models"} → request compl
 as the completion record, owner told, audited.
 """
 
+from erasure_platform.core import topics
 from erasure_platform.core.models import OutboxEvent
 from erasure_platform.core.services.outbox import event_consumer
 from erasure_platform.subject_requests.services import (
-    TOPIC_COMPLETED,
-    TOPIC_PROGRESS,
     request_complete,
     request_record_progress,
 )
 
 
-@event_consumer(TOPIC_PROGRESS, name="subject_requests.record_progress")
+@event_consumer(topics.REQUEST_ERASURE_PROGRESS, name="subject_requests.record_progress")
 def on_erasure_progress(event: OutboxEvent) -> None:
     request_record_progress(payload=event.payload)
 
 
-@event_consumer(TOPIC_COMPLETED, name="subject_requests.complete")
+@event_consumer(topics.REQUEST_ERASURE_COMPLETED, name="subject_requests.complete")
 def on_erasure_completed(event: OutboxEvent) -> None:
     request_complete(payload=event.payload)

@@ -275,7 +275,7 @@ def test_completion_for_a_request_not_granted_is_recorded_and_ignored(verified_r
 
 
 def test_completion_for_an_unknown_request_is_harmless():
-    event = outbox_publish(topic="request.erasure_completed", payload={"request_id": "not-a-uuid"})
+    event = outbox_publish(topic="request.erasure_completed", payload={"request_id": "not-a-uuid", "datasets": [], "models": []})
     assert outbox_event_consume(event_id=event.id) == ["subject_requests.complete"]
     assert request_complete(payload={"request_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}) is None
 

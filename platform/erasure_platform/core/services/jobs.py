@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from erasure_platform.core import topics
 from erasure_platform.core.errors import ApplicationError, Conflict, NotFound
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.audit import audit_record
@@ -25,7 +26,6 @@ from erasure_platform.core.services.outbox import outbox_publish
 
 logger = logging.getLogger(__name__)
 
-JOB_RUN_TOPIC = "job.run"
 
 
 class LeaseLost(Exception):
@@ -106,7 +106,7 @@ def job_create(
             max_attempts=max_attempts or settings.JOB_MAX_ATTEMPTS,
         )
         audit_record(actor=actor, action="job.created", entity_type="job", entity_id=job.id, data={"kind": kind, "params": params})
-        outbox_publish(topic=JOB_RUN_TOPIC, payload={"job_id": str(job.id), "queue": queue})
+        outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": queue})
     return job
 
 
@@ -159,7 +159,7 @@ def _job_finish(*, job_id, worker: str, status: str, result: dict | None = None,
             actor=f"worker:{worker}", action=f"job.{status}", entity_type="job", entity_id=job.id,
             data={"attempt": job.attempts, "error": error[:500]} if error else {"attempt": job.attempts},
         )
-        outbox_publish(topic=f"job.{status}", payload={"job_id": str(job.id), "kind": job.kind})
+        outbox_publish(topic=topics.JOB_FINISHED[status], payload={"job_id": str(job.id), "kind": job.kind})
     return True
 
 
@@ -176,7 +176,7 @@ def _job_retry_or_fail(*, job_id, worker: str, error: str) -> None:
             job.save()
             audit_record(actor=f"worker:{worker}", action="job.retry_scheduled", entity_type="job", entity_id=job.id, data={"attempt": job.attempts, "error": error[:500]})
             backoff = min(60, 2 ** job.attempts)
-            outbox_publish(topic=JOB_RUN_TOPIC, payload={"job_id": str(job.id), "queue": job.queue}, delay_seconds=backoff)
+            outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": job.queue}, delay_seconds=backoff)
             return
     # Attempts exhausted: a permanent failure.
     _job_finish(job_id=job_id, worker=worker, status=Job.Status.FAILED, error=error)
@@ -271,13 +271,13 @@ def jobs_reap_expired(*, stale_queued_seconds: int | None = None) -> dict:
                 job.finished_at = now
                 job.save()
                 audit_record(actor="system:reaper", action="job.failed", entity_type="job", entity_id=job.id, data={"lost_worker": lost_worker})
-                outbox_publish(topic="job.failed", payload={"job_id": str(job.id), "kind": job.kind})
+                outbox_publish(topic=topics.JOB_FAILED, payload={"job_id": str(job.id), "kind": job.kind})
                 failed += 1
             else:
                 job.status = Job.Status.QUEUED
                 job.save()
                 audit_record(actor="system:reaper", action="job.requeued", entity_type="job", entity_id=job.id, data={"lost_worker": lost_worker, "attempts": job.attempts})
-                outbox_publish(topic=JOB_RUN_TOPIC, payload={"job_id": str(job.id), "queue": job.queue})
+                outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": job.queue})
                 requeued += 1
         stale_after = stale_queued_seconds if stale_queued_seconds is not None else settings.JOB_REANNOUNCE_SECONDS
         stale = Job.objects.select_for_update(skip_locked=True).filter(
@@ -285,6 +285,6 @@ def jobs_reap_expired(*, stale_queued_seconds: int | None = None) -> dict:
         )
         for job in stale:
             job.save(update_fields=["updated_at"])
-            outbox_publish(topic=JOB_RUN_TOPIC, payload={"job_id": str(job.id), "queue": job.queue})
+            outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": job.queue})
             reannounced += 1
     return {"requeued": requeued, "failed": failed, "reannounced": reannounced}

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from erasure_platform.core.errors import NotFound
 from erasure_platform.core.models import OutboxEvent, ProcessedEvent
+from erasure_platform.core.topics import CONTRACT, topic_check
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ _consumers: dict[str, list[tuple[str, EventConsumer]]] = {}
 
 def event_consumer(topic: str, name: str | None = None):
     """Register a function to run once per event of `topic` (decorator)."""
+
+    if topic not in CONTRACT:
+        raise ValueError(f"cannot consume {topic!r}: not declared in erasure_platform.core.topics")
 
     def register(func: EventConsumer) -> EventConsumer:
         consumer_name = name or f"{func.__module__}.{func.__qualname__}"
@@ -44,6 +48,7 @@ def consumers_for(topic: str) -> list[tuple[str, EventConsumer]]:
 
 def outbox_publish(*, topic: str, payload: dict, delay_seconds: float = 0) -> OutboxEvent:
     """Queue an event in the caller's transaction; it leaves only after that commits."""
+    topic_check(topic, payload)
     now = timezone.now()
     return OutboxEvent.objects.create(
         topic=topic, payload=payload, available_at=now + timedelta(seconds=delay_seconds)

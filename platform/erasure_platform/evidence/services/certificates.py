@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from erasure_engine.evidence import sign_document
 from erasure_engine.records import canonical_json
+from erasure_platform.core import topics
 from erasure_platform.core.errors import Conflict
 from erasure_platform.core.models import AuditEvent
 from erasure_platform.core.object_store import platform_object_store
@@ -136,5 +137,5 @@ def certificate_issue(*, request: ErasureRequest) -> Certificate:
             actor="system:evidence", action="certificate.issued", entity_type="erasure_request", entity_id=request.pk,
             data={"certificate_id": str(certificate_id), "file_sha256": certificate.file_sha256},
         )
-        outbox_publish(topic="certificate.issued", payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)})
+        outbox_publish(topic=topics.CERTIFICATE_ISSUED, payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)})
     return certificate

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from erasure_platform.core import topics
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_has_role
 from erasure_platform.core.errors import Conflict, PermissionDenied
@@ -22,7 +23,6 @@ from erasure_platform.core.services.outbox import outbox_publish
 from erasure_platform.registry import conf, selectors
 from erasure_platform.registry.models import BatchStatus, Model, ModelOutcome, UnlearningBatch
 
-TOPIC_BATCH_DUE = "registry.batch_due"
 UNLEARN_JOB = "registry.unlearn"
 ACTOR = "system:registry"
 
@@ -36,7 +36,7 @@ def batch_closing_time(*, opens_at, last_joined_at, earliest_deadline):
 
 def _announce_due(batch: UnlearningBatch, now) -> None:
     delay = max((batch.closes_at - now).total_seconds(), 0)
-    outbox_publish(topic=TOPIC_BATCH_DUE, payload={"batch_id": str(batch.pk)}, delay_seconds=delay)
+    outbox_publish(topic=topics.REGISTRY_BATCH_DUE, payload={"batch_id": str(batch.pk)}, delay_seconds=delay)
 
 
 def batch_add(*, outcome: ModelOutcome, actor: str = ACTOR) -> UnlearningBatch:

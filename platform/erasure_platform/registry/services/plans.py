@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from erasure_platform.core import topics
 from erasure_platform.core.errors import ApplicationError, Conflict, PermissionDenied
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
@@ -18,15 +19,12 @@ from erasure_platform.registry.models import ErasurePlan, Model, ModelOutcome, S
 
 logger = logging.getLogger(__name__)
 
-TOPIC_PROGRESS = "request.erasure_progress"
-TOPIC_COMPLETED = "request.erasure_completed"
-TOPIC_PLAN_COMPLETED = "registry.plan_completed"
 ERASE_JOB = "registry.erase_datasets"
 ACTOR = "system:registry"
 
 
 def plan_progress(*, plan: ErasurePlan, stage: str, detail: dict | None = None) -> None:
-    outbox_publish(topic=TOPIC_PROGRESS, payload={"request_id": plan.request_id, "stage": stage, "detail": detail or {}})
+    outbox_publish(topic=topics.REQUEST_ERASURE_PROGRESS, payload={"request_id": plan.request_id, "stage": stage, "detail": detail or {}})
 
 
 def _scope_record_ids(scope: dict) -> list[str] | None:
@@ -152,8 +150,8 @@ def plan_complete_if_ready(*, plan: ErasurePlan, actor: str = ACTOR) -> bool:
         removed = SubjectRecord.objects.filter(subject_key=plan.subject_key, erased_in__isnull=False).delete()[0]
         audit_record(actor=actor, action="erasure_plan.completed", entity_type="erasure_plan", entity_id=plan.pk,
                      data={**payload, "index_rows_removed": removed})
-        outbox_publish(topic=TOPIC_COMPLETED, payload=payload)
-        outbox_publish(topic=TOPIC_PLAN_COMPLETED, payload={"plan_id": str(plan.pk)})
+        outbox_publish(topic=topics.REQUEST_ERASURE_COMPLETED, payload=payload)
+        outbox_publish(topic=topics.REGISTRY_PLAN_COMPLETED, payload={"plan_id": str(plan.pk)})
     return True
 
 

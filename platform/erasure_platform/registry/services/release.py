@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from erasure_platform.core import topics
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_has_role
 from erasure_platform.core.errors import ApplicationError, Conflict, PermissionDenied
@@ -27,7 +28,6 @@ from erasure_platform.registry.models import (
     VersionStatus,
 )
 
-TOPIC_CONSUMER_NOTIFY = "registry.consumer_notify"
 OVERRIDE_MIN_LENGTH = 20
 
 
@@ -66,7 +66,7 @@ def _notify_consumers(*, model: Model, old: ModelVersion, new: ModelVersion, bec
         model=model, pinned_version=old)
     count = 0
     for consumer in consumers.distinct():
-        outbox_publish(topic=TOPIC_CONSUMER_NOTIFY, payload={
+        outbox_publish(topic=topics.REGISTRY_CONSUMER_NOTIFY, payload={
             "consumer_id": consumer.pk, "model": model.name, "old_version": old.version_id, "new_version": new.version_id,
             "because_of_erasure": because_of_erasure, "actor": actor,
         })

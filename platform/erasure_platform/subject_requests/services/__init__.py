@@ -8,9 +8,6 @@ from erasure_platform.subject_requests.services.intake import (  # noqa: F401
     request_verify_identity,
 )
 from erasure_platform.subject_requests.services.review import (  # noqa: F401
-    TOPIC_COMPLETED,
-    TOPIC_GRANTED,
-    TOPIC_PROGRESS,
     request_complete,
     request_extend,
     request_grant,

@@ -10,6 +10,7 @@ from datetime import timezone as dt_timezone
 from django.db import transaction
 from django.utils import timezone
 
+from erasure_platform.core import topics
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.outbox import outbox_publish
@@ -26,9 +27,6 @@ from erasure_platform.subject_requests.services.notifications import notify_owne
 
 logger = logging.getLogger(__name__)
 
-TOPIC_GRANTED = "request.granted"
-TOPIC_PROGRESS = "request.erasure_progress"
-TOPIC_COMPLETED = "request.erasure_completed"
 MAX_REASON_CHARS = 5000
 
 
@@ -95,7 +93,7 @@ def request_grant(*, request: ErasureRequest, officer, reason: str = "") -> Eras
         actor=officer_actor(officer), action="request.granted", entity_type=ENTITY, entity_id=request.id,
         data={"reason": reason, "due_on": request.due_on.isoformat()},
     )
-    outbox_publish(topic=TOPIC_GRANTED, payload=granted_payload(request))
+    outbox_publish(topic=topics.REQUEST_GRANTED, payload=granted_payload(request))
     notify_owner(
         request=request, subject="Your erasure request is granted",
         body=(
@@ -280,7 +278,7 @@ def request_complete(*, payload: dict, actor: str = "system:registry") -> Erasur
     audit_record(actor=actor, action="request.completed", entity_type=ENTITY, entity_id=request.id,
                  data={"datasets": len(record["datasets"]), "models": len(record["models"])})
     # Evidence issues the certificate of erasure on this event.
-    outbox_publish(topic="request.completed", payload={"request_id": str(request.id)})
+    outbox_publish(topic=topics.REQUEST_COMPLETED, payload={"request_id": str(request.id)})
     notify_owner(
         request=request, subject="Your data has been erased",
         body=(
