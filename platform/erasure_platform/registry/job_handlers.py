@@ -5,6 +5,7 @@ registry.erase_datasets (default queue)  erase a granted request's records from 
 registry.train          (gpu)            SISA training of a model version on a dataset version
 registry.unlearn        (gpu)            exact (SISA shard retrain) or approximate unlearning of a batch
 registry.verify         (gpu)            the engine's verification suite on a candidate
+registry.import         (gpu)            validate (load) and record a model version trained elsewhere
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from erasure_platform.registry.models import (
     VersionLayout,
 )
 from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import plans as plan_services
 from erasure_platform.registry.services import verification as verification_services
@@ -162,6 +164,28 @@ def train(context: JobContext) -> dict:
         job=job, method="train",
     )
     return {"model_version": str(version.pk), "version_id": version.version_id, "cost": engine_version.cost}
+
+
+# ------------------------------------------------------------------ import (bring your own model)
+
+
+@job_handler(import_services.IMPORT_JOB, queue=GPU_QUEUE)
+def import_version(context: JobContext) -> dict:
+    model = Model.objects.filter(pk=context.params.get("model_id")).first()
+    trained_on = DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    if model is None or trained_on is None:
+        raise JobFailed("the model or the dataset version no longer exists")
+    context.progress(0.05, f"loading {context.params['source']} to validate it")
+    job = _job(context)
+    try:
+        version = import_services.model_version_import(
+            model=model, source=context.params["source"], trained_on=trained_on,
+            actor=job.created_by if job else "system", version_id=context.params.get("version_id"),
+            make_production=bool(context.params.get("make_production")), job=job,
+        )
+    except ApplicationError as error:
+        raise JobFailed(error.message) from None
+    return {"model_version": str(version.pk), "version_id": version.version_id, "provenance": version.provenance}
 
 
 # ------------------------------------------------------------------ unlearning
