@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.datasets.jsonl import decode_records
+from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
 from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
 from erasure_engine.storage import object_store_from_url
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
     run.add_argument("--forget-record-id", action="append", default=[], help="record id to forget (repeatable)")
     run.add_argument("--forget-subject-key", action="append", default=[], help="subject key to forget (repeatable)")
     run.add_argument("--seed", type=int, default=0)
+    loading_arguments(run)
     run.add_argument("--output", required=True, help="output directory: model/ (+ adapter/) and the result JSON")
     run.set_defaults(handler=handle_unlearn)
 
@@ -100,7 +102,8 @@ def handle_unlearn(args) -> int:
     params = parse_params(args.method, args.param)
     forget, retain = select_records(args)
     model_dir = Path(args.model)
-    model = load_saved_model(model_dir)
+    options = lm_loading_options(args, model_dir, job=args.method, batch_size=params.get("batch_size"))
+    model = load_saved_model(model_dir, **options)
     tokenizer = None
     tokenizer_dir = Path(args.tokenizer) if args.tokenizer else model_dir
     if args.tokenizer or (tokenizer_dir / "tokenizer.json").is_file():

@@ -122,5 +122,13 @@ def enable_gradient_checkpointing(model: PreTrainedModel) -> None:
     """Recompute activations in the backward pass: less memory for full-model methods on big models."""
     if not getattr(model, "supports_gradient_checkpointing", False):
         raise InvalidInput(f"{type(model).__name__} does not support gradient checkpointing")
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if hasattr(model, "activation_checkpointing_enable"):  # the name since transformers 5
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
+
+
+def checkpointing_enabled(model: torch.nn.Module) -> bool:
+    """Whether any layer of `model` recomputes activations (set by `enable_gradient_checkpointing`)."""
+    return any(getattr(module, "gradient_checkpointing", False) is True for module in model.modules())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
+from erasure_engine.models.lm import checkpointing_enabled
 from erasure_engine.models.lora import lora_targets, stores_transposed
 from erasure_engine.unlearning.approximate.context import MethodContext, MethodOutcome
 from erasure_engine.unlearning.approximate.objectives import (
@@ -37,8 +38,10 @@ def run_lora(context: MethodContext) -> MethodOutcome:
         fan_in_fan_out=stores_transposed(context.model, targets),
     )
     objective = objective_for(context)
+    checkpointing = checkpointing_enabled(context.model)
     peft_model = get_peft_model(context.model, config)
-    peft_model.eval()
+    if not checkpointing:  # else keep train mode (dropout already 0): checkpointing acts in train mode only
+        peft_model.eval()
     context.model = peft_model
     uses_retain = params["objective"] == "gradient_difference" or params["retain_weight"] > 0
     steps, log = optimise(context, objective, uses_retain=uses_retain, label=f"LoRA ({params['objective']})")

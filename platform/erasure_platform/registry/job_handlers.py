@@ -281,7 +281,10 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
     existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
     if existing is not None:
         return existing
-    parent_module, tokenizer = engine_glue.load_plain(parent)
+    # On a GPU when the worker has one (bfloat16), after a memory estimate that refuses what cannot fit
+    # (an EngineError: the batch fails with its message).
+    parent_module, tokenizer = engine_glue.load_plain(parent, device="auto", memory_job=model.approximate_method,
+                                                     batch_size=int(params.get("batch_size", 8)))
     context.progress(0.05, f"{model.approximate_method}: starting")
 
     def progress(fraction: float, message: str) -> None:
