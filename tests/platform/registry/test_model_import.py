@@ -61,6 +61,7 @@ def test_imported_llama_goes_through_erasure_unlearning_verification_and_release
     settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
     settings.JOB_LEASE_SECONDS = 600
     settings.OBJECT_STORE_ENDPOINT_URL = s3_endpoint
+    settings.ERASURE_MODEL_IMPORT_ROOTS = [f"s3://{s3_bucket}/team"]
     people = users()
     world = World(train=False, kind="lm", subjects=4, shards=1, slices=1)
     world.model.approximate_method = "npo"
@@ -165,6 +166,11 @@ def test_api_and_portal_only_import_from_allowed_places_and_only_for_engineers(s
     response = engineer.post(url, {**body, "source": str(outside)}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "source_not_allowed"
     assert engineer.post(url, {**body, "source": "http://example.org/x"}, format="json").json()["error"]["code"] == "invalid_source"
+    assert engineer.post(url, {**body, "source": "s3://other-bucket/x"}, format="json").json()["error"]["code"] == "source_not_allowed"
+    (tmp_path / "imports" / "linked").mkdir()
+    (tmp_path / "imports" / "linked" / "config.json").symlink_to(outside / "config.json")
+    linked = {**body, "source": str(tmp_path / "imports" / "linked")}
+    assert engineer.post(url, linked, format="json").json()["error"]["code"] == "invalid_source"
     assert engineer.post(url, {**body, "trained_on": lm_world.holdout.pk}, format="json").json()["error"]["code"] == "invalid_dataset"
 
     browser = Client()

@@ -29,29 +29,40 @@ VERSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 IMPORTABLE_KINDS = (ModelKind.LM, ModelKind.CLASSIFIER)
 
 
+def _under(source: str, root: str) -> bool:
+    if root.startswith("s3://"):
+        return source.rstrip("/") + "/" == root.rstrip("/") + "/" or source.startswith(root.rstrip("/") + "/")
+    path, base = Path(source), Path(root).resolve()
+    return path == base or base in path.parents
+
+
 def _check_source(source: str, *, any_local_path: bool) -> str:
-    """An s3:// prefix, or a local directory inside ERASURE_MODEL_IMPORT_ROOTS (any for an operator)."""
+    """An s3:// prefix or a local directory. Through the API and portal it must lie under one of
+    ERASURE_MODEL_IMPORT_ROOTS (least privilege: the workers' credentials read only what the
+    operator allowed); the operator's command may read any path."""
     if not isinstance(source, str) or not source.strip():
         raise ApplicationError("give the model's location: a local directory or an s3://bucket/prefix", code="invalid_source")
     source = source.strip()
     if source.startswith("s3://"):
         if not source[len("s3://"):].strip("/"):
             raise ApplicationError(f"{source!r} names no bucket", code="invalid_source")
-        return source
-    if "://" in source:
+    elif "://" in source:
         raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
-    path = Path(source).resolve()
-    if not any_local_path:
-        roots = [Path(root).resolve() for root in settings.ERASURE_MODEL_IMPORT_ROOTS]
-        if not any(path == root or root in path.parents for root in roots):
-            raise ApplicationError(
-                "local imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
-                "upload the directory to S3 or ask an operator to run `manage.py registry_import_model`",
-                code="source_not_allowed",
-            )
-    if not path.is_dir():
-        raise ApplicationError(f"model directory {source} does not exist", code="invalid_source")
-    return str(path)
+    else:
+        source = str(Path(source).resolve())
+    if not any_local_path and not any(_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
+        raise ApplicationError(
+            "imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
+            "ask an operator to allow the location or to run `manage.py registry_import_model`",
+            code="source_not_allowed",
+        )
+    if not source.startswith("s3://"):
+        path = Path(source)
+        if not path.is_dir():
+            raise ApplicationError(f"model directory {source} does not exist", code="invalid_source")
+        if any(item.is_symlink() for item in path.rglob("*")):
+            raise ApplicationError(f"{source} holds symbolic links; import plain files only", code="invalid_source")
+    return source
 
 
 def _check_request(*, model: Model, trained_on: DatasetVersion, version_id: str | None) -> None:
