@@ -177,6 +177,20 @@ def test_unlearn_approx_command_keeps_a_llama_a_llama(data, tmp_path, capsys):
     assert_family(load_causal_lm(tmp_path / "out" / "model"), "llama")
 
 
+def test_unlearn_approx_reads_a_model_from_s3(data, tmp_path, s3_endpoint, s3_client, s3_bucket):
+    model = build_causal_lm(lm_config("tiny", tokenizer=data["tokenizer"], architecture="qwen2"), seed=0)
+    model.save_pretrained(tmp_path / "qwen")
+    data["tokenizer"].save_pretrained(tmp_path / "qwen")
+    for path in (tmp_path / "qwen").iterdir():
+        s3_client.upload_file(str(path), s3_bucket, f"models/qwen/{path.name}")
+    (tmp_path / "forget.jsonl").write_bytes(encode_records(data["forget"]))
+    code = main(["unlearn-approx", "--method", "gradient_ascent", "--param", "steps=1", "--model",
+                 f"s3://{s3_bucket}/models/qwen", "--endpoint-url", s3_endpoint, "--forget", str(tmp_path / "forget.jsonl"),
+                 "--output", str(tmp_path / "out")])
+    assert code == 0
+    assert_family(load_causal_lm(tmp_path / "out" / "model"), "qwen2")
+
+
 @pytest.fixture
 def llama_dir(data, tmp_path):
     model = build_causal_lm(lm_config("tiny", tokenizer=data["tokenizer"], architecture="llama"), seed=0)
@@ -192,9 +206,11 @@ def test_weights_of_another_architecture_are_refused_not_randomly_initialised(ll
     with pytest.raises(CheckpointMismatch, match="do not match its config") as caught:
         load_causal_lm(directory)
     assert caught.value.details["missing_keys"] and caught.value.details["unexpected_keys"]
-    code = main(["unlearn-approx", "--method", "npo", "--model", str(directory), "--forget", str(tmp_path / "none.jsonl"),
-                 "--output", str(tmp_path / "out")])
+    (tmp_path / "forget.jsonl").write_bytes(encode_records(data["forget"]))
+    code = main(["unlearn-approx", "--method", "gradient_ascent", "--model", str(directory),
+                 "--forget", str(tmp_path / "forget.jsonl"), "--output", str(tmp_path / "out")])
     assert code == 2 and not (tmp_path / "out").exists()
+    assert "checkpoint_mismatch" in capsys.readouterr().err
 
 
 def test_a_checkpoint_missing_a_layer_is_refused(llama_dir):
