@@ -1,5 +1,5 @@
-"""Bring your own model: a Llama-family model trained elsewhere is imported from S3 through the
-API, lineage finds it, and a granted erasure unlearns (its approximate method), verifies and
+"""Bring your own model: a model trained elsewhere (Llama, GPT-NeoX, OPT) is imported from S3 through
+the API, lineage finds it, and a granted erasure unlearns (its approximate method), verifies and
 releases it, keeping its architecture; wrong checkpoints and paths are refused."""
 
 from __future__ import annotations
@@ -32,10 +32,13 @@ pytestmark = pytest.mark.django_db
 torch.set_num_threads(1)
 
 
-def llama_trained_on(records, directory: Path, *, steps: int = 20) -> Path:
-    """A tiny Llama trained here (briefly) on `records`, saved with its tokenizer."""
+CLASSES = {"llama": "LlamaForCausalLM", "gpt_neox": "GPTNeoXForCausalLM", "opt": "OPTForCausalLM"}
+
+
+def model_trained_on(records, directory: Path, *, steps: int = 20, architecture: str = "llama") -> Path:
+    """A tiny model of `architecture` (Llama by default) trained here (briefly) on `records`, saved with its tokenizer."""
     tokenizer = train_tokenizer([r.content["text"] for r in generate_general_text(40, seed=2)], vocab_size=320)
-    model = build_causal_lm(lm_config("tiny", tokenizer=tokenizer, architecture="llama"), seed=0)
+    model = build_causal_lm(lm_config("tiny", tokenizer=tokenizer, architecture=architecture), seed=0)
     task = LanguageModelTask(model, tokenizer)
     items = task.prepare(records, "train")
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
@@ -55,8 +58,10 @@ def upload(s3_client, bucket: str, prefix: str, directory: Path) -> str:
     return f"s3://{bucket}/{prefix}"
 
 
-def test_imported_llama_goes_through_erasure_unlearning_verification_and_release(
-    settings, tmp_path, s3_endpoint, s3_client, s3_bucket
+# Llama, and two families laid out differently (GPT-NeoX: fused qkv, partial rotary; OPT: learned positions).
+@pytest.mark.parametrize("architecture", sorted(CLASSES))
+def test_imported_model_goes_through_erasure_unlearning_verification_and_release(
+    architecture, settings, tmp_path, s3_endpoint, s3_client, s3_bucket
 ):
     settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
     settings.JOB_LEASE_SECONDS = 600
@@ -67,8 +72,8 @@ def test_imported_llama_goes_through_erasure_unlearning_verification_and_release
     world.model.approximate_method = "npo"
     world.model.approximate_params = {"steps": 3, "lr": 1e-3}
     world.model.save(update_fields=["approximate_method", "approximate_params"])
-    directory = llama_trained_on(world.records, tmp_path / "llama")
-    source = upload(s3_client, s3_bucket, "team/llama-v3", directory)
+    directory = model_trained_on(world.records, tmp_path / architecture, architecture=architecture)
+    source = upload(s3_client, s3_bucket, f"team/{architecture}-v3", directory)
 
     api = APIClient()
     api.force_authenticate(people["engineer"])
@@ -79,12 +84,15 @@ def test_imported_llama_goes_through_erasure_unlearning_verification_and_release
     assert job_execute(job_id=job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=job_id).error
     imported = ModelVersion.objects.get(pk=Job.objects.get(pk=job_id).result["model_version"])
     assert imported.method == "import" and imported.layout == "plain" and imported.status == VersionStatus.RELEASED
-    assert imported.provenance["model_type"] == "llama" and imported.provenance["architecture"] == "LlamaForCausalLM"
+    assert imported.provenance["model_type"] == architecture and imported.provenance["architecture"] == CLASSES[architecture]
     assert imported.provenance["source"] == source
     assert imported.digests["files"]["model.safetensors"] == file_sha256(directory / "model.safetensors")
     assert AuditEvent.objects.filter(action="model_version.imported", entity_id=str(imported.pk)).exists()
     shown = api.get(f"/api/ml/versions/{imported.pk}").json()
-    assert shown["provenance"]["model_type"] == "llama"
+    assert shown["provenance"]["model_type"] == architecture
+    browser = Client()
+    browser.login(username="auditor", password=PASSWORD)
+    assert CLASSES[architecture] in browser.get(f"/ml/versions/{imported.pk}/").content.decode()
 
     lineage = selectors.lineage_for_subject(subject_key=world.key(0))
     assert [(e["model_version"], e["production"]) for e in lineage.model_versions] == [(imported, True)]
@@ -98,7 +106,8 @@ def test_imported_llama_goes_through_erasure_unlearning_verification_and_release
     assert candidate.method == "npo" and candidate.layout == "plain" and candidate.parent == imported
     assert candidate.digests["weights"] != imported.digests["weights"]
     module, tokenizer = engine_glue.load_plain(candidate)
-    assert type(module).__name__ == "LlamaForCausalLM" and module.config.model_type == "llama" and tokenizer is not None
+    assert type(module).__name__ == CLASSES[architecture] and module.config.model_type == architecture
+    assert tokenizer is not None
 
     verify_job = Job.objects.get(pk=candidate.verification_job_id)
     assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=verify_job.pk).error
@@ -117,7 +126,7 @@ def lm_world():
 
 
 def untrained_llama(world, directory: Path) -> Path:
-    return llama_trained_on(world.records, directory, steps=0)
+    return model_trained_on(world.records, directory, steps=0)
 
 
 def refused(callable_, code: str) -> ApplicationError:
