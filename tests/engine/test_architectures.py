@@ -164,7 +164,7 @@ def test_verify_runs_on_every_family(saved, data):
     assert_family(candidate, family)
 
 
-def test_unlearn_approx_command_keeps_a_llama_a_llama(data, tmp_path, capsys):
+def test_unlearn_approx_and_verify_commands_keep_a_llama_a_llama(data, tmp_path, capsys):
     model = build_causal_lm(lm_config("tiny", tokenizer=data["tokenizer"], architecture="llama"), seed=0)
     model.save_pretrained(tmp_path / "llama")
     data["tokenizer"].save_pretrained(tmp_path / "llama")
@@ -175,6 +175,15 @@ def test_unlearn_approx_command_keeps_a_llama_a_llama(data, tmp_path, capsys):
                  "--output", str(tmp_path / "out")])
     assert code == 0
     assert_family(load_causal_lm(tmp_path / "out" / "model"), "llama")
+    (tmp_path / "holdout.jsonl").write_bytes(encode_records(data["holdout"]))
+    (tmp_path / "policy.json").write_text(json.dumps(POLICY))
+    capsys.readouterr()
+    code = main(["verify", "--candidate", str(tmp_path / "out" / "model"), "--parent", str(tmp_path / "llama"),
+                 "--forget", str(tmp_path / "forget.jsonl"), "--retain", str(tmp_path / "retain.jsonl"),
+                 "--holdout", str(tmp_path / "holdout.jsonl"), "--policy", str(tmp_path / "policy.json"),
+                 "--out", str(tmp_path / "verdict")])
+    assert code in (0, 1), capsys.readouterr().err  # passed or failed, never an error
+    assert json.loads((tmp_path / "verdict" / "verdict.json").read_text())["metrics"]
 
 
 def test_unlearn_approx_reads_a_model_from_s3(data, tmp_path, s3_endpoint, s3_client, s3_bucket):
