@@ -84,7 +84,7 @@ def main() -> None:
         started = time.perf_counter()
         parent = load_causal_lm(directory, device=device, dtype=dtype, gradient_checkpointing=args.gradient_checkpointing)
         print(f"load: {time.perf_counter() - started:.1f}s, peak {peak(device)} GiB")
-        print(f"| job | estimate (GiB) | peak measured (GiB) | wall (s) |\n|---|---|---|---|")
+        print("| job | estimate (GiB) | peak measured (GiB) | wall (s) |\n|---|---|---|---|")
         candidate = None
         for method, params in METHODS.items():
             estimate, _ = memory_preflight(shape, method, device=device, dtype=dtype, batch_size=8,
