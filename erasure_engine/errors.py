@@ -26,3 +26,15 @@ class IntegrityMismatch(EngineError):
 
 class InvalidInput(EngineError):
     code = "invalid_input"
+
+
+class UnsafeCheckpoint(InvalidInput):
+    """A checkpoint in a format whose loading can run code (pickle: .bin, .pt, ...)."""
+
+    code = "unsafe_checkpoint"
+
+
+class CheckpointMismatch(InvalidInput):
+    """A checkpoint whose tensors do not match its config: loading it would initialise weights at random."""
+
+    code = "checkpoint_mismatch"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.datasets.jsonl import decode_records
+from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
 from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
 from erasure_engine.storage import object_store_from_url
@@ -27,7 +29,7 @@ def register(subparsers) -> None:
     )
     run.add_argument("--method", required=True, help="method name (see `methods`)")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
-    run.add_argument("--model", required=True, help="model directory (save_pretrained layout)")
+    run.add_argument("--model", required=True, help="model directory or s3://bucket/prefix (save_pretrained layout, safetensors)")
     run.add_argument("--tokenizer", help="tokenizer directory (default: the model directory, for language models)")
     run.add_argument("--forget", help="JSONL file of records to forget")
     run.add_argument("--retain", help="JSONL file of records to keep")
@@ -38,6 +40,7 @@ def register(subparsers) -> None:
     run.add_argument("--forget-record-id", action="append", default=[], help="record id to forget (repeatable)")
     run.add_argument("--forget-subject-key", action="append", default=[], help="subject key to forget (repeatable)")
     run.add_argument("--seed", type=int, default=0)
+    loading_arguments(run)
     run.add_argument("--output", required=True, help="output directory: model/ (+ adapter/) and the result JSON")
     run.set_defaults(handler=handle_unlearn)
 
@@ -94,17 +97,21 @@ def select_records(args) -> tuple[list[Record], list[Record]]:
 
 def handle_unlearn(args) -> int:
     from erasure_engine.models.loading import load_saved_model
+    from erasure_engine.cli.verify_commands import local_model_dir
     from erasure_engine.models import load_tokenizer
+    from erasure_engine.models.tokenizer import has_tokenizer
     from erasure_engine.unlearning import unlearn
 
     params = parse_params(args.method, args.param)
     forget, retain = select_records(args)
-    model_dir = Path(args.model)
-    model = load_saved_model(model_dir)
-    tokenizer = None
-    tokenizer_dir = Path(args.tokenizer) if args.tokenizer else model_dir
-    if args.tokenizer or (tokenizer_dir / "tokenizer.json").is_file():
-        tokenizer = load_tokenizer(tokenizer_dir)
+    with tempfile.TemporaryDirectory(prefix="unlearn-approx-") as scratch:
+        model_dir = local_model_dir(args.model, args.endpoint_url, Path(scratch))
+        options = lm_loading_options(args, model_dir, job=args.method, batch_size=params.get("batch_size"))
+        model = load_saved_model(model_dir, **options)
+        tokenizer = None
+        tokenizer_dir = Path(args.tokenizer) if args.tokenizer else model_dir
+        if args.tokenizer or has_tokenizer(tokenizer_dir):
+            tokenizer = load_tokenizer(tokenizer_dir)
     with tqdm(total=100, desc=args.method, unit="%", leave=False) as bar:
 
         def progress(fraction: float, message: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
 from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
 from erasure_engine.storage import object_store_from_url
@@ -29,6 +30,8 @@ def register(subparsers) -> None:
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--out", required=True, help="output directory for verdict.json and the PNG plots")
     verify.add_argument("--endpoint-url", help="S3 endpoint for s3:// model URLs")
+    # cpu by default until every attack moves its batches to the model's device.
+    loading_arguments(verify, default_device="cpu")
     verify.set_defaults(handler=handle_verify)
 
     mia = subparsers.add_parser("mia", help="membership-inference report: forget (members) vs holdout (never seen)")
@@ -39,6 +42,7 @@ def register(subparsers) -> None:
     mia.add_argument("--policy", help="JSON file of policy overrides")
     mia.add_argument("--out", help="write the report as JSON here too")
     mia.add_argument("--endpoint-url", help="S3 endpoint for s3:// model URLs")
+    loading_arguments(mia, default_device="cpu")
     mia.set_defaults(handler=handle_mia)
 
 
@@ -107,8 +111,9 @@ def local_model_dir(location: str, endpoint_url: str | None, scratch: Path) -> P
 def load_tokenizer_for(directories: dict[str, Path], explicit: str | None):
     """The tokenizer to use, after checking every model directory that ships one agrees on it."""
     from erasure_engine.models import load_tokenizer
+    from erasure_engine.models.tokenizer import has_tokenizer
 
-    shipped = {role: load_tokenizer(path) for role, path in directories.items() if (path / "tokenizer.json").is_file()}
+    shipped = {role: load_tokenizer(path) for role, path in directories.items() if has_tokenizer(path)}
     vocabularies = {role: tokenizer.get_vocab() for role, tokenizer in shipped.items()}
     first = next(iter(vocabularies.values()), None)
     for role, vocabulary in vocabularies.items():
@@ -150,7 +155,8 @@ def handle_verify(args) -> int:
             for role, location in locations.items()
             if location
         }
-        models = {role: load_saved_model(path) for role, path in directories.items()}
+        options = lm_loading_options(args, directories["candidate"], job="verify")
+        models = {role: load_saved_model(path, **options) for role, path in directories.items()}
         tokenizer = load_tokenizer_for(directories, args.tokenizer) if hasattr(models["candidate"], "get_input_embeddings") else None
         bar, update = progress_bar("verify")
         try:
@@ -184,7 +190,8 @@ def handle_mia(args) -> int:
         directories = {"model": local_model_dir(args.model, args.endpoint_url, Path(scratch))}
         if args.reference:
             directories["reference"] = local_model_dir(args.reference, args.endpoint_url, Path(scratch))
-        models = {role: load_saved_model(path) for role, path in directories.items()}
+        options = lm_loading_options(args, directories["model"], job="verify")
+        models = {role: load_saved_model(path, **options) for role, path in directories.items()}
         model = models["model"]
         if hasattr(model, "get_input_embeddings"):
             tokenizer = load_tokenizer_for(directories, args.tokenizer)

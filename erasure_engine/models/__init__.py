@@ -1,5 +1,6 @@
-"""Models trained here from small configs: tokenizer, GPT-2-style LMs (+ LoRA), MLP classifier,
-and the artifact I/O (digests, ObjectStore round trip) every other engine part loads through."""
+"""Models: tokenizer, causal LMs of any transformers family (built here from small configs, GPT-2
+by default, or loaded by their own architecture through the refusing loader) with LoRA, the MLP
+classifier, and the artifact I/O (digests, ObjectStore round trip) every other engine part loads through."""
 
 from erasure_engine.models.artifacts import (
     Artifact,
@@ -17,12 +18,20 @@ from erasure_engine.models.classifier import (
     MLPClassifier,
     build_classifier,
 )
-from erasure_engine.models.lm import LM_SIZES, build_causal_lm, lm_config, load_causal_lm
-from erasure_engine.models.lora import adapter_state, attach_lora, load_lora, lora_config
+from erasure_engine.models.lm import (
+    ARCHITECTURE_SIZES,
+    LM_SIZES,
+    build_causal_lm,
+    enable_gradient_checkpointing,
+    lm_config,
+    load_causal_lm,
+)
+from erasure_engine.models.lora import adapter_state, attach_lora, load_lora, lora_config, lora_targets
 from erasure_engine.models.scoring import encode_texts, perplexity, record_losses, record_token_nll
 from erasure_engine.models.tokenizer import load_tokenizer, train_tokenizer
 
 __all__ = [
+    "ARCHITECTURE_SIZES",
     "Artifact",
     "CLASSIFIER_SIZES",
     "ClassifierConfig",
@@ -33,6 +42,7 @@ __all__ = [
     "build_causal_lm",
     "build_classifier",
     "download_dir",
+    "enable_gradient_checkpointing",
     "encode_texts",
     "file_digests",
     "file_sha256",
@@ -41,6 +51,7 @@ __all__ = [
     "load_lora",
     "load_tokenizer",
     "lora_config",
+    "lora_targets",
     "perplexity",
     "record_losses",
     "record_token_nll",

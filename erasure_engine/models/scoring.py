@@ -6,21 +6,32 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
-from transformers import PreTrainedTokenizerFast
 
 # logits for (input_ids, attention_mask): lets an ensemble plug in its own aggregation.
 LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def encode_texts(tokenizer: PreTrainedTokenizerFast, texts: Sequence[str], *, max_length: int) -> dict[str, torch.Tensor]:
-    """Each text + end-of-text, padded to `max_length` (fixed shapes keep training deterministic)."""
-    return tokenizer(
-        [text + tokenizer.eos_token for text in texts],
-        padding="max_length",
-        truncation=True,
-        max_length=max_length,
-        return_tensors="pt",
-    )
+def padding_id(tokenizer) -> int:
+    """The id padding positions hold (never scored): the tokenizer's pad token, else end-of-text."""
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+def encode_texts(tokenizer, texts: Sequence[str], *, max_length: int, pad: bool = True) -> dict[str, torch.Tensor]:
+    """Each text + end-of-text (with the tokenizer's own special tokens), right-padded to
+    `max_length` whatever the tokenizer's padding side: scoring reads position t as predicting
+    t + 1, and fixed shapes keep training deterministic (`pad=False`: only to the longest text)."""
+    end = tokenizer.eos_token or ""
+    encoded = tokenizer([text + end for text in texts], truncation=True, max_length=max_length)["input_ids"]
+    width = max_length if pad else max((len(ids) for ids in encoded), default=0)
+    input_ids = torch.full((len(texts), width), padding_id(tokenizer), dtype=torch.long)
+    attention_mask = torch.zeros((len(texts), width), dtype=torch.long)
+    for row, ids in enumerate(encoded):
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, : len(ids)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
 def token_log_probs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
@@ -30,13 +41,17 @@ def token_log_probs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tens
 
 
 def model_logits_fn(model: nn.Module) -> LogitsFn:
-    return lambda input_ids, attention_mask: model(input_ids=input_ids, attention_mask=attention_mask).logits
+    def logits(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        device = next(model.parameters()).device
+        return model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits.float().cpu()
+
+    return logits
 
 
 @torch.no_grad()
 def record_token_nll(
     logits_fn: LogitsFn | nn.Module,
-    tokenizer: PreTrainedTokenizerFast,
+    tokenizer,
     texts: Sequence[str],
     *,
     max_length: int = 64,
@@ -58,7 +73,7 @@ def record_token_nll(
 
 def record_losses(
     model: LogitsFn | nn.Module,
-    tokenizer: PreTrainedTokenizerFast,
+    tokenizer,
     texts: Sequence[str],
     *,
     max_length: int = 64,
@@ -70,7 +85,7 @@ def record_losses(
 
 def perplexity(
     model: LogitsFn | nn.Module,
-    tokenizer: PreTrainedTokenizerFast,
+    tokenizer,
     texts: Sequence[str],
     *,
     max_length: int = 64,

@@ -43,8 +43,18 @@ def train_tokenizer(texts: Iterable[str], *, vocab_size: int = 512) -> PreTraine
     )
 
 
-def load_tokenizer(directory: str | Path) -> PreTrainedTokenizerFast:
-    directory = Path(directory)
-    if not (directory / "tokenizer.json").is_file():
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
+def has_tokenizer(directory: str | Path) -> bool:
+    return any((Path(directory) / name).is_file() for name in TOKENIZER_FILES)
+
+
+def load_tokenizer(directory: str | Path):
+    """The tokenizer saved in `directory`, of whatever class its files declare (AutoTokenizer),
+    with a pad token (end-of-text when it names none)."""
+    from erasure_engine.models.checkpoints import load_any_tokenizer
+
+    if not has_tokenizer(directory):
         raise ObjectNotFound(f"no tokenizer.json in {directory}")
-    return PreTrainedTokenizerFast.from_pretrained(str(directory))
+    return load_any_tokenizer(directory)

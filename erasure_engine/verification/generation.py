@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from erasure_engine.verification.lm_statistics import model_max_length
+from erasure_engine.verification.lm_statistics import model_device, model_max_length
 
 
 @torch.no_grad()
 def greedy_continuations(model, prompts: list[list[int]], new_token_counts: list[int], *, batch_size: int = 16) -> list[list[int]]:
     """Arg-max continuation of each prompt, `new_token_counts[i]` tokens long.
 
-    Prompts are left-padded into batches in the order given; attention masks and position ids
-    keep padding out of the computation, so a batch decodes as each prompt would alone."""
+    Prompts are left-padded into batches in the order given (whatever the tokenizer's padding
+    side: ids are padded here); attention masks and explicit position ids keep padding out of the
+    computation for every architecture, so a batch decodes as each prompt would alone."""
     was_training = model.training
     model.eval()
     results: list[list[int]] = []
@@ -39,6 +40,8 @@ def _greedy_batch(model, prompts: list[list[int]], steps: int) -> torch.Tensor:
         input_ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
         attention_mask[row, width - len(prompt) :] = 1
     position_ids = (attention_mask.cumsum(-1) - 1).clamp_min(0)
+    device = model_device(model)
+    input_ids, attention_mask, position_ids = input_ids.to(device), attention_mask.to(device), position_ids.to(device)
     max_positions = model_max_length(model)
     output = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
     generated = []
@@ -63,4 +66,4 @@ def _greedy_batch(model, prompts: list[list[int]], steps: int) -> torch.Tensor:
             )
         else:  # no KV cache: re-read the whole sequence
             output = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
-    return torch.stack(generated, dim=1)
+    return torch.stack(generated, dim=1).cpu()

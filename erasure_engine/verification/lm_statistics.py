@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from erasure_engine.errors import InvalidInput
-from erasure_engine.models.scoring import encode_texts
+from erasure_engine.models.scoring import encode_texts, padding_id
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,16 @@ def model_max_length(model) -> int | None:
     return None
 
 
+def model_device(model) -> torch.device:
+    for parameter in model.parameters():
+        return parameter.device
+    return torch.device("cpu")
+
+
 def encode_text(tokenizer, text: str, *, max_length: int | None = None) -> list[int]:
     """Token ids exactly as training reads a text (`erasure_engine.models.encode_texts`): the
     text, then end-of-text, cut to the model's context length; no padding."""
-    encoded = encode_texts(tokenizer, [text], max_length=max_length or 1_000_000)
+    encoded = encode_texts(tokenizer, [text], max_length=max_length or 1_000_000, pad=False)
     ids = encoded["input_ids"][0][encoded["attention_mask"][0].bool()].tolist()
     if len(ids) < 2:
         raise InvalidInput(f"text {text[:40]!r} gives fewer than 2 tokens: nothing to score")
@@ -47,7 +53,8 @@ def encode_text(tokenizer, text: str, *, max_length: int | None = None) -> list[
 
 def token_scores_from_logits(logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[TokenScores]:
     """Pure function of one batch: logits [B, T, V] at positions 0..T-1 predict ids 1..T."""
-    log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    logits, input_ids, attention_mask = logits.float().cpu(), input_ids.cpu(), attention_mask.cpu()
+    log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
     targets = input_ids[:, 1:]
     chosen = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
     probs = log_probs.exp()
@@ -79,10 +86,7 @@ def padded_batch(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor,
 
 
 def pad_token_id(tokenizer) -> int:
-    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id):
-        if candidate is not None:
-            return int(candidate)
-    return 0
+    return padding_id(tokenizer)
 
 
 @torch.no_grad()
@@ -94,7 +98,8 @@ def sequence_token_scores(model, sequences: list[list[int]], *, pad_id: int, bat
         results: list[TokenScores] = []
         for start in range(0, len(sequences), batch_size):
             input_ids, attention_mask = padded_batch(sequences[start : start + batch_size], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+            device = model_device(model)
+            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
             results.extend(token_scores_from_logits(logits, input_ids, attention_mask))
         return results
     finally:

@@ -27,11 +27,16 @@ def fake_quantize(weight: torch.Tensor, bits: int, channel_dim: int) -> torch.Te
 @torch.no_grad()
 def quantized_copy(model: torch.nn.Module, bits: int) -> torch.nn.Module:
     """Fake-quantize every Linear (output channels = rows) and GPT-2 Conv1D (output channels =
-    columns) weight of a deep copy. Weights tied to the input embeddings (the LM head) are left
-    alone, as weight-only quantization schemes keep embeddings in higher precision (every
+    columns) weight of a deep copy, whatever the architecture. Embeddings and the LM head (tied
+    to them or not) are left alone, as weight-only quantization schemes keep embeddings in higher precision (every
     embedding counts: an ensemble module holds one per shard)."""
     quantized = copy.deepcopy(model)
     tied = {id(module.weight) for module in quantized.modules() if isinstance(module, torch.nn.Embedding)}
+    # An untied output head (Llama, Qwen2, ...) is kept in precision like the embeddings it mirrors.
+    for module in quantized.modules():
+        head = module.get_output_embeddings() if hasattr(module, "get_output_embeddings") else None
+        if isinstance(head, torch.nn.Module) and getattr(head, "weight", None) is not None:
+            tied.add(id(head.weight))
     for module in quantized.modules():
         if isinstance(module, torch.nn.Linear):
             channel_dim = 0

@@ -228,6 +228,9 @@ OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
 ERASURE_BATCH_WINDOW_SECONDS = env_int("ERASURE_BATCH_WINDOW_SECONDS", 6 * 3600 if PRODUCTION else 30)
 ERASURE_BATCH_MAX_AGE_SECONDS = env_int("ERASURE_BATCH_MAX_AGE_SECONDS", 3 * 86400 if PRODUCTION else 120)
 ERASURE_BATCH_DEADLINE_MARGIN_SECONDS = env_int("ERASURE_BATCH_DEADLINE_MARGIN_SECONDS", 5 * 86400 if PRODUCTION else 60)
+# Bring your own model: local directories and s3:// prefixes the API and portal may import model
+# versions from (the management command, run by an operator on the host, may read any path).
+ERASURE_MODEL_IMPORT_ROOTS = env_list("ERASURE_MODEL_IMPORT_ROOTS", [] if PRODUCTION else [str(VAR_DIR / "imports")])
 # Requesters' contact details are purged this many days after a request is closed.
 ERASURE_CONTACT_RETENTION_DAYS = env_int("ERASURE_CONTACT_RETENTION_DAYS", 30)
 ERASURE_RETENTION_INTERVAL_SECONDS = env_int("ERASURE_RETENTION_INTERVAL_SECONDS", 3600)

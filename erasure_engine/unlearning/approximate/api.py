@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from erasure_engine.errors import InvalidInput
+from erasure_engine.models.lm import checkpointing_enabled
 from erasure_engine.records import Record
 from erasure_engine.unlearning.approximate.context import MethodContext, Progress, no_progress
 from erasure_engine.unlearning.approximate.params import resolve_params
@@ -24,6 +25,21 @@ def _check_records(name: str, records: Sequence[Record]) -> list[Record]:
         if not isinstance(record, Record):
             raise InvalidInput(f"the {name} set must hold Record objects, got {type(record).__name__}")
     return records
+
+
+def _without_dropout(model: nn.Module) -> None:
+    """Eval mode; or, when gradient checkpointing is on (transformers applies it in train mode
+    only), train mode with every dropout set to 0 on this private copy."""
+    if not checkpointing_enabled(model):
+        model.eval()
+        return
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+        for name in ("attention_dropout", "dropout", "attn_dropout"):
+            if isinstance(getattr(module, name, None), float):
+                setattr(module, name, 0.0)
 
 
 def unlearn(
@@ -57,8 +73,8 @@ def unlearn(
 
     started = time.perf_counter()
     candidate = copy.deepcopy(model)
-    # Eval mode: dropout off, so runs depend only on the seed and NPO's ratio starts at exactly 1.
-    candidate.eval()
+    # Dropout off, so runs depend only on the seed and NPO's ratio starts at exactly 1.
+    _without_dropout(candidate)
     # A private RNG stream: seeding must not disturb the caller's random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -29,14 +29,27 @@ def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
     return load_plain(version)
 
 
-def load_plain(version: ModelVersion) -> tuple[nn.Module, object]:
+def load_plain(version: ModelVersion, *, device: str = "cpu", memory_job: str | None = None,
+               batch_size: int = 8) -> tuple[nn.Module, object]:
+    """(model, tokenizer or None) of a plain version, loaded as its own architecture through the
+    engine's refusing loader. With `memory_job` (an approximate method or "verify"), a causal LM's
+    memory need is estimated first and a job that cannot fit on `device` is refused."""
+    from erasure_engine.models.devices import resolve_device, resolve_dtype
     from erasure_engine.models.loading import load_saved_model
+    from erasure_engine.models.memory import memory_preflight, saved_model_shape
+    from erasure_engine.models.tokenizer import has_tokenizer
 
     artifact = Artifact.from_dict(version.artifact)
     with tempfile.TemporaryDirectory(prefix="registry-model-") as workdir:
         directory = download_dir(platform_object_store(), artifact, Path(workdir) / "model")
-        model = load_saved_model(directory)
-        tokenizer = load_tokenizer(directory) if (directory / "tokenizer.json").is_file() else None
+        target = resolve_device(device)
+        options = {"device": target, "dtype": resolve_dtype(None, target)}
+        is_lm = json.loads((directory / "config.json").read_text()).get("model_type") != "mlp_classifier"
+        if memory_job and is_lm:
+            memory_preflight(saved_model_shape(directory), memory_job, device=target, dtype=options["dtype"],
+                             batch_size=batch_size)
+        model = load_saved_model(directory, **options) if is_lm else load_saved_model(directory)
+        tokenizer = load_tokenizer(directory) if has_tokenizer(directory) else None
     return model.eval(), tokenizer
 
 

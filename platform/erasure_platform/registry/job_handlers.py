@@ -5,6 +5,7 @@ registry.erase_datasets (default queue)  erase a granted request's records from 
 registry.train          (gpu)            SISA training of a model version on a dataset version
 registry.unlearn        (gpu)            exact (SISA shard retrain) or approximate unlearning of a batch
 registry.verify         (gpu)            the engine's verification suite on a candidate
+registry.import         (gpu)            validate (load) and record a model version trained elsewhere
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from erasure_platform.registry.models import (
     VersionLayout,
 )
 from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import plans as plan_services
 from erasure_platform.registry.services import verification as verification_services
@@ -164,6 +166,28 @@ def train(context: JobContext) -> dict:
     return {"model_version": str(version.pk), "version_id": version.version_id, "cost": engine_version.cost}
 
 
+# ------------------------------------------------------------------ import (bring your own model)
+
+
+@job_handler(import_services.IMPORT_JOB, queue=GPU_QUEUE)
+def import_version(context: JobContext) -> dict:
+    model = Model.objects.filter(pk=context.params.get("model_id")).first()
+    trained_on = DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    if model is None or trained_on is None:
+        raise JobFailed("the model or the dataset version no longer exists")
+    context.progress(0.05, f"loading {context.params['source']} to validate it")
+    job = _job(context)
+    try:
+        version = import_services.model_version_import(
+            model=model, source=context.params["source"], trained_on=trained_on,
+            actor=job.created_by if job else "system", version_id=context.params.get("version_id"),
+            make_production=bool(context.params.get("make_production")), job=job,
+        )
+    except ApplicationError as error:
+        raise JobFailed(error.message) from None
+    return {"model_version": str(version.pk), "version_id": version.version_id, "provenance": version.provenance}
+
+
 # ------------------------------------------------------------------ unlearning
 
 
@@ -257,7 +281,10 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
     existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
     if existing is not None:
         return existing
-    parent_module, tokenizer = engine_glue.load_plain(parent)
+    # On a GPU when the worker has one (bfloat16), after a memory estimate that refuses what cannot fit
+    # (an EngineError: the batch fails with its message).
+    parent_module, tokenizer = engine_glue.load_plain(parent, device="auto", memory_job=model.approximate_method,
+                                                     batch_size=int(params.get("batch_size", 8)))
     context.progress(0.05, f"{model.approximate_method}: starting")
 
     def progress(fraction: float, message: str) -> None:

@@ -136,6 +136,8 @@ class ModelVersion(models.Model):
     plots = models.JSONField(default=dict, blank=True)  # name -> object-store key of a PNG
     verification_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     cost = models.JSONField(default=dict, blank=True)
+    # Imported versions: where they came from and what they are ({"source", "model_type", "architecture", ...}).
+    provenance = models.JSONField(default=dict, blank=True)
     # Superseded by a release made because of erasure: it holds erased data, so it never returns.
     holds_erased_data = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -109,6 +109,12 @@ def dataset_version_get(*, pk) -> DatasetVersion:
     return version
 
 
+def training_dataset_versions() -> QuerySet[DatasetVersion]:
+    """Unpurged versions of training datasets: what an imported model may say it was trained on."""
+    return DatasetVersion.objects.filter(dataset__purpose="training", purged=False).select_related("dataset").order_by(
+        "dataset__name", "id")
+
+
 def model_list() -> QuerySet[Model]:
     return Model.objects.order_by("name")
 

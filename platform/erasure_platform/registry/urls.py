@@ -8,6 +8,7 @@ urlpatterns = [
     path("models/<str:name>/", views.model_detail, name="model"),
     path("models/<str:name>/unlearn-now", views.model_unlearn_now, name="model-unlearn-now"),
     path("models/<str:name>/method", views.model_method, name="model-method"),
+    path("models/<str:name>/import", views.model_import, name="model-import"),
     path("models/<str:name>/rollback", views.model_rollback, name="model-rollback"),
     path("versions/<uuid:pk>/", views.version_detail, name="version"),
     path("versions/<uuid:pk>/plots/<str:name>.png", views.version_plot, name="version-plot"),

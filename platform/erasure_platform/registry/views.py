@@ -18,6 +18,7 @@ from erasure_platform.registry import selectors
 from erasure_platform.registry.forms import ApproximateMethodForm
 from erasure_platform.registry.services import batches as batch_services
 from erasure_platform.registry.services import models as model_services
+from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import release as release_services
 from erasure_platform.subject_requests.selectors import subject_lookup
 
@@ -56,6 +57,8 @@ def model_detail(request, name):
         "versions": selectors.model_versions(model=model), "history": selectors.alias_history(model=model),
         "batches": selectors.batches_for_model(model=model)[:20], "consumers": model.consumers.all(),
         "is_engineer": Role.ML_ENGINEER in roles, "is_approver": Role.RELEASE_APPROVER in roles,
+        "importable": model.kind in import_services.IMPORTABLE_KINDS,
+        "training_versions": selectors.training_dataset_versions() if Role.ML_ENGINEER in roles else [],
     })
 
 
@@ -184,3 +187,28 @@ def model_method(request, name):
             return redirect("registry:model", name=model.name)
     return render(request, "registry/model_method.html", {"model": model, "form": form},
                   status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+@require_POST
+def model_import(request, name):
+    if Role.ML_ENGINEER not in user_roles(request.user):
+        raise DjangoPermissionDenied("ML engineers import model versions")
+    model = _get(selectors.model_get, name=name)
+    started = {}
+
+    def start():
+        trained_on = request.POST.get("trained_on", "")
+        if not trained_on.isdigit():
+            raise ApplicationError("choose the dataset version the model was trained on", code="invalid_dataset")
+        started["job"] = import_services.model_version_import_start(
+            model=model, source=request.POST.get("source", ""),
+            trained_on=selectors.dataset_version_get(pk=int(trained_on)), actor=request.user.username,
+            version_id=request.POST.get("version_id", "").strip() or None,
+            make_production=request.POST.get("make_production") == "1",
+        )
+
+    response = _act(request, start, "Import started: the model is being loaded and validated.", f"/ml/models/{model.name}/")
+    if started.get("job") is not None:
+        return redirect(f"/ml/jobs/{started['job'].pk}/")
+    return response

@@ -10,6 +10,7 @@ urlpatterns = [
     path("ml/models", views.ModelListApi.as_view(), name="models"),
     path("ml/models/register", views.ModelRegisterApi.as_view(), name="model-register"),
     path("ml/models/<str:name>/versions", views.ModelVersionListApi.as_view(), name="model-versions"),
+    path("ml/models/<str:name>/versions/import", views.ModelVersionImportApi.as_view(), name="model-version-import"),
     path("ml/models/<str:name>/train", views.ModelTrainApi.as_view(), name="model-train"),
     path("ml/models/<str:name>/unlearn-now", views.ModelUnlearnNowApi.as_view(), name="model-unlearn-now"),
     path("ml/models/<str:name>/rollback", views.ModelRollbackApi.as_view(), name="model-rollback"),

@@ -18,6 +18,7 @@ from erasure_platform.core.errors import NotFound
 from erasure_platform.registry import selectors
 from erasure_platform.registry.services import batches as batch_services
 from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import plans as plan_services
 from erasure_platform.registry.services import release as release_services
@@ -61,6 +62,7 @@ class ModelVersionOut(serializers.Serializer):
     created_by = serializers.CharField()
     verdict_passed = serializers.BooleanField(allow_null=True)
     cost = serializers.JSONField()
+    provenance = serializers.JSONField()
     holds_erased_data = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
@@ -151,6 +153,34 @@ class ModelRegisterApi(APIView):
         holdout = selectors.dataset_version_get(pk=holdout_pk) if holdout_pk else None
         model = model_services.model_register(actor=request.user.username, holdout=holdout, **values)
         return Response(ModelOut(model).data, status=201)
+
+
+class ModelVersionImportApi(APIView):
+    """Bring your own model: import a save_pretrained directory (s3:// prefix, or a local one under
+    ERASURE_MODEL_IMPORT_ROOTS) trained on a registered dataset version; validated in a job."""
+
+    permission_classes = [ENGINEER]
+
+    class ModelVersionImportInput(serializers.Serializer):
+        source = serializers.CharField(max_length=1000)
+        trained_on = serializers.IntegerField(min_value=1, help_text="the dataset version it was trained on")
+        version_id = serializers.CharField(max_length=64, required=False, allow_null=True, default=None)
+        make_production = serializers.BooleanField(required=False, default=False,
+                                                   help_text="the model's first version: make it the production version")
+
+    @extend_schema(request=ModelVersionImportInput,
+                   responses={202: inline_serializer("ImportStarted", {"job": serializers.UUIDField()}), **ERRORS},
+                   operation_id="registry_model_versions_import")
+    def post(self, request, name: str):
+        data = self.ModelVersionImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        job = import_services.model_version_import_start(
+            model=selectors.model_get(name=name), source=values["source"],
+            trained_on=selectors.dataset_version_get(pk=values["trained_on"]), actor=request.user.username,
+            version_id=values["version_id"], make_production=values["make_production"],
+        )
+        return Response({"job": job.pk}, status=202)
 
 
 class ModelVersionListApi(APIView):

@@ -185,9 +185,10 @@ def alias_rollback(*, model: Model, approver, reason: str) -> ModelVersion:
     return target
 
 
-def release_initial(*, version: ModelVersion, actor: str) -> ModelVersion:
+def release_initial(*, version: ModelVersion, actor: str, reason: str = "initial release of the demo model") -> ModelVersion:
     """Make a model's first version its production version without an approver: only for the
-    embedded demo's seed (no production exists yet, nothing is superseded, no erasure involved)."""
+    embedded demo's seed or an imported model already in production elsewhere (no production
+    exists yet here, nothing is superseded, no erasure involved)."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if Alias.objects.filter(model=version.model, name=Alias.PRODUCTION).exists():
@@ -195,7 +196,7 @@ def release_initial(*, version: ModelVersion, actor: str) -> ModelVersion:
         if version.status != VersionStatus.CANDIDATE:
             raise Conflict(f"{version} is {version.status}; only a candidate can be released", code="not_a_candidate")
         _move_alias(model=version.model, to_version=version, actor=actor, action=AliasMove.Action.RELEASE,
-                    reason="initial release of the demo model")
+                    reason=reason)
         version.status = VersionStatus.RELEASED
         version.save(update_fields=["status"])
         audit_record(actor=actor, action="model_version.released_initial", entity_type="model_version",

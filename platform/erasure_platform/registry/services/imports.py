@@ -1,0 +1,176 @@
+"""Bring your own model: register a model version trained elsewhere (a save_pretrained directory,
+local or under an s3:// prefix) with the dataset version it was trained on.
+
+The import loads the model with the engine's refusing loader (its own architecture, safetensors
+only, weights matching the config) before anything is recorded, copies its files into the
+platform's object store with their sha256, and records a plain-layout version: lineage finds it
+through `trained_on`, and a granted erasure runs the model's approximate method on it."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from erasure_engine.errors import EngineError
+from erasure_platform.core.errors import ApplicationError, Conflict
+from erasure_platform.core.object_store import platform_object_store
+from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.services.jobs import job_create
+from erasure_platform.registry.models import Alias, DatasetPurpose, DatasetVersion, Model, ModelKind, ModelVersion
+from erasure_platform.registry.services.datasets import engine_error
+from erasure_platform.registry.services.models import model_version_record_plain
+
+IMPORT_JOB = "registry.import"
+VERSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+IMPORTABLE_KINDS = (ModelKind.LM, ModelKind.CLASSIFIER)
+
+
+def _under(source: str, root: str) -> bool:
+    if root.startswith("s3://"):
+        return source.rstrip("/") + "/" == root.rstrip("/") + "/" or source.startswith(root.rstrip("/") + "/")
+    path, base = Path(source), Path(root).resolve()
+    return path == base or base in path.parents
+
+
+def _check_source(source: str, *, any_local_path: bool) -> str:
+    """An s3:// prefix or a local directory. Through the API and portal it must lie under one of
+    ERASURE_MODEL_IMPORT_ROOTS (least privilege: the workers' credentials read only what the
+    operator allowed); the operator's command may read any path."""
+    if not isinstance(source, str) or not source.strip():
+        raise ApplicationError("give the model's location: a local directory or an s3://bucket/prefix", code="invalid_source")
+    source = source.strip()
+    if source.startswith("s3://"):
+        if not source[len("s3://"):].strip("/"):
+            raise ApplicationError(f"{source!r} names no bucket", code="invalid_source")
+    elif "://" in source:
+        raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
+    else:
+        source = str(Path(source).resolve())
+    if not any_local_path and not any(_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
+        raise ApplicationError(
+            "imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
+            "ask an operator to allow the location or to run `manage.py registry_import_model`",
+            code="source_not_allowed",
+        )
+    if not source.startswith("s3://"):
+        path = Path(source)
+        if not path.is_dir():
+            raise ApplicationError(f"model directory {source} does not exist", code="invalid_source")
+        if any(item.is_symlink() for item in path.rglob("*")):
+            raise ApplicationError(f"{source} holds symbolic links; import plain files only", code="invalid_source")
+    return source
+
+
+def _check_request(*, model: Model, trained_on: DatasetVersion, version_id: str | None) -> None:
+    if model.kind not in IMPORTABLE_KINDS:
+        raise ApplicationError(f"model {model.name} is {model.kind}: only lm and classifier models take imported versions",
+                               code="invalid_kind")
+    if trained_on.dataset.purpose != DatasetPurpose.TRAINING:
+        raise ApplicationError(f"{trained_on} is a holdout dataset; models never train on it", code="invalid_dataset")
+    if version_id is not None and not VERSION_ID.match(version_id):
+        raise ApplicationError(f"invalid version id {version_id!r}: lowercase letters, digits, '.', '_' or '-'",
+                               code="invalid_version_id")
+
+
+def _fetch(source: str, target: Path) -> Path:
+    """The files of `source` in `target` (an s3:// prefix is downloaded; a local directory copied)."""
+    import shutil
+
+    from erasure_engine.storage import object_store_from_url
+
+    if not source.startswith("s3://"):
+        shutil.copytree(source, target, symlinks=False)
+        return target
+    store = object_store_from_url(source, endpoint_url=settings.OBJECT_STORE_ENDPOINT_URL)
+    keys = store.list_keys("")
+    if not keys:
+        raise ApplicationError(f"no model files under {source}", code="invalid_source")
+    for key in keys:
+        store.get_file(key, target / key)
+    return target
+
+
+def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
+    """(provenance facts, weights digest) after loading with the engine's refusing loader."""
+    from erasure_engine.models import weights_digest
+    from erasure_engine.models.loading import load_saved_model
+    from erasure_engine.models.tokenizer import has_tokenizer, load_tokenizer
+
+    model = load_saved_model(directory)
+    is_lm = hasattr(model, "get_input_embeddings")
+    if is_lm != (kind == ModelKind.LM):
+        found = "a causal language model" if is_lm else "a classifier"
+        raise ApplicationError(f"the directory holds {found}, but this model is registered as {kind}", code="kind_mismatch")
+    facts = {"architecture": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters())}
+    if is_lm:
+        if not has_tokenizer(directory):
+            raise ApplicationError("a language model must ship its tokenizer (tokenizer.json) in the same directory",
+                                   code="tokenizer_missing")
+        tokenizer = load_tokenizer(directory)
+        vocabulary = model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > vocabulary:
+            raise ApplicationError(f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary holds {vocabulary}",
+                                   code="tokenizer_mismatch")
+        facts.update(model_type=model.config.model_type, dtype=str(next(model.parameters()).dtype).removeprefix("torch."))
+    else:
+        facts.update(model_type=model.config.to_dict()["model_type"])
+    return facts, weights_digest(model)
+
+
+def model_version_import(
+    *, model: Model, source: str, trained_on: DatasetVersion, actor: str, version_id: str | None = None,
+    make_production: bool = False, any_local_path: bool = False, job=None,
+) -> ModelVersion:
+    """Validate, copy and record an existing model version. Idempotent for the same files."""
+    from erasure_engine.models import upload_dir
+
+    _check_request(model=model, trained_on=trained_on, version_id=version_id)
+    source = _check_source(source, any_local_path=any_local_path)
+    with tempfile.TemporaryDirectory(prefix="registry-import-") as workdir:
+        directory = _fetch(source, Path(workdir) / "model")
+        try:
+            facts, digest = _inspect(directory, kind=model.kind)
+        except EngineError as error:
+            raise engine_error(error) from None
+        version_id = version_id or f"import-{digest[:12]}"
+        existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
+        if existing is not None:
+            if existing.digests.get("weights") != digest:
+                raise Conflict(f"{model.name} already has a version {version_id} with other weights", code="version_exists")
+            return existing
+        artifact = upload_dir(platform_object_store(), f"models/{model.name}/versions/{version_id}/model", directory,
+                              weights_digest=digest)
+    from erasure_platform.registry.services.release import release_initial
+
+    provenance = {"source": source, **facts}
+    with transaction.atomic():
+        version = model_version_record_plain(model=model, version_id=version_id, artifact=artifact.to_dict(),
+                                             trained_on=trained_on, actor=actor, job=job, method="import")
+        ModelVersion.objects.filter(pk=version.pk).update(provenance=provenance)
+        version.provenance = provenance
+        audit_record(actor=actor, action="model_version.imported", entity_type="model_version", entity_id=version.pk,
+                     data={"model": model.name, "version_id": version_id, "trained_on": str(trained_on), **provenance,
+                           "weights_digest": digest, "files": artifact.files})
+        if make_production:
+            version = release_initial(version=version, actor=actor, reason="imported as the model's first production version")
+    return version
+
+
+def model_version_import_start(
+    *, model: Model, source: str, trained_on: DatasetVersion, actor: str, version_id: str | None = None,
+    make_production: bool = False,
+):
+    """Check what can be checked now, then run the import (download + loading) as a job."""
+    _check_request(model=model, trained_on=trained_on, version_id=version_id)
+    source = _check_source(source, any_local_path=False)
+    if make_production and Alias.objects.filter(model=model, name=Alias.PRODUCTION).exists():
+        raise Conflict(f"model {model.name} already has a production version; release the import through approval",
+                       code="already_released")
+    return job_create(kind=IMPORT_JOB, actor=actor, params={
+        "model_id": model.pk, "source": source, "dataset_version_id": trained_on.pk, "version_id": version_id,
+        "make_production": bool(make_production),
+    })
