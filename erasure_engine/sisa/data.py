@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from erasure_engine.datasets.placement import placement
+from erasure_engine.datasets.placement import Place, assign_places, placement_key
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import Record, canonical_json
 
@@ -59,7 +59,10 @@ class InMemoryDataset:
         slices: int,
         parent_id: str | None = None,
         erasure: dict | None = None,
+        previous_places: dict[str, Place] | None = None,
     ):
+        """Records are placed balanced by record count (datasets.placement); `previous_places`
+        (placement key -> place) keeps the places a parent version gave its subjects."""
         if shards < 1 or slices < 1:
             raise InvalidInput("a sharded dataset needs shards >= 1 and slices >= 1")
         ids = [record.record_id for record in records]
@@ -69,10 +72,7 @@ class InMemoryDataset:
         self.slices = slices
         self.parent_id = parent_id
         self._records = sorted(records, key=lambda record: record.record_id)
-        self._position = {
-            record.record_id: placement(record.record_id, seed=0, shards=shards, slices=slices, subject_key=record.subject_key)
-            for record in self._records
-        }
+        self._position = assign_places(self._records, seed=0, shards=shards, slices=slices, previous_places=previous_places)
         listing = [[r.record_id, r.content_hash, *self._position[r.record_id]] for r in self._records]
         self.manifest_sha256 = hashlib.sha256(canonical_json({"shards": shards, "slices": slices, "records": listing})).hexdigest()
         self.version_id = "mem-" + self.manifest_sha256[:12]
@@ -115,4 +115,7 @@ class InMemoryDataset:
                 if r.record_id in removed
             ],
         }
-        return InMemoryDataset(kept, shards=self.shards, slices=self.slices, parent_id=self.version_id, erasure=evidence)
+        places = {placement_key(r.record_id, r.subject_key): self._position[r.record_id] for r in self._records}
+        return InMemoryDataset(
+            kept, shards=self.shards, slices=self.slices, parent_id=self.version_id, erasure=evidence, previous_places=places
+        )
