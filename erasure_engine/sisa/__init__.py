@@ -2,6 +2,7 @@
 
 from erasure_engine.sisa.config import MODEL_KINDS, SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset, ShardedDataset, slice_listings
+from erasure_engine.sisa.deactivate import deactivate_exact
 from erasure_engine.sisa.ensemble import ShardEnsemble, load_ensemble, load_shard_model
 from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
 from erasure_engine.sisa.trainer import (
@@ -37,6 +38,7 @@ __all__ = [
     "SisaConfig",
     "TrainingPlan",
     "UnlearningPlan",
+    "deactivate_exact",
     "deletions_from_dataset",
     "deletions_from_erasure",
     "finalize_exact_unlearning",

@@ -32,6 +32,15 @@ def listing_digest(rows: Iterable[tuple[str, str]]) -> str:
     return hashlib.sha256(canonical_json(sorted([list(row) for row in rows]))).hexdigest()
 
 
+def listing_rows(dataset: ShardedDataset, shard: int, slice_: int) -> list[tuple[str, str]]:
+    """(record id, content hash) of a slice: from the dataset's manifest when it offers them
+    (no slice object read: untouched slices are not re-read to prove a deletion), else its records."""
+    rows = getattr(dataset, "listing_rows", None)
+    if rows is not None:
+        return rows(shard, slice_)
+    return [(record.record_id, record.content_hash) for record in dataset.records_in(shard, slice_)]
+
+
 def slice_listings(dataset: ShardedDataset) -> list[list[dict]]:
     """[shard][slice] -> {"count", "sha256"} of the records trained on: recorded in each model
     version so exact unlearning can prove the new data is exactly the old minus the deletions
@@ -39,10 +48,7 @@ def slice_listings(dataset: ShardedDataset) -> list[list[dict]]:
     return [
         [
             {"count": len(rows), "sha256": listing_digest(rows)}
-            for rows in (
-                [(record.record_id, record.content_hash) for record in dataset.records_in(shard, slice_)]
-                for slice_ in range(dataset.slices)
-            )
+            for rows in (listing_rows(dataset, shard, slice_) for slice_ in range(dataset.slices))
         ]
         for shard in range(dataset.shards)
     ]
@@ -85,6 +91,9 @@ class InMemoryDataset:
 
     def records_in(self, shard: int, slice: int) -> list[Record]:
         return [record for record in self._records if self._position[record.record_id] == (shard, slice)]
+
+    def listing_rows(self, shard: int, slice: int) -> list[tuple[str, str]]:  # noqa: A002
+        return [(record.record_id, record.content_hash) for record in self.records_in(shard, slice)]
 
     def shard_slice_of(self, record_id: str) -> tuple[int, int]:
         try:

@@ -18,6 +18,7 @@ import logging
 import platform
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,8 +294,28 @@ def plan_training(
     )
 
 
-def load_assets(store: ObjectStore, assets: dict[str, Artifact], *, device: str = "cpu") -> LoadedAssets:
-    """Download and verify the tokenizer and base model (weights digest included)."""
+# Tokenizer and base, kept warm in a long-lived worker: keyed by the sha256 of every file (and
+# the base's weights digest), so a hit is by construction the verified content; a few entries.
+_ASSET_CACHE: OrderedDict[tuple, LoadedAssets] = OrderedDict()
+_ASSET_CACHE_SIZE = 4
+
+
+def _assets_key(assets: dict[str, Artifact], device: str) -> tuple:
+    return (device, tuple(sorted(
+        (name, artifact.weights_digest, tuple(sorted(artifact.files.items()))) for name, artifact in assets.items()
+    )))
+
+
+def load_assets(
+    store: ObjectStore, assets: dict[str, Artifact], *, device: str = "cpu", use_cache: bool = True
+) -> LoadedAssets:
+    """Download and verify the tokenizer and base model (weights digest included), or return the
+    copy this process already verified for the same file hashes. Callers never modify them
+    (LoRA shards wrap a private copy of the base)."""
+    key = _assets_key(assets, device)
+    if use_cache and key in _ASSET_CACHE:
+        _ASSET_CACHE.move_to_end(key)
+        return _ASSET_CACHE[key]
     loaded = LoadedAssets(device=device)
     with tempfile.TemporaryDirectory(prefix="sisa-assets-") as workdir:
         if "tokenizer" in assets:
@@ -305,6 +326,10 @@ def load_assets(store: ObjectStore, assets: dict[str, Artifact], *, device: str 
             for parameter in base.parameters():
                 parameter.requires_grad_(False)
             loaded.base = base.eval().to(device)
+    if use_cache:
+        _ASSET_CACHE[key] = loaded
+        while len(_ASSET_CACHE) > _ASSET_CACHE_SIZE:
+            _ASSET_CACHE.popitem(last=False)
     return loaded
 
 
