@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 
 from erasure_engine.datagen import build_corpus
+from erasure_engine.errors import InvalidInput
 from erasure_engine.sisa.config import SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset
 from erasure_engine.sisa.deactivate import deactivate_exact
@@ -73,6 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-length", type=int, default=48)
     parser.add_argument("--erasures", type=int, default=2, help="single-subject erasures averaged")
     parser.add_argument("--fanout", type=int, default=0, help="k: subjects in a batch on k shards, run on 1 vs 2 workers")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -193,6 +195,9 @@ def main(argv=None) -> int:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: no CUDA device here", file=sys.stderr)
+        return 2
     train, held_out, general = workload(args)
     shard_counts = [int(value) for value in args.shards.split(",")]
     shard_epochs = args.shard_epochs or max(1, round(2 * args.epochs / (args.slices + 1)))
@@ -214,9 +219,9 @@ def main(argv=None) -> int:
         print(f"shared base on {len(general)} general texts: {base_seconds:.1f}s (once; never retrained)", flush=True)
 
         whole = InMemoryDataset(train, shards=1, slices=1)
-        plain, plain_seconds = timed(lambda: train_all(store, "plain", whole, plain_config(args), general_texts=general))
+        plain, plain_seconds = timed(lambda: train_all(store, "plain", whole, plain_config(args), general_texts=general, device=args.device))
         single, single_seconds = timed(lambda: train_all(store, "single", whole, lora_config(args, args.epochs),
-                                                         shared_assets=shared))
+                                                         shared_assets=shared, device=args.device))
         plain_ppl, single_ppl = perplexity(store, plain, held_out), perplexity(store, single, held_out)
         best_ppl = min(plain_ppl, single_ppl)
         best_seconds = plain_seconds if plain_ppl <= single_ppl else single_seconds
@@ -227,24 +232,28 @@ def main(argv=None) -> int:
         for shards in shard_counts:
             dataset = InMemoryDataset(train, shards=shards, slices=args.slices)
             config = lora_config(args, shard_epochs)
-            parent, full_seconds = timed(lambda: train_all(store, f"sisa-{shards}", dataset, config, shared_assets=shared))
+            parent, full_seconds = timed(lambda: train_all(store, f"sisa-{shards}", dataset, config, shared_assets=shared, device=args.device))
             ensemble_ppl = perplexity(store, parent, held_out)
             compliance, erasure, fractions = [], [], []
             for index, subject in enumerate(subjects_to_erase(dataset, args.erasures, args.seed + shards)):
                 deleted = dataset.record_ids_of_subjects([subject])
                 after = dataset.without(deleted)
                 deletions = deletions_from_dataset(dataset, record_ids=deleted)
-                _, seconds = timed(lambda: deactivate_exact(store, parent.model_name, parent.version_id,
-                                                            dataset_after=after, deletions=deletions))
-                compliance.append(seconds)
+                try:
+                    _, seconds = timed(lambda: deactivate_exact(store, parent.model_name, parent.version_id,
+                                                                dataset_after=after, deletions=deletions))
+                    compliance.append(seconds)
+                except InvalidInput:  # S=1 and the subject in slice 0: nothing untouched is left
+                    compliance.append(None)
                 version, seconds = timed(lambda: unlearn_exact(store, parent.model_name, parent.version_id,
-                                                               dataset_after=after, deletions=deletions))
+                                                               dataset_after=after, deletions=deletions, device=args.device))
                 erasure.append(seconds)
                 fractions.append(version.cost["fraction_of_full_retrain"])
             sizes = [sum(c["count"] for c in shard) for shard in parent.data_listing]
             row = {
                 "S": shards, "full_s": full_seconds, "ppl": ensemble_ppl, "ratio": ensemble_ppl / best_ppl,
-                "compliance_s": max(compliance), "erasure_s": statistics.mean(erasure),
+                "compliance_s": max((c for c in compliance if c is not None), default=None),
+                "compliance_refused": sum(1 for c in compliance if c is None), "erasure_s": statistics.mean(erasure),
                 "speedup_full": full_seconds / statistics.mean(erasure), "speedup_best": best_seconds / statistics.mean(erasure),
                 "fraction": statistics.mean(fractions), "sizes": f"{min(sizes)}-{max(sizes)}",
             }
@@ -265,7 +274,10 @@ def main(argv=None) -> int:
           "| speedup vs best single model's retrain | samples retrained / full |" + (" fan-out k shards: 1 worker / 2 workers (s) |" if args.fanout else ""))
     print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.fanout else ""))
     for row in rows:
-        line = (f"| {row['S']} | {row['sizes']} | {row['ppl']:.3f} | {row['ratio']:.3f} | {row['compliance_s']:.3f} "
+        compliance = "retrain needed" if row["compliance_s"] is None else f"{row['compliance_s']:.3f}"
+        if row["compliance_refused"] and row["compliance_s"] is not None:
+            compliance += f" ({row['compliance_refused']} needed a retrain)"
+        line = (f"| {row['S']} | {row['sizes']} | {row['ppl']:.3f} | {row['ratio']:.3f} | {compliance} "
                 f"| {row['erasure_s']:.2f} | {row['speedup_full']:.1f}x | {row['speedup_best']:.1f}x | {row['fraction']:.3f} |")
         if args.fanout:
             f = row.get("fanout")

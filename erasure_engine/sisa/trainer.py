@@ -373,6 +373,9 @@ def load_assets(
         if "base" in assets:
             base = load_causal_lm(download_dir(store, assets["base"], Path(workdir) / "base"))
             verify_weights(base, assets["base"].weights_digest, what=f"base model {assets['base'].prefix}")
+            # peft writes the base's path into every adapter's config and card: name it by its
+            # content, not by this temporary folder, so checkpoints are byte-identical anywhere.
+            base.name_or_path = base.config._name_or_path = f"sha256:{assets['base'].weights_digest or weights_digest(base)}"
             for parameter in base.parameters():
                 parameter.requires_grad_(False)
             loaded.base = base.eval().to(device)
