@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from erasure_engine.datagen import build_corpus
+from erasure_engine.datagen import build_corpus, generate_general_text
 from erasure_engine.errors import InvalidInput
 from erasure_engine.sisa.config import SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset
@@ -67,6 +67,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=6, help="epochs of the single models")
     parser.add_argument("--shard-epochs", type=int, help="epochs per slice step (default: about as many samples as --epochs)")
     parser.add_argument("--base-epochs", type=int, default=6, help="epochs of general text for the shared base")
+    parser.add_argument("--general-texts", type=int, help="general (non-personal) texts for the base (default: the preset's)")
     parser.add_argument("--lora-rank", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="plain LM")
     parser.add_argument("--lora-learning-rate", type=float, default=1e-2)
@@ -86,7 +87,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def workload(args):
     corpus = build_corpus(args.data_size, seed=args.seed, secret=SECRET)
-    general = [record.content["text"] for record in corpus.general_records]
+    general_records = generate_general_text(args.general_texts, args.seed) if args.general_texts else corpus.general_records
+    general = [record.content["text"] for record in general_records]
     train = corpus.records
     if args.records:
         subjects = sorted({record.subject_key for record in train})

@@ -1,4 +1,9 @@
-"""SISA: sharded, isolated, sliced, aggregated training, and exact unlearning by shard retrain."""
+"""SISA: sharded, isolated, sliced, aggregated training, and exact unlearning by shard retrain.
+
+Exact unlearning runs as plan_exact_unlearning → retrain_shard per affected shard (independent
+units: a plan and a result are JSON, so each can be its own gpu-queue job) →
+finalize_exact_unlearning (assemble one version); deactivate_exact gives a compliant version at
+once, without training, while that runs."""
 
 from erasure_engine.sisa.config import MODEL_KINDS, SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset, ShardedDataset, slice_listings
@@ -14,6 +19,7 @@ from erasure_engine.sisa.trainer import (
     planned_samples,
     train_all,
     train_shard,
+    train_shared_base,
 )
 from erasure_engine.sisa.unlearn import (
     Deletion,
@@ -53,5 +59,6 @@ __all__ = [
     "slice_listings",
     "train_all",
     "train_shard",
+    "train_shared_base",
     "unlearn_exact",
 ]

@@ -49,7 +49,13 @@ def deactivated_version(plan: UnlearningPlan, *, seconds: float = 0.0) -> ModelV
         else list(parent.checkpoints[shard])
         for shard in range(parent.shards)
     ]
-    cost = {"seconds": seconds, "time_to_compliance_seconds": seconds, "samples_processed": 0, "slices_retrained": 0}
+    cost = {
+        "seconds": seconds,
+        "time_to_compliance_seconds": seconds,
+        "samples_processed": 0,
+        "slices_retrained": 0,
+        "full_training_seconds": parent.cost.get("full_training_seconds"),  # for the restoring retrain's ratio
+    }
     version = ModelVersion(
         model_name=parent.model_name,
         version_id=deactivation_version_id(plan),
