@@ -1,21 +1,31 @@
-"""SISA exact unlearning vs full retraining, measured in one run.
+"""SISA exact unlearning at several S in one run: quality, time to compliance, erasure speed.
 
-For each S: train a SISA model (S shards x R slices), then time (a) one deletion, averaged over
-a few single deletions, and (b) one batch of k deletions, each retraining only the affected
-shards; compare with a full monolithic retrain (one model, no shards/slices) on the same data
-minus the deletion. Also reports the quality cost of sharding: held-out accuracy (classifier)
-or perplexity (LM) of the shard ensemble vs the monolithic model.
+Shards adapt one shared base (trained here once on non-personal general text, never retrained)
+with per-shard LoRA adapters; subjects are placed balanced by record count; the ensemble weighs
+each shard by the records it was trained on. For each S it reports:
 
-Per-slice epochs follow SISA: a model with R cumulative slices gets round(2E/(R+1)) epochs per
-slice step, so it sees about as many samples as the monolithic model's E epochs.
+- held-out perplexity of the ensemble, and its ratio to the BEST single model trained on the
+  same data: one LoRA adapter on the same base, or one plainly trained LM (whichever is better);
+- time to compliance: `deactivate_exact` (the affected shard falls back to its checkpoint before
+  the subject's slice, or leaves the ensemble), wall time in a warm worker;
+- one subject's erasure by exact retrain (`unlearn_exact`), wall time end to end in a warm worker
+  (manifest, proof of the data, checkpoint restore, retrain, saves; tokenizer and base cached by
+  sha256 as a long-lived worker keeps them), against a full retrain of the same model (every
+  shard from scratch, the base reused) and against retraining the best single model;
+- a batch touching k shards retrained as one-shard units (`retrain_shard`) on 1 worker process
+  vs 2, then assembled (`finalize_exact_unlearning`), when --fanout is given.
 
-    python bench/sisa_bench.py --kind lm --data-size small --shards 1,4,8 --slices 3 --epochs 4
+    python bench/sisa_bench.py --small            # a few minutes on 2 shared cores
+    python bench/sisa_bench.py --shards 1,4,8,16  # the full run
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import json
 import logging
+import multiprocessing
 import platform
 import random
 import statistics
@@ -26,12 +36,21 @@ from pathlib import Path
 
 import torch
 
-from erasure_engine.datagen import build_corpus, generate_tabular
+from erasure_engine.datagen import build_corpus, generate_general_text
+from erasure_engine.errors import InvalidInput
 from erasure_engine.sisa.config import SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset
+from erasure_engine.sisa.deactivate import deactivate_exact
 from erasure_engine.sisa.ensemble import load_ensemble
-from erasure_engine.sisa.trainer import train_all
-from erasure_engine.sisa.unlearn import deletions_from_dataset, unlearn_exact
+from erasure_engine.sisa.trainer import ShardResult, train_all, train_shared_base
+from erasure_engine.sisa.unlearn import (
+    UnlearningPlan,
+    deletions_from_dataset,
+    finalize_exact_unlearning,
+    plan_exact_unlearning,
+    retrain_shard,
+    unlearn_exact,
+)
 from erasure_engine.storage import LocalObjectStore
 
 SECRET = "bench-secret"
@@ -39,54 +58,62 @@ SECRET = "bench-secret"
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kind", choices=("lm", "lm-lora", "classifier"), default="lm")
-    parser.add_argument("--data-size", default="small", help="datagen preset: tiny, small, reference")
-    parser.add_argument("--records", type=int, help="use only the first N training records")
+    parser.add_argument("--small", action="store_true", help="tiny model, 480 records, S=1,4,8,16: a few minutes on 2 cores")
+    parser.add_argument("--data-size", default="small", help="datagen preset: tiny, small")
+    parser.add_argument("--records", type=int, help="use only the records of the first subjects, about N records")
     parser.add_argument("--model-size", choices=("tiny", "small"), default="small")
-    parser.add_argument("--shards", default="1,4,8", help="comma-separated S values")
-    parser.add_argument("--slices", type=int, default=3, help="R slices per shard")
-    parser.add_argument("--epochs", type=int, default=4, help="epochs of the monolithic model")
-    parser.add_argument("--batch-deletions", type=int, default=8, help="k records in the batch deletion")
-    parser.add_argument("--single-trials", type=int, default=3, help="single deletions averaged")
+    parser.add_argument("--shards", default="1,4,8,16", help="comma-separated S values")
+    parser.add_argument("--slices", type=int, default=2, help="R slices per shard")
+    parser.add_argument("--epochs", type=int, default=6, help="epochs of the single models")
+    parser.add_argument("--shard-epochs", type=int, help="epochs per slice step (default: about as many samples as --epochs)")
+    parser.add_argument("--base-epochs", type=int, default=6, help="epochs of general text for the shared base")
+    parser.add_argument("--general-texts", type=int, help="general (non-personal) texts for the base (default: the preset's)")
+    parser.add_argument("--lora-rank", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="plain LM")
+    parser.add_argument("--lora-learning-rate", type=float, default=1e-2)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--max-length", type=int, default=48)
+    parser.add_argument("--erasures", type=int, default=2, help="single-subject erasures averaged")
+    parser.add_argument("--fanout", type=int, default=0, help="k: subjects in a batch on k shards, run on 1 vs 2 workers")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    # 1 by default: on a shared 2-core box, OpenMP threads spin against other work and a
-    # step gets ~20x slower; SISA shards parallelise across processes instead.
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.small:
+        args.model_size, args.records = "tiny", args.records or 480
+        args.epochs, args.base_epochs = min(args.epochs, 6), min(args.base_epochs, 4)
+    return args
 
 
 def workload(args):
     corpus = build_corpus(args.data_size, seed=args.seed, secret=SECRET)
-    general = [record.content["text"] for record in corpus.general_records]
-    if args.kind == "classifier":
-        train = generate_tabular(corpus.subjects, SECRET, seed=args.seed)
-        held_out = generate_tabular(corpus.holdout_subjects, SECRET, seed=args.seed)
-    else:
-        train, held_out = corpus.records, corpus.holdout_records
+    general_records = generate_general_text(args.general_texts, args.seed) if args.general_texts else corpus.general_records
+    general = [record.content["text"] for record in general_records]
+    train = corpus.records
     if args.records:
-        train = train[: args.records]
-    return train, held_out[:400], general
+        subjects = sorted({record.subject_key for record in train})
+        kept, count = set(), 0
+        for subject in subjects:
+            if count >= args.records:
+                break
+            kept.add(subject)
+            count += sum(1 for record in train if record.subject_key == subject)
+        train = [record for record in train if record.subject_key in kept]
+    return train, [record.content["text"] for record in corpus.holdout_records[:300]], general
 
 
-def quality(store, version, held_out) -> float:
-    ensemble = load_ensemble(store, version.model_name, version.version_id)
-    if version.kind == "classifier":
-        features = torch.tensor([r.content["features"] for r in held_out])
-        labels = torch.tensor([r.content["label"] for r in held_out])
-        return (ensemble.predict(features) == labels).float().mean().item()
-    return ensemble.perplexity([r.content["text"] for r in held_out])
-
-
-def config_for(args, slices: int) -> SisaConfig:
-    epochs = args.epochs if slices == 1 else max(1, round(2 * args.epochs / (slices + 1)))
-    learning_rate = args.learning_rate or (1e-2 if args.kind == "classifier" else 2e-3)
+def lora_config(args, epochs: int) -> SisaConfig:
     return SisaConfig(
-        kind=args.kind, size=args.model_size, epochs=epochs, batch_size=args.batch_size, learning_rate=learning_rate,
-        seed=args.seed, max_length=args.max_length, vocab_size=512,
+        kind="lm-lora", size=args.model_size, epochs=epochs, batch_size=args.batch_size,
+        learning_rate=args.lora_learning_rate, seed=args.seed, max_length=args.max_length, vocab_size=512,
+        lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank, base_epochs=args.base_epochs,
+    )
+
+
+def plain_config(args) -> SisaConfig:
+    return SisaConfig(
+        kind="lm", size=args.model_size, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, seed=args.seed, max_length=args.max_length, vocab_size=512,
     )
 
 
@@ -96,6 +123,72 @@ def timed(function):
     return result, time.perf_counter() - started
 
 
+def perplexity(store, version, held_out) -> float:
+    return load_ensemble(store, version.model_name, version.version_id).perplexity(held_out)
+
+
+def subjects_to_erase(dataset: InMemoryDataset, count: int, seed: int) -> list[str]:
+    subjects = sorted({record.subject_key for record in dataset.records()})
+    return random.Random(seed).sample(subjects, count)
+
+
+# ---------------------------------------------------------------- fan-out workers
+
+_WORKER: dict = {}
+
+
+def _worker_init(threads: int) -> None:
+    torch.set_num_threads(threads)
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+def _worker_retrain(root: str, plan_json: str, dataset_records: list[dict], shards: int, slices: int, places: dict, shard: int):
+    """One per-shard retrain unit, as a gpu-queue job would run it: plan from JSON, one shard."""
+    from erasure_engine.records import Record
+
+    records = [Record.from_json(data) for data in dataset_records]
+    dataset = InMemoryDataset(records, shards=shards, slices=slices, previous_places={k: tuple(v) for k, v in places.items()})
+    plan = UnlearningPlan.from_dict(json.loads(plan_json))
+    result = retrain_shard(LocalObjectStore(root), plan, dataset, shard)
+    return result.to_dict()
+
+
+def _warm(_):
+    import transformers  # noqa: F401 - a long-lived worker has its imports done
+
+    return True
+
+
+def fanout(args, root: Path, store, parent, dataset, pools) -> dict:
+    """Retrain the k shards of a k-subject batch as k one-shard units on 1 vs 2 workers."""
+    by_shard: dict[int, str] = {}
+    for record in dataset.records():
+        by_shard.setdefault(dataset.shard_slice_of(record.record_id)[0], record.subject_key)
+    subjects = [by_shard[shard] for shard in sorted(by_shard)][: args.fanout]
+    deleted = dataset.record_ids_of_subjects(subjects)
+    after = dataset.without(deleted)
+    plan = plan_exact_unlearning(parent, dataset_after=after, deletions=deletions_from_dataset(dataset, record_ids=deleted))
+    from erasure_engine.datasets.placement import placement_key
+
+    places = {placement_key(r.record_id, r.subject_key): list(after.shard_slice_of(r.record_id)) for r in after.records()}
+    payload = (str(root), json.dumps(plan.to_dict()), [r.to_json() for r in after.records()], after.shards, after.slices, places)
+    timings, digests = {}, {}
+    for workers, pool in pools.items():
+        started = time.perf_counter()
+        futures = [pool.submit(_worker_retrain, *payload, shard) for shard in plan.first_affected_slice]
+        results = [ShardResult.from_dict(future.result()) for future in futures]
+        version = finalize_exact_unlearning(store, plan, results, dataset_after=after)
+        timings[workers] = time.perf_counter() - started
+        digests[workers] = version.shard_digests
+    sequential = unlearn_exact(store, parent.model_name, parent.version_id, dataset_after=after,
+                               deletions=deletions_from_dataset(dataset, record_ids=deleted), reuse_existing=False)
+    assert all(d == sequential.shard_digests for d in digests.values()), "fan-out differs from the sequential retrain"
+    return {"k": len(plan.first_affected_slice), **{f"w{w}": s for w, s in timings.items()}}
+
+
+# ---------------------------------------------------------------- main
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -103,76 +196,96 @@ def main(argv=None) -> int:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: no CUDA device here", file=sys.stderr)
         return 2
     train, held_out, general = workload(args)
-    rng = random.Random(args.seed)
-    record_ids = sorted(record.record_id for record in train)
-    singles = rng.sample(record_ids, args.single_trials)
-    batch = rng.sample(record_ids, args.batch_deletions)
-    label = "accuracy" if args.kind == "classifier" else "perplexity"
-    print(f"# SISA bench: kind={args.kind} model={args.model_size} data={args.data_size} records={len(train)} "
-          f"R={args.slices} E={args.epochs} k={args.batch_deletions} device={args.device} threads={torch.get_num_threads()} "
-          f"python={platform.python_version()} torch={torch.__version__}")
-
+    shard_counts = [int(value) for value in args.shards.split(",")]
+    shard_epochs = args.shard_epochs or max(1, round(2 * args.epochs / (args.slices + 1)))
+    print(f"# SISA bench: model={args.model_size} records={len(train)} subjects={len({r.subject_key for r in train})} "
+          f"R={args.slices} E={args.epochs} (per slice step {shard_epochs}) base_epochs={args.base_epochs} "
+          f"lora_rank={args.lora_rank} threads={torch.get_num_threads()} python={platform.python_version()} torch={torch.__version__}")
+    started_run = time.perf_counter()
+    pools = {}
+    if args.fanout:
+        context = multiprocessing.get_context("spawn")
+        for workers in (1, 2):
+            pools[workers] = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                                                    initargs=(args.threads,))
+            list(pools[workers].map(_warm, range(workers)))
     with tempfile.TemporaryDirectory(prefix="sisa-bench-") as workdir:
         root = Path(workdir)
-        # Baseline: full monolithic retrain on the data minus one deletion (the cost a deletion has without SISA).
-        mono_data = InMemoryDataset(train, shards=1, slices=1).without(singles[:1])
-        mono_store = LocalObjectStore(root / "mono")
-        mono, full_seconds = timed(lambda: train_all(
-            mono_store, "mono", mono_data, config_for(args, 1), general_texts=general, device=args.device))
-        mono_quality = quality(mono_store, mono, held_out)
-        print(f"monolithic full retrain: {full_seconds:.2f}s, held-out {label} {mono_quality:.4f}")
+        store = LocalObjectStore(root / "store")
+        shared, base_seconds = timed(lambda: train_shared_base(store, "bench", lora_config(args, 1), general))
+        print(f"shared base on {len(general)} general texts: {base_seconds:.1f}s (once; never retrained)", flush=True)
+
+        whole = InMemoryDataset(train, shards=1, slices=1)
+        plain, plain_seconds = timed(lambda: train_all(store, "plain", whole, plain_config(args), general_texts=general, device=args.device))
+        single, single_seconds = timed(lambda: train_all(store, "single", whole, lora_config(args, args.epochs),
+                                                         shared_assets=shared, device=args.device))
+        plain_ppl, single_ppl = perplexity(store, plain, held_out), perplexity(store, single, held_out)
+        best_ppl = min(plain_ppl, single_ppl)
+        best_seconds = plain_seconds if plain_ppl <= single_ppl else single_seconds
+        print(f"single plain LM: {plain_seconds:.1f}s, held-out perplexity {plain_ppl:.3f}", flush=True)
+        print(f"single LoRA on the base: {single_seconds:.1f}s, held-out perplexity {single_ppl:.3f}", flush=True)
 
         rows = []
-        for shards in [int(value) for value in args.shards.split(",")]:
+        for shards in shard_counts:
             dataset = InMemoryDataset(train, shards=shards, slices=args.slices)
-            store = LocalObjectStore(root / f"s{shards}")
-            config = config_for(args, args.slices)
-            parent, sisa_seconds = timed(lambda: train_all(
-                store, f"sisa-{shards}", dataset, config, general_texts=general, device=args.device))
-            single_times, single_fractions = [], []
-            for record_id in singles:
-                after = dataset.without([record_id])
-                deletions = deletions_from_dataset(dataset, record_ids=[record_id])
-                version, seconds = timed(lambda: unlearn_exact(
-                    store, parent.model_name, parent.version_id, dataset_after=after, deletions=deletions, device=args.device))
-                single_times.append(seconds)
-                single_fractions.append(version.cost["fraction_of_full_retrain"])
-            after = dataset.without(batch)
-            deletions = deletions_from_dataset(dataset, record_ids=batch)
-            batch_version, batch_seconds = timed(lambda: unlearn_exact(
-                store, parent.model_name, parent.version_id, dataset_after=after, deletions=deletions, device=args.device))
-            single = statistics.mean(single_times)
+            config = lora_config(args, shard_epochs)
+            parent, full_seconds = timed(lambda: train_all(store, f"sisa-{shards}", dataset, config, shared_assets=shared, device=args.device))
+            ensemble_ppl = perplexity(store, parent, held_out)
+            compliance, erasure, fractions = [], [], []
+            for index, subject in enumerate(subjects_to_erase(dataset, args.erasures, args.seed + shards)):
+                deleted = dataset.record_ids_of_subjects([subject])
+                after = dataset.without(deleted)
+                deletions = deletions_from_dataset(dataset, record_ids=deleted)
+                try:
+                    _, seconds = timed(lambda: deactivate_exact(store, parent.model_name, parent.version_id,
+                                                                dataset_after=after, deletions=deletions))
+                    compliance.append(seconds)
+                except InvalidInput:  # S=1 and the subject in slice 0: nothing untouched is left
+                    compliance.append(None)
+                version, seconds = timed(lambda: unlearn_exact(store, parent.model_name, parent.version_id,
+                                                               dataset_after=after, deletions=deletions, device=args.device))
+                erasure.append(seconds)
+                fractions.append(version.cost["fraction_of_full_retrain"])
+            sizes = [sum(c["count"] for c in shard) for shard in parent.data_listing]
             row = {
-                "S": shards,
-                "sisa_train_s": sisa_seconds,
-                "single_s": single,
-                "single_speedup": full_seconds / single,
-                "single_samples_fraction": statistics.mean(single_fractions),
-                "batch_s": batch_seconds,
-                "batch_speedup_vs_k_full": args.batch_deletions * full_seconds / batch_seconds,
-                "batch_vs_k_singles": args.batch_deletions * single / batch_seconds,
-                "shards_retrained": len(batch_version.unlearning["affected"]),
-                "quality": quality(store, parent, held_out),
+                "S": shards, "full_s": full_seconds, "ppl": ensemble_ppl, "ratio": ensemble_ppl / best_ppl,
+                "compliance_s": max((c for c in compliance if c is not None), default=None),
+                "compliance_refused": sum(1 for c in compliance if c is None), "erasure_s": statistics.mean(erasure),
+                "speedup_full": full_seconds / statistics.mean(erasure), "speedup_best": best_seconds / statistics.mean(erasure),
+                "fraction": statistics.mean(fractions), "sizes": f"{min(sizes)}-{max(sizes)}",
             }
+            print(f"S={shards}: {json.dumps(row)}", file=sys.stderr, flush=True)
+            if args.fanout and shards >= args.fanout:
+                row["fanout"] = fanout(args, root / "store", store, parent, dataset, pools)
+                print(f"S={shards} fan-out: {json.dumps(row['fanout'])}", file=sys.stderr, flush=True)
             rows.append(row)
-            print(f"S={shards}: done", file=sys.stderr)
+    for pool in pools.values():
+        pool.shutdown()
 
     print()
-    print(f"| S | SISA full train (s) | 1 deletion (s, mean of {args.single_trials}) | speedup vs full retrain "
-          f"| samples retrained / full SISA | batch of {args.batch_deletions} (s) | shards retrained "
-          f"| batch speedup vs {args.batch_deletions} full retrains | ensemble {label} (monolithic {mono_quality:.4f}) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"Best single model: {'plain LM' if plain_ppl <= single_ppl else 'LoRA on the base'}, held-out perplexity "
+          f"{best_ppl:.3f} (plain {plain_ppl:.3f}, LoRA {single_ppl:.3f}), trained in {best_seconds:.1f}s.")
+    print()
+    print("| S | records per shard | ensemble perplexity | ratio to best single (target <= 1.15) | time to compliance (s, max) "
+          f"| 1 subject's erasure (s, mean of {args.erasures}) | speedup vs full retrain of this model (target >= 10x) "
+          "| speedup vs best single model's retrain | samples retrained / full |" + (" fan-out k shards: 1 worker / 2 workers (s) |" if args.fanout else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.fanout else ""))
     for row in rows:
-        print(f"| {row['S']} | {row['sisa_train_s']:.2f} | {row['single_s']:.2f} | {row['single_speedup']:.1f}x "
-              f"| {row['single_samples_fraction']:.3f} | {row['batch_s']:.2f} | {row['shards_retrained']} "
-              f"| {row['batch_speedup_vs_k_full']:.1f}x | {row['quality']:.4f} |")
-    print(f"\nmonolithic full retrain: {full_seconds:.2f}s")
+        compliance = "retrain needed" if row["compliance_s"] is None else f"{row['compliance_s']:.3f}"
+        if row["compliance_refused"] and row["compliance_s"] is not None:
+            compliance += f" ({row['compliance_refused']} needed a retrain)"
+        line = (f"| {row['S']} | {row['sizes']} | {row['ppl']:.3f} | {row['ratio']:.3f} | {compliance} "
+                f"| {row['erasure_s']:.2f} | {row['speedup_full']:.1f}x | {row['speedup_best']:.1f}x | {row['fraction']:.3f} |")
+        if args.fanout:
+            f = row.get("fanout")
+            line += f" k={f['k']}: {f['w1']:.2f} / {f['w2']:.2f} |" if f else " - |"
+        print(line)
+    print(f"\nwhole run: {time.perf_counter() - started_run:.0f}s")
     return 0
 
 

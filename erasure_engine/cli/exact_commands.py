@@ -1,5 +1,6 @@
 """`unlearn-exact`: erase records from the model's dataset (or take an erasure report) and
-retrain only the affected SISA shards; prints the new version's lineage as JSON."""
+retrain only the affected SISA shards — or, with --deactivate, make at once a version that no
+longer uses them (see sisa.deactivate); prints the new version's lineage as JSON."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def register(subparsers) -> None:
                          help="JSON ErasureReport of an erasure already done (instead of --record-id/--subject-key)")
     unlearn.add_argument("--recompute", action="store_true",
                          help="retrain even if this unlearning exists, and check the digests match")
+    unlearn.add_argument("--deactivate", action="store_true",
+                         help="compliance at once: fall back to each affected shard's checkpoint before its first "
+                              "affected slice (or drop the shard) instead of retraining")
     unlearn.set_defaults(handler=handle_unlearn_exact)
 
 
@@ -55,6 +59,22 @@ def handle_unlearn_exact(args) -> int:
         raise InvalidInput(f"the erasure left nothing to unlearn (records already erased in {report.get('erased_in')})")
     dataset_after = DatasetStore(store, report["dataset"]).load_version(report["new_version"])
     deletions = deletions_from_erasure(report)
+    if args.deactivate:
+        from erasure_engine.sisa.deactivate import deactivate_exact
+
+        if args.recompute:
+            raise InvalidInput("--recompute retrains; it does not apply to --deactivate")
+        version = deactivate_exact(store, args.name, args.version, dataset_after=dataset_after, deletions=deletions)
+        print_json({
+            "model_name": version.model_name,
+            "version_id": version.version_id,
+            "parent_version_id": version.parent_version_id,
+            "shard_digests": version.shard_digests,
+            "shard_weights": version.shard_weights,
+            "time_to_compliance_seconds": version.cost["time_to_compliance_seconds"],
+            "lineage": version.unlearning,
+        })
+        return 0
     plan = plan_exact_unlearning(parent, dataset_after=dataset_after, deletions=deletions)
     total = planned_samples(dataset_after, parent.training, plan.first_affected_slice)
     with progress_bar(total, f"unlearn {args.name}") as progress:

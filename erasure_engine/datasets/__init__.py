@@ -2,8 +2,8 @@
 shard/slice placement, and erasure that deletes for good."""
 
 from erasure_engine.datasets.erasure import ErasureReport, subject_key_digest
-from erasure_engine.datasets.placement import placement
+from erasure_engine.datasets.placement import assign_places, placement
 from erasure_engine.datasets.store import DatasetStore
 from erasure_engine.datasets.version import DatasetVersion
 
-__all__ = ["DatasetStore", "DatasetVersion", "ErasureReport", "placement", "subject_key_digest"]
+__all__ = ["DatasetStore", "DatasetVersion", "ErasureReport", "assign_places", "placement", "subject_key_digest"]

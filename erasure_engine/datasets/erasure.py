@@ -154,6 +154,7 @@ def _write_erased_version(datasets: DatasetStore, source: dict, targets: list[di
         "shards": source["shards"],
         "slices": source["slices"],
         "seed": source["seed"],
+        "placement": source.get("placement"),
         "parent_id": source["version_id"],
         "erasure": {"from_version": source["version_id"], "request": request, "removed": removed},
     }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from erasure_engine.datasets import layout
 from erasure_engine.datasets.jsonl import encode_records
 from erasure_engine.datasets import manifest as manifest_io
-from erasure_engine.datasets.placement import check_layout, order_key, placement
+from erasure_engine.datasets.placement import BALANCED_SCHEME, assign_places, check_layout, order_key, places_of_entries
 from erasure_engine.datasets.version import DatasetVersion
 from erasure_engine.errors import EngineError, InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
@@ -41,13 +41,18 @@ class DatasetStore:
         duplicates = sorted({r.record_id for r in records if r.record_id in seen or seen.add(r.record_id)})
         if duplicates:
             raise InvalidInput(f"duplicate record ids: {', '.join(duplicates[:10])}")
+        previous_places: dict[str, tuple[int, int]] = {}
         if parent_id is not None:
-            self.read_manifest(parent_id)  # must exist
+            parent = self.read_manifest(parent_id).body  # must exist
+            if (parent["shards"], parent["slices"], parent["seed"]) == (shards, slices, seed):
+                # A subject already placed keeps its shard and slice (see datasets.placement).
+                previous_places = places_of_entries(parent["records"])
+        places = assign_places(records, seed=seed, shards=shards, slices=slices, previous_places=previous_places)
         grouped: dict[tuple[int, int], list[Record]] = {
             (shard, slice_index): [] for shard in range(shards) for slice_index in range(slices)
         }
         for record in records:
-            grouped[placement(record.record_id, seed=seed, shards=shards, slices=slices, subject_key=record.subject_key)].append(record)
+            grouped[places[record.record_id]].append(record)
         objects, entries = [], []
         for place, members in sorted(grouped.items()):
             members.sort(key=lambda record: order_key(record.record_id, seed))
@@ -57,7 +62,14 @@ class DatasetStore:
         return self.record_version(
             objects,
             entries,
-            {"shards": shards, "slices": slices, "seed": seed, "parent_id": parent_id, "erasure": None},
+            {
+                "shards": shards,
+                "slices": slices,
+                "seed": seed,
+                "parent_id": parent_id,
+                "erasure": None,
+                "placement": {"scheme": BALANCED_SCHEME, "reused_from": parent_id if previous_places else None},
+            },
         )
 
     def load_version(self, version_id: str, *, verify: bool = True) -> DatasetVersion:

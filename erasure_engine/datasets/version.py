@@ -60,6 +60,12 @@ class DatasetVersion:
             self._slices[place] = self._read_slice(place)
         return list(self._slices[place])
 
+    def listing_rows(self, shard: int, slice: int) -> list[tuple[str, str]]:  # noqa: A002
+        """(record id, content hash) of a slice as the manifest lists them, without reading it."""
+        if (shard, slice) not in self._objects:
+            raise InvalidInput(f"{self.dataset}@{self.version_id} has no shard {shard} slice {slice}")
+        return [(entry["record_id"], entry["content_hash"]) for entry in self._slice_entries[(shard, slice)]]
+
     def shard_slice_of(self, record_id: str) -> tuple[int, int]:
         entry = self._entry(record_id)
         return entry["shard"], entry["slice"]

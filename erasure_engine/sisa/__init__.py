@@ -1,7 +1,13 @@
-"""SISA: sharded, isolated, sliced, aggregated training, and exact unlearning by shard retrain."""
+"""SISA: sharded, isolated, sliced, aggregated training, and exact unlearning by shard retrain.
+
+Exact unlearning runs as plan_exact_unlearning → retrain_shard per affected shard (independent
+units: a plan and a result are JSON, so each can be its own gpu-queue job) →
+finalize_exact_unlearning (assemble one version); deactivate_exact gives a compliant version at
+once, without training, while that runs."""
 
 from erasure_engine.sisa.config import MODEL_KINDS, SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset, ShardedDataset, slice_listings
+from erasure_engine.sisa.deactivate import deactivate_exact
 from erasure_engine.sisa.ensemble import ShardEnsemble, load_ensemble, load_shard_model
 from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
 from erasure_engine.sisa.trainer import (
@@ -13,6 +19,7 @@ from erasure_engine.sisa.trainer import (
     planned_samples,
     train_all,
     train_shard,
+    train_shared_base,
 )
 from erasure_engine.sisa.unlearn import (
     Deletion,
@@ -37,6 +44,7 @@ __all__ = [
     "SisaConfig",
     "TrainingPlan",
     "UnlearningPlan",
+    "deactivate_exact",
     "deletions_from_dataset",
     "deletions_from_erasure",
     "finalize_exact_unlearning",
@@ -51,5 +59,6 @@ __all__ = [
     "slice_listings",
     "train_all",
     "train_shard",
+    "train_shared_base",
     "unlearn_exact",
 ]

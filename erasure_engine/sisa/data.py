@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from erasure_engine.datasets.placement import placement
+from erasure_engine.datasets.placement import Place, assign_places, placement_key
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import Record, canonical_json
 
@@ -32,6 +32,15 @@ def listing_digest(rows: Iterable[tuple[str, str]]) -> str:
     return hashlib.sha256(canonical_json(sorted([list(row) for row in rows]))).hexdigest()
 
 
+def listing_rows(dataset: ShardedDataset, shard: int, slice_: int) -> list[tuple[str, str]]:
+    """(record id, content hash) of a slice: from the dataset's manifest when it offers them
+    (no slice object read: untouched slices are not re-read to prove a deletion), else its records."""
+    rows = getattr(dataset, "listing_rows", None)
+    if rows is not None:
+        return rows(shard, slice_)
+    return [(record.record_id, record.content_hash) for record in dataset.records_in(shard, slice_)]
+
+
 def slice_listings(dataset: ShardedDataset) -> list[list[dict]]:
     """[shard][slice] -> {"count", "sha256"} of the records trained on: recorded in each model
     version so exact unlearning can prove the new data is exactly the old minus the deletions
@@ -39,10 +48,7 @@ def slice_listings(dataset: ShardedDataset) -> list[list[dict]]:
     return [
         [
             {"count": len(rows), "sha256": listing_digest(rows)}
-            for rows in (
-                [(record.record_id, record.content_hash) for record in dataset.records_in(shard, slice_)]
-                for slice_ in range(dataset.slices)
-            )
+            for rows in (listing_rows(dataset, shard, slice_) for slice_ in range(dataset.slices))
         ]
         for shard in range(dataset.shards)
     ]
@@ -59,7 +65,10 @@ class InMemoryDataset:
         slices: int,
         parent_id: str | None = None,
         erasure: dict | None = None,
+        previous_places: dict[str, Place] | None = None,
     ):
+        """Records are placed balanced by record count (datasets.placement); `previous_places`
+        (placement key -> place) keeps the places a parent version gave its subjects."""
         if shards < 1 or slices < 1:
             raise InvalidInput("a sharded dataset needs shards >= 1 and slices >= 1")
         ids = [record.record_id for record in records]
@@ -69,10 +78,7 @@ class InMemoryDataset:
         self.slices = slices
         self.parent_id = parent_id
         self._records = sorted(records, key=lambda record: record.record_id)
-        self._position = {
-            record.record_id: placement(record.record_id, seed=0, shards=shards, slices=slices, subject_key=record.subject_key)
-            for record in self._records
-        }
+        self._position = assign_places(self._records, seed=0, shards=shards, slices=slices, previous_places=previous_places)
         listing = [[r.record_id, r.content_hash, *self._position[r.record_id]] for r in self._records]
         self.manifest_sha256 = hashlib.sha256(canonical_json({"shards": shards, "slices": slices, "records": listing})).hexdigest()
         self.version_id = "mem-" + self.manifest_sha256[:12]
@@ -85,6 +91,9 @@ class InMemoryDataset:
 
     def records_in(self, shard: int, slice: int) -> list[Record]:
         return [record for record in self._records if self._position[record.record_id] == (shard, slice)]
+
+    def listing_rows(self, shard: int, slice: int) -> list[tuple[str, str]]:  # noqa: A002
+        return [(record.record_id, record.content_hash) for record in self.records_in(shard, slice)]
 
     def shard_slice_of(self, record_id: str) -> tuple[int, int]:
         try:
@@ -115,4 +124,7 @@ class InMemoryDataset:
                 if r.record_id in removed
             ],
         }
-        return InMemoryDataset(kept, shards=self.shards, slices=self.slices, parent_id=self.version_id, erasure=evidence)
+        places = {placement_key(r.record_id, r.subject_key): self._position[r.record_id] for r in self._records}
+        return InMemoryDataset(
+            kept, shards=self.shards, slices=self.slices, parent_id=self.version_id, erasure=evidence, previous_places=places
+        )

@@ -25,12 +25,19 @@ CLASSIFIER_AGGREGATIONS = ("mean_logits", "mean_probs", "vote")
 
 
 class ShardEnsemble:
-    """The S shard models of one version. For lm-lora, one PeftModel holds all S adapters."""
+    """The active shard models of one version, weighted by the records each was trained on;
+    shards with no active model or no records are left out. For lm-lora, one PeftModel holds
+    all the adapters."""
 
-    def __init__(self, version: ModelVersion, models: list[nn.Module], assets: LoadedAssets):
+    def __init__(self, version: ModelVersion, models: list[nn.Module], assets: LoadedAssets, *, shards: Sequence[int] | None = None):
         self.version = version
-        self.models = models  # one per shard; for lm-lora the same PeftModel S times
+        self.shards = list(range(len(models)) if shards is None else shards)  # shard id of each model
+        if len(self.shards) != len(models) or not models:
+            raise InvalidInput(f"{version.model_name}/{version.version_id}: no shard model to aggregate")
+        self.models = models  # one per active shard; for lm-lora the same PeftModel each time
         self.assets = assets
+        all_weights = version.shard_weights
+        self.weights = [all_weights[shard] for shard in self.shards]
 
     @property
     def tokenizer(self):
@@ -38,7 +45,9 @@ class ShardEnsemble:
 
     def shard_model(self, shard: int) -> nn.Module:
         """The shard's model, ready to run (for lm-lora: its adapter switched on)."""
-        model = self.models[shard]
+        if shard not in self.shards:
+            raise InvalidInput(f"shard {shard} is not active in {self.version.version_id} (active: {self.shards})")
+        model = self.models[self.shards.index(shard)]
         if isinstance(model, PeftModel):
             model.set_adapter(f"shard-{shard}")
         return model
@@ -51,8 +60,8 @@ class ShardEnsemble:
         self._require("classifier")
         if aggregate not in CLASSIFIER_AGGREGATIONS:
             raise InvalidInput(f"unknown aggregation {aggregate!r}; choose one of {list(CLASSIFIER_AGGREGATIONS)}")
-        per_shard = torch.stack([self.shard_model(s)(features) for s in range(len(self.models))])
-        return aggregate_classifier_scores(per_shard, aggregate)
+        per_shard = torch.stack([self.shard_model(s)(features) for s in self.shards])
+        return aggregate_classifier_scores(per_shard, aggregate, self.weights)
 
     def predict(self, features: torch.Tensor, *, aggregate: str = "mean_logits") -> torch.Tensor:
         return self.classifier_logits(features, aggregate=aggregate).argmax(dim=-1)
@@ -70,9 +79,9 @@ class ShardEnsemble:
         Language models: EnsembleCausalLM (the mixture scored above); classifiers:
         EnsembleClassifier with `aggregate` (mean_logits or mean_probs: vote has no gradient)."""
         if self.version.kind == "classifier":
-            return EnsembleClassifier(self.models, aggregate=aggregate).eval()
-        adapters = [f"shard-{s}" for s in range(len(self.models))] if isinstance(self.models[0], PeftModel) else None
-        return EnsembleCausalLM(self.models, adapters=adapters).eval()
+            return EnsembleClassifier(self.models, aggregate=aggregate, weights=self.weights).eval()
+        adapters = [f"shard-{s}" for s in self.shards] if isinstance(self.models[0], PeftModel) else None
+        return EnsembleCausalLM(self.models, adapters=adapters, weights=self.weights).eval()
 
     def record_losses(self, texts: Sequence[str], *, batch_size: int = 32) -> list[float]:
         """Mean per-token NLL of each text under the ensemble (membership-attack input)."""
@@ -103,7 +112,8 @@ def load_shard_model(store: ObjectStore, version: ModelVersion, shard: int, *, a
 def load_ensemble(store: ObjectStore, model_name: str, version_id: str) -> ShardEnsemble:
     version = ModelRegistry(store).load(model_name, version_id)
     assets = load_assets(store, version.assets)
-    return ShardEnsemble(version, _load_models(store, version, range(version.shards), assets), assets)
+    active = version.active_shards
+    return ShardEnsemble(version, _load_models(store, version, active, assets), assets, shards=active)
 
 
 def _load_models(store: ObjectStore, version: ModelVersion, shards: Sequence[int], assets: LoadedAssets) -> list[nn.Module]:

@@ -1,8 +1,10 @@
 """A SISA ensemble as one `nn.Module`, so code written for a single model (verification's
 statistics, greedy generation, relearning fine-tunes, quantization) runs on the ensemble.
 
-Language models: the log of the shards' mean next-token probability (a proper mixture).
-Classifiers: the shards' mean logits, or the log of their mean probabilities."""
+Language models: the log of the shards' weighted mean next-token probability (a proper mixture).
+Classifiers: the shards' weighted mean logits, or the log of their weighted mean probabilities.
+Weights are the records each shard's model was trained on (see ModelVersion.shard_weights), so
+a starved shard never speaks as loud as a full one; None weighs every shard alike."""
 
 from __future__ import annotations
 
@@ -17,28 +19,42 @@ from erasure_engine.errors import InvalidInput
 DIFFERENTIABLE_AGGREGATIONS = ("mean_logits", "mean_probs")
 
 
-def aggregate_classifier_scores(per_shard: torch.Tensor, aggregate: str) -> torch.Tensor:
-    """[S, B, C] shard logits → [B, C]: mean logits, mean probabilities, or vote counts / S."""
+def normalised_weights(weights, count: int) -> torch.Tensor:
+    """Shard weights as a float32 vector summing to 1 (uniform when None)."""
+    if weights is None:
+        return torch.full((count,), 1.0 / count)
+    vector = torch.as_tensor(weights, dtype=torch.float32)
+    if vector.shape != (count,) or bool((vector < 0).any()) or float(vector.sum()) <= 0:
+        raise InvalidInput(f"need {count} non-negative shard weights with a positive sum, got {list(map(float, vector.reshape(-1)))}")
+    return vector / vector.sum()
+
+
+def aggregate_classifier_scores(per_shard: torch.Tensor, aggregate: str, weights=None) -> torch.Tensor:
+    """[S, B, C] shard logits → [B, C]: weighted mean logits, mean probabilities, or vote shares."""
+    w = normalised_weights(weights, per_shard.shape[0]).to(per_shard.device).view(-1, 1, 1)
     if aggregate == "mean_logits":
-        return per_shard.mean(dim=0)
+        return (per_shard * w).sum(dim=0)
     if aggregate == "mean_probs":
-        return per_shard.softmax(dim=-1).mean(dim=0)
+        return (per_shard.softmax(dim=-1) * w).sum(dim=0)
     if aggregate == "vote":
         votes = nn.functional.one_hot(per_shard.argmax(dim=-1), per_shard.shape[-1]).float()
-        return votes.mean(dim=0)  # ties go to the lowest class index in argmax
+        return (votes * w).sum(dim=0)  # ties go to the lowest class index in argmax
     raise InvalidInput(f"unknown aggregation {aggregate!r}; choose one of ['mean_logits', 'mean_probs', 'vote']")
 
 
-def mixture_log_probs(per_shard_logits: list[torch.Tensor]) -> torch.Tensor:
-    """log((1/S) Σ_s softmax(logits_s)), computed stably in float32."""
+def mixture_log_probs(per_shard_logits: list[torch.Tensor], weights=None) -> torch.Tensor:
+    """log(Σ_s w_s softmax(logits_s)), computed stably in float32 (w uniform when None)."""
     stacked = torch.stack([torch.log_softmax(logits.float(), dim=-1) for logits in per_shard_logits])
-    return torch.logsumexp(stacked, dim=0) - math.log(len(per_shard_logits))
+    if weights is None:
+        return torch.logsumexp(stacked, dim=0) - math.log(len(per_shard_logits))
+    log_w = normalised_weights(weights, len(per_shard_logits)).log().to(stacked.device)
+    return torch.logsumexp(stacked + log_w.reshape(-1, *([1] * (stacked.dim() - 1))), dim=0)
 
 
 class EnsembleClassifier(nn.Module):
     """forward(features) → aggregated logits of the shard classifiers."""
 
-    def __init__(self, shard_models: list[nn.Module], *, aggregate: str = "mean_logits"):
+    def __init__(self, shard_models: list[nn.Module], *, aggregate: str = "mean_logits", weights=None):
         super().__init__()
         if aggregate not in DIFFERENTIABLE_AGGREGATIONS:
             raise InvalidInput(
@@ -46,9 +62,12 @@ class EnsembleClassifier(nn.Module):
             )
         self.shards = nn.ModuleList(shard_models)
         self.aggregate = aggregate
+        self.weights = None if weights is None else [float(w) for w in weights]
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        scores = aggregate_classifier_scores(torch.stack([shard(features) for shard in self.shards]), self.aggregate)
+        scores = aggregate_classifier_scores(
+            torch.stack([shard(features) for shard in self.shards]), self.aggregate, self.weights
+        )
         # Mean probabilities become log-probabilities: logits that softmax maps back to them.
         return scores.clamp_min(1e-30).log() if self.aggregate == "mean_probs" else scores
 
@@ -60,12 +79,13 @@ class EnsembleCausalLM(nn.Module):
 
     For lm-lora the S entries are one PeftModel with S adapters (`adapters[s]` names shard s's)."""
 
-    def __init__(self, shard_models: list[nn.Module], *, adapters: list[str] | None = None):
+    def __init__(self, shard_models: list[nn.Module], *, adapters: list[str] | None = None, weights=None):
         super().__init__()
         if adapters is not None and len(adapters) != len(shard_models):
             raise InvalidInput("one adapter name per shard model is needed")
         self.shards = nn.ModuleList(shard_models)
         self.adapters = adapters
+        self.weights = None if weights is None else [float(w) for w in weights]
         self.config = getattr(shard_models[0], "config", None)  # context length for callers
 
     def get_input_embeddings(self) -> nn.Module:
@@ -92,7 +112,7 @@ class EnsembleCausalLM(nn.Module):
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "use_cache": False}
         if position_ids is not None:
             inputs["position_ids"] = position_ids
-        log_probs = mixture_log_probs([self._shard(s)(**inputs).logits for s in range(len(self.shards))])
+        log_probs = mixture_log_probs([self._shard(s)(**inputs).logits for s in range(len(self.shards))], self.weights)
         loss = None
         if labels is not None:
             # log_probs are normalised, so cross-entropy on them is exactly the mixture's NLL.

@@ -37,7 +37,7 @@ class ModelVersion:
     model_name: str
     version_id: str
     parent_version_id: str | None
-    created_by: str  # "train" | "unlearn-exact"
+    created_by: str  # "train" | "unlearn-exact" | "deactivate-exact"
     kind: str
     dataset: dict  # {"version_id", "manifest_sha256"}
     shards: int
@@ -58,10 +58,30 @@ class ModelVersion:
 
     @property
     def shard_digests(self) -> list[str]:
-        """Final weights digest per shard (adapter weights only for lm-lora)."""
-        return [shard[-1].weights_digest for shard in self.checkpoints]
+        """Final weights digest per shard (adapter weights only for lm-lora); "" for a shard
+        dropped from the ensemble (no checkpoint active)."""
+        return [shard[-1].weights_digest if shard else "" for shard in self.checkpoints]
+
+    def active_slices(self, shard: int) -> int:
+        """Slices 0..n-1 of the shard are in its active model: fewer than R after deactivation."""
+        return len(self.checkpoints[shard])
+
+    @property
+    def shard_weights(self) -> list[int]:
+        """Records each shard's active model was trained on: its weight in the ensemble (0 = left out)."""
+        return [
+            sum(int(entry["count"]) for entry in self.data_listing[shard][: self.active_slices(shard)])
+            for shard in range(self.shards)
+        ]
+
+    @property
+    def active_shards(self) -> list[int]:
+        """Shards that speak in the ensemble: an active model trained on at least one record."""
+        return [shard for shard, weight in enumerate(self.shard_weights) if weight > 0]
 
     def final_checkpoint(self, shard: int) -> Artifact:
+        if not self.checkpoints[shard]:
+            raise InvalidInput(f"shard {shard} of {self.model_name}/{self.version_id} is dropped from the ensemble")
         return self.checkpoints[shard][-1]
 
     def to_dict(self) -> dict:
@@ -80,6 +100,7 @@ class ModelVersion:
             "model_config": self.model_config,
             "assets": {name: artifact.to_dict() for name, artifact in sorted(self.assets.items())},
             "shard_digests": self.shard_digests,
+            "shard_weights": self.shard_weights,
             "checkpoints": [[artifact.to_dict() for artifact in shard] for shard in self.checkpoints],
             "data_listing": self.data_listing,
             "cost": self.cost,

@@ -18,6 +18,7 @@ import logging
 import platform
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,17 +231,60 @@ def _train_base(tokenizer, model_config: dict, config: SisaConfig, general_texts
     return model
 
 
+def train_shared_base(store: ObjectStore, model_name: str, config: SisaConfig, general_texts: Sequence[str]) -> dict[str, Artifact]:
+    """Tokenizer + base LM trained here on general (subject-free) text, stored once under
+    models/<name>/bases/<id>, for `shared_assets` of any number of lm-lora versions."""
+    check_model_name(model_name)
+    if not general_texts:
+        raise InvalidInput("a shared base needs general (subject-free) texts")
+    identity = {"config": config.to_dict(), "general_texts": _general_texts_digest(general_texts)}
+    prefix = f"models/{model_name}/bases/b-{hashlib.sha256(canonical_json(identity)).hexdigest()[:16]}"
+    tokenizer = train_tokenizer(general_texts, vocab_size=config.vocab_size)
+    gpt2_config = lm_config(config.size, tokenizer=tokenizer, overrides=config.model_overrides)
+    model_config = {key: value for key, value in gpt2_config.to_diff_dict().items() if key != "transformers_version"}
+    base = _train_base(tokenizer, model_config, config, general_texts)
+    with tempfile.TemporaryDirectory(prefix="sisa-base-") as workdir:
+        tokenizer.save_pretrained(str(Path(workdir) / "tokenizer"))
+        base.save_pretrained(str(Path(workdir) / "base"))
+        return {
+            "tokenizer": upload_dir(store, f"{prefix}/tokenizer", Path(workdir) / "tokenizer"),
+            "base": upload_dir(store, f"{prefix}/base", Path(workdir) / "base", weights_digest=weights_digest(base)),
+        }
+
+
 def training_version_id(
-    model_name: str, dataset: ShardedDataset, config: SisaConfig, *, general_texts: Sequence[str] | None = None
+    model_name: str,
+    dataset: ShardedDataset,
+    config: SisaConfig,
+    *,
+    general_texts: Sequence[str] | None = None,
+    shared_assets: dict[str, Artifact] | None = None,
 ) -> str:
-    """Same model name, data, config and general texts: same version id (and same weights)."""
+    """Same model name, data, config and general texts (or shared tokenizer and base): same
+    version id (and same weights)."""
     identity = {
         "model_name": model_name,
         "dataset": dataset_identity(dataset),
         "config": config.to_dict(),
-        "general_texts": _general_texts_digest(general_texts) if config.kind != "classifier" else None,
+        "general_texts": _general_texts_digest(general_texts) if config.kind != "classifier" and not shared_assets else None,
     }
+    if shared_assets:
+        identity["shared_assets"] = {name: artifact.to_dict()["files"] for name, artifact in sorted(shared_assets.items())}
     return "v-" + hashlib.sha256(canonical_json(identity)).hexdigest()[:16]
+
+
+def _check_shared_assets(store: ObjectStore, config: SisaConfig, shared_assets: dict[str, Artifact]) -> dict:
+    """Verify a shared tokenizer + base (a user's pretrained model, or one trained here on
+    general text for an earlier version) and return the base's model config."""
+    if config.kind != "lm-lora":
+        raise InvalidInput(f"a shared base is for model kind 'lm-lora', not {config.kind!r}")
+    if set(shared_assets) != {"tokenizer", "base"}:
+        raise InvalidInput(f"shared assets must be a tokenizer and a base, got {sorted(shared_assets)}")
+    loaded = load_assets(store, shared_assets)
+    model_config = {key: value for key, value in loaded.base.config.to_diff_dict().items() if key != "transformers_version"}
+    if loaded.base.config.n_positions < config.max_length:
+        raise InvalidInput(f"max_length {config.max_length} exceeds the base's {loaded.base.config.n_positions} positions")
+    return model_config
 
 
 def plan_training(
@@ -250,19 +294,26 @@ def plan_training(
     config: SisaConfig,
     *,
     general_texts: Sequence[str] | None = None,
+    shared_assets: dict[str, Artifact] | None = None,
 ) -> TrainingPlan:
     """Fix the version id and model config, and store the shared assets (tokenizer, LoRA base).
 
-    Language models need `general_texts` (subject-free) for the tokenizer and the LoRA base."""
+    Language models need `general_texts` (subject-free) for the tokenizer and the LoRA base,
+    unless `shared_assets` names a stored tokenizer + base to adapt (lm-lora): the user's
+    pretrained model, or the base of an earlier version — never retrained, since it holds no
+    subject's data."""
     check_model_name(model_name)
     if dataset.shards < 1 or dataset.slices < 1:
         raise InvalidInput("the dataset version has no shards or slices")
-    needs_text = config.kind in ("lm", "lm-lora")
+    needs_text = config.kind in ("lm", "lm-lora") and not shared_assets
     if needs_text and not general_texts:
         raise InvalidInput(f"model kind {config.kind!r} needs general (subject-free) texts for its tokenizer")
-    version_id = training_version_id(model_name, dataset, config, general_texts=general_texts)
+    version_id = training_version_id(model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets)
     assets: dict[str, Artifact] = {}
-    if config.kind == "classifier":
+    if shared_assets:
+        model_config = _check_shared_assets(store, config, shared_assets)
+        assets = dict(shared_assets)
+    elif config.kind == "classifier":
         model_config = _classifier_model_config(dataset, config)
     else:
         tokenizer = train_tokenizer(general_texts, vocab_size=config.vocab_size)
@@ -293,8 +344,28 @@ def plan_training(
     )
 
 
-def load_assets(store: ObjectStore, assets: dict[str, Artifact], *, device: str = "cpu") -> LoadedAssets:
-    """Download and verify the tokenizer and base model (weights digest included)."""
+# Tokenizer and base, kept warm in a long-lived worker: keyed by the sha256 of every file (and
+# the base's weights digest), so a hit is by construction the verified content; a few entries.
+_ASSET_CACHE: OrderedDict[tuple, LoadedAssets] = OrderedDict()
+_ASSET_CACHE_SIZE = 4
+
+
+def _assets_key(assets: dict[str, Artifact], device: str) -> tuple:
+    return (device, tuple(sorted(
+        (name, artifact.weights_digest, tuple(sorted(artifact.files.items()))) for name, artifact in assets.items()
+    )))
+
+
+def load_assets(
+    store: ObjectStore, assets: dict[str, Artifact], *, device: str = "cpu", use_cache: bool = True
+) -> LoadedAssets:
+    """Download and verify the tokenizer and base model (weights digest included), or return the
+    copy this process already verified for the same file hashes. Callers never modify them
+    (LoRA shards wrap a private copy of the base)."""
+    key = _assets_key(assets, device)
+    if use_cache and key in _ASSET_CACHE:
+        _ASSET_CACHE.move_to_end(key)
+        return _ASSET_CACHE[key]
     loaded = LoadedAssets(device=device)
     with tempfile.TemporaryDirectory(prefix="sisa-assets-") as workdir:
         if "tokenizer" in assets:
@@ -302,9 +373,16 @@ def load_assets(store: ObjectStore, assets: dict[str, Artifact], *, device: str 
         if "base" in assets:
             base = load_causal_lm(download_dir(store, assets["base"], Path(workdir) / "base"))
             verify_weights(base, assets["base"].weights_digest, what=f"base model {assets['base'].prefix}")
+            # peft writes the base's path into every adapter's config and card: name it by its
+            # content, not by this temporary folder, so checkpoints are byte-identical anywhere.
+            base.name_or_path = base.config._name_or_path = f"sha256:{assets['base'].weights_digest or weights_digest(base)}"
             for parameter in base.parameters():
                 parameter.requires_grad_(False)
             loaded.base = base.eval().to(device)
+    if use_cache:
+        _ASSET_CACHE[key] = loaded
+        while len(_ASSET_CACHE) > _ASSET_CACHE_SIZE:
+            _ASSET_CACHE.popitem(last=False)
     return loaded
 
 
@@ -413,6 +491,7 @@ def train_all(
     config: SisaConfig,
     *,
     general_texts: Sequence[str] | None = None,
+    shared_assets: dict[str, Artifact] | None = None,
     progress: Progress | None = None,
     reuse_existing: bool = True,
     device: str = "cpu",
@@ -420,10 +499,10 @@ def train_all(
     """Plan, train every shard in this process, finalize. Training is deterministic, so an
     existing version with the same id is returned as it is unless reuse_existing=False."""
     registry = ModelRegistry(store)
-    version_id = training_version_id(model_name, dataset, config, general_texts=general_texts)
+    version_id = training_version_id(model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets)
     if reuse_existing and registry.exists(model_name, version_id):
         return registry.load(model_name, version_id)
-    plan = plan_training(store, model_name, dataset, config, general_texts=general_texts)
+    plan = plan_training(store, model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets)
     assets = load_assets(store, plan.assets, device=device)
     results = [train_shard(store, plan, dataset, shard, assets=assets, progress=progress) for shard in range(plan.shards)]
     return finalize_training(store, plan, results, results_device=device)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from erasure_engine.errors import IntegrityMismatch, InvalidInput
 from erasure_engine.records import canonical_json
 from erasure_engine.sisa.backends import LoadedAssets
-from erasure_engine.sisa.data import ShardedDataset, listing_digest, slice_listings
+from erasure_engine.sisa.data import ShardedDataset, listing_digest, listing_rows, slice_listings
 from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
 from erasure_engine.sisa.trainer import (
     Progress,
@@ -137,7 +137,7 @@ def plan_exact_unlearning(parent: ModelVersion, *, dataset_after: ShardedDataset
             raise InvalidInput(f"deleted record {deletion.record_id} has an impossible place {deletion.shard}/{deletion.slice}")
     for shard in range(parent.shards):
         for slice_ in range(parent.slices):
-            rows = [(r.record_id, r.content_hash) for r in dataset_after.records_in(shard, slice_)]
+            rows = listing_rows(dataset_after, shard, slice_)
             still_there = sorted(record_id for record_id, _ in rows if record_id in by_id)
             if still_there:
                 raise InvalidInput(
@@ -153,6 +153,12 @@ def plan_exact_unlearning(parent: ModelVersion, *, dataset_after: ShardedDataset
     first_affected: dict[int, int] = {}
     for deletion in by_id.values():
         first_affected[deletion.shard] = min(deletion.slice, first_affected.get(deletion.shard, deletion.slice))
+    # A parent made by deactivation has shards whose later slices are inactive: retrain each of
+    # them too, from its first inactive slice (after its last active checkpoint), so the new
+    # version is whole again.
+    for shard in range(parent.shards):
+        if parent.active_slices(shard) < parent.slices:
+            first_affected[shard] = min(first_affected.get(shard, parent.slices), parent.active_slices(shard))
     after_identity = dataset_identity(dataset_after)
     training = TrainingPlan(
         model_name=parent.model_name,

@@ -12,7 +12,7 @@ import pytest
 
 from erasure_engine.cli import main
 from erasure_engine.datagen import build_corpus, generate_general_text
-from erasure_engine.datasets import DatasetStore, placement
+from erasure_engine.datasets import DatasetStore, assign_places
 from erasure_engine.errors import EngineError, IntegrityMismatch, InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
 from erasure_engine.storage import LocalObjectStore, ObjectStore, S3ObjectStore
@@ -101,9 +101,8 @@ def test_create_and_load_round_trip(object_store):
         assert obj["records"] == len(members)
         assert hashlib.sha256(object_store.get_bytes(obj["key"])).hexdigest() == obj["sha256"]
     record = CORPUS.records[5]
-    assert loaded.shard_slice_of(record.record_id) == placement(
-        record.record_id, seed=9, shards=3, slices=2, subject_key=record.subject_key
-    )
+    assert loaded.shard_slice_of(record.record_id) == assign_places(CORPUS.records, seed=9, shards=3, slices=2)[record.record_id]
+    assert manifest["placement"] == {"scheme": "balanced-v1", "reused_from": None}
     assert loaded.content_hashes([record.record_id]) == {record.record_id: record.content_hash}
     assert loaded.record_ids_of_subjects([record.subject_key]) == [
         e["record_id"] for e in manifest["records"] if e["subject_key"] == record.subject_key
@@ -116,7 +115,9 @@ def test_create_and_load_round_trip(object_store):
 def test_placement_is_stable_when_records_are_removed(tmp_path):
     datasets = DatasetStore(LocalObjectStore(tmp_path), "people")
     full = datasets.create_version(CORPUS.records, shards=4, slices=3, seed=1)
-    fewer = datasets.create_version(CORPUS.records[::3], shards=4, slices=3, seed=1)
+    # Places are recorded in the manifest and reused by later versions of the dataset.
+    fewer = datasets.create_version(CORPUS.records[::3], shards=4, slices=3, seed=1, parent_id=full.version_id)
+    assert fewer.manifest["placement"]["reused_from"] == full.version_id
     for shard in range(4):
         for slice_index in range(3):
             kept = {r.record_id for r in fewer.records_in(shard, slice_index)}

@@ -64,12 +64,14 @@ def test_lm_module_scores_the_ensemble_mixture(lm):
     statistics = compute_lm_statistics(module, tokenizer, texts)
     np.testing.assert_allclose(statistics.losses, ensemble.record_losses(texts), rtol=1e-5, atol=1e-5)
 
-    # Independently: the mixture of the shards' probabilities, in float64, for one text.
+    # Independently: the mixture of the shards' probabilities weighted by their records, in float64, for one text.
+    weights = [len(dataset.records_in(s, 0)) + len(dataset.records_in(s, 1)) + len(dataset.records_in(s, 2)) for s in range(2)]
+    assert ensemble.weights == weights and module.weights == weights
     ids = torch.tensor([encode_text(tokenizer, texts[0])])
     mask = torch.ones_like(ids)
     with torch.no_grad():
         probs = [torch.softmax(ensemble.shard_model(s)(input_ids=ids, attention_mask=mask).logits.double(), -1) for s in range(2)]
-        mixture = (probs[0] + probs[1]) / 2
+        mixture = (weights[0] * probs[0] + weights[1] * probs[1]) / sum(weights)
         expected = -mixture[0, :-1].gather(-1, ids[0, 1:].unsqueeze(-1)).log().mean().item()
         output = module(input_ids=ids, attention_mask=mask, labels=ids)
     assert statistics.losses[0] == pytest.approx(expected, rel=1e-5)
@@ -118,3 +120,22 @@ def test_classifier_module_is_the_mean_logits_and_verifies(classifier):
     forget, retain, holdout = _sets(dataset.records(), holdout)
     verdict = verify(module, module, forget, retain, holdout, policy=FAST_POLICY, seed=0)
     assert verdict.kind == "classifier" and "relearn_forget.membership_auc" in {m.name for m in verdict.metrics}
+
+
+def test_weighted_aggregation_follows_shard_sizes():
+    from erasure_engine.sisa.ensemble_module import aggregate_classifier_scores, mixture_log_probs
+
+    logits = [torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(s)) for s in range(3)]
+    # A shard weighed 0 does not speak at all; weights scale like record counts (3:1 == 300:100).
+    alone = mixture_log_probs(logits[:2], [0, 5])
+    assert torch.allclose(alone, torch.log_softmax(logits[1], dim=-1), atol=1e-6)
+    assert torch.allclose(mixture_log_probs(logits, [3, 1, 0]), mixture_log_probs(logits, [300, 100, 0]), atol=1e-6)
+    expected = torch.log(0.75 * torch.softmax(logits[0], -1) + 0.25 * torch.softmax(logits[1], -1))
+    assert torch.allclose(mixture_log_probs(logits, [3, 1, 0]), expected, atol=1e-5)
+    scores = torch.stack([torch.tensor([[4.0, 0.0]]), torch.tensor([[0.0, 1.0]])])
+    assert aggregate_classifier_scores(scores, "vote", [1, 3]).tolist() == [[0.25, 0.75]]
+    assert aggregate_classifier_scores(scores, "mean_logits", [1, 3]).tolist() == [[1.0, 0.75]]
+    with pytest.raises(InvalidInput, match="non-negative shard weights"):
+        mixture_log_probs(logits[:2], [0, 0])
+    with pytest.raises(InvalidInput, match="non-negative shard weights"):
+        aggregate_classifier_scores(scores, "vote", [1, -1])

@@ -118,3 +118,38 @@ def test_lineage_and_idempotence(trained):
         (record_id, by_id[record_id].content_hash) for record_id in deleted
     }
     assert len(lineage["affected"]) == 2  # a batch shares one retrain per affected shard
+
+
+@pytest.mark.parametrize("kind", ["classifier", "lm-lora"])
+def test_fanned_out_shard_retrains_assemble_to_the_sequential_version(trained, tmp_path, kind):
+    """What the gpu queue does: the plan travels as JSON, each affected shard is retrained as its
+    own unit (own assets, any order), and the results are assembled into one version."""
+    import json
+
+    from erasure_engine.sisa.trainer import ShardResult
+    from erasure_engine.sisa.unlearn import UnlearningPlan, finalize_exact_unlearning, plan_exact_unlearning, retrain_shard
+
+    store, dataset, parent = trained[kind]
+    deleted = _pick(dataset, "batch")
+    after = dataset.without(deleted)
+    deletions = deletions_from_dataset(dataset, record_ids=deleted)
+    sequential = unlearn_exact(store, parent.model_name, parent.version_id, dataset_after=after, deletions=deletions)
+
+    fan_store = LocalObjectStore(tmp_path / "fan")
+    # Only the parent's objects (checkpoints, tokenizer, base), as the workers' shared store holds them.
+    for key in store.list_keys(f"models/{parent.model_name}/versions/{parent.version_id}/"):
+        fan_store.put_bytes(key, store.get_bytes(key))
+    plan_json = json.dumps(plan_exact_unlearning(parent, dataset_after=after, deletions=deletions).to_dict())
+    results = []
+    for shard in reversed(sorted(json.loads(plan_json)["first_affected_slice"], key=int)):
+        unit_plan = UnlearningPlan.from_dict(json.loads(plan_json))
+        assets = load_assets(fan_store, unit_plan.training.assets, use_cache=False)
+        result = retrain_shard(fan_store, unit_plan, after, int(shard), assets=assets)
+        results.append(json.dumps(result.to_dict()))
+    assembled = finalize_exact_unlearning(
+        fan_store, UnlearningPlan.from_dict(json.loads(plan_json)), [ShardResult.from_dict(json.loads(r)) for r in results],
+        dataset_after=after,
+    )
+    assert assembled.version_id == sequential.version_id
+    assert assembled.shard_digests == sequential.shard_digests
+    assert [[c.files for c in shard] for shard in assembled.checkpoints] == [[c.files for c in shard] for shard in sequential.checkpoints]

@@ -121,3 +121,27 @@ def test_lora_variant_trains_only_adapters(tmp_path):
 def test_language_models_need_general_text(tmp_path):
     with pytest.raises(InvalidInput, match="general"):
         plan_training(LocalObjectStore(tmp_path), "lm", tiny_dataset("lm"), tiny_config("lm"))
+
+
+def test_lora_shards_adapt_a_shared_base_trained_once(tmp_path):
+    """A base trained once on general text (or the user's own) is reused, never retrained, by
+    every version; an erasure's retrain on it equals training from scratch on the same base."""
+    from erasure_engine.sisa.trainer import train_shared_base
+    from erasure_engine.sisa.unlearn import deletions_from_dataset, unlearn_exact
+
+    store = LocalObjectStore(tmp_path)
+    config = tiny_config("lm-lora")
+    shared = train_shared_base(store, "lora", config, GENERAL_TEXTS)
+    dataset = tiny_dataset("lm-lora")
+    version = train_all(store, "lora", dataset, config, shared_assets=shared)
+    assert version.assets == shared and all(a.prefix.startswith("models/lora/bases/") for a in shared.values())
+    subject = dataset.records_in(1, 1)[0].subject_key
+    deleted = dataset.record_ids_of_subjects([subject])
+    after = dataset.without(deleted)
+    unlearned = unlearn_exact(store, "lora", version.version_id, dataset_after=after,
+                              deletions=deletions_from_dataset(dataset, record_ids=deleted))
+    scratch = train_all(store, "lora-scratch", after, config, shared_assets=shared)
+    assert unlearned.shard_digests == scratch.shard_digests and unlearned.assets == scratch.assets == shared
+    assert unlearned.shard_digests[1] != version.shard_digests[1] and unlearned.shard_digests[0] == version.shard_digests[0]
+    with pytest.raises(InvalidInput, match="shared base is for model kind 'lm-lora'"):
+        train_all(store, "lm", dataset, tiny_config("lm"), shared_assets=shared)

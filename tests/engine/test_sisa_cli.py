@@ -47,6 +47,14 @@ def test_train_inspect_predict_unlearn(tmp_path, capsys):
     assert lineage["lineage"]["affected"] == [{"shard": 1, "first_slice": 1, "slices_retrained": 1}]
     assert lineage["shard_digests"][0] == trained["shard_digests"][0] != lineage["shard_digests"][1]
 
+    # Compliance at once: another record, deactivated instead of retrained (its shard falls back or drops out).
+    other = version.records_in(0, 1)[0]
+    code, deactivated, _ = _run(capsys, "unlearn-exact", *store, "--name", "clf", "--version", lineage["version_id"],
+                                "--record-id", other.record_id, "--deactivate")
+    assert code == 0 and deactivated["lineage"]["deactivated"] == [{"shard": 0, "active_slices": 1, "dropped": False}]
+    assert deactivated["shard_digests"][1] == lineage["shard_digests"][1] != deactivated["shard_digests"][0]
+    assert deactivated["time_to_compliance_seconds"] >= 0 and deactivated["shard_weights"][0] > 0
+
     code, _, err = _run(capsys, "unlearn-exact", *store, "--name", "clf", "--version", trained["version_id"],
                         "--record-id", "no-such-record")
     assert code == 2 and "error [invalid_input]" in err and "no-such-record" in err
