@@ -60,9 +60,13 @@ class ModelVersionOut(serializers.Serializer):
     parent = serializers.CharField(source="parent.version_id", allow_null=True, default=None)
     created_by = serializers.CharField()
     verdict_passed = serializers.BooleanField(allow_null=True)
+    verdict_outcome = serializers.SerializerMethodField(help_text="passed, failed or inconclusive; null before verification")
     cost = serializers.JSONField()
     holds_erased_data = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+
+    def get_verdict_outcome(self, version) -> str | None:
+        return selectors.verdict_outcome(version.verdict)
 
 
 class ModelOut(serializers.Serializer):
