@@ -24,7 +24,7 @@ reason. The exact SISA row is verified as the platform does: it is its own oracl
 rests on the construction (`exact_evidence`), with every attack still reported.
 
     python bench/approximate_bench.py [--subjects 30] [--forget-subjects 3] [--epochs 40] [--threads 1]
-        [--verify-bootstrap 200] [--no-verdicts]
+        [--verify-bootstrap 200] [--verify-fast] [--no-verdicts]
 """
 
 from __future__ import annotations
@@ -212,6 +212,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--verify-bootstrap", type=int, default=200, help="bootstrap repetitions of each verdict")
     parser.add_argument("--no-verdicts", action="store_true", help="skip the full verification of every row")
+    parser.add_argument("--verify-fast", action="store_true",
+                        help="verdicts with one quantization attack (4-bit) and 5 relearning steps, for small runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from transformers.utils import logging as hf_logging
@@ -258,6 +260,8 @@ def main(argv=None) -> int:
     verdicts = []
     if not args.no_verdicts:
         verify_policy = {"bootstrap_repetitions": args.verify_bootstrap, "batch_size": 64}
+        if args.verify_fast:
+            verify_policy.update(quantization_bits=[4], relearn_steps=5)
         for name, model in judged:
             stage(f"verdict: {name}")
             verdicts.append((name, verify(model, original, forget, retain, holdout, oracle=oracle, tokenizer=tokenizer,

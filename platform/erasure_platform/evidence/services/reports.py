@@ -102,7 +102,8 @@ def verification_figures(figures: dict) -> tuple[list[dict], list[tuple[str, byt
             "request": entry["request"], "model": entry["model"], "version": entry["version_after"],
             "passed": version.verdict.get("passed"), "outcome": verdict_outcome(version.verdict),
             "metrics": {name: {"value": metrics[name]["value"], "threshold": metrics[name].get("threshold"),
-                               "passed": metrics[name].get("passed"), "outcome": metrics[name].get("outcome")}
+                               "passed": metrics[name].get("passed"),
+                               **({"outcome": metrics[name]["outcome"]} if "outcome" in metrics[name] else {})}
                         for name in REPORT_METRICS if name in metrics},
         })
         roc_key = (version.plots or {}).get("membership_roc")
