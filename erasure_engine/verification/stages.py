@@ -45,9 +45,24 @@ class Run:
     def roles(self) -> list[str]:
         return [role for role in ("candidate", "parent", "oracle") if role in self.models]
 
+    aliases: dict[str, str] = field(default_factory=dict)  # role -> role with identical weights
+
     @property
     def target(self) -> str:
         return "oracle" if "oracle" in self.models else "chance"
+
+    def key(self, role: str) -> str:
+        """Cache key of a role's results: an oracle with the candidate's very weights (exact
+        unlearning is its own oracle) reuses the candidate's forward passes instead of repeating them."""
+        return self.aliases.get(role, role)
+
+    def per_model(self, make) -> dict[str, torch.nn.Module]:
+        """make(model) once per distinct model, then one entry per role."""
+        made: dict[str, torch.nn.Module] = {}
+        for role in self.roles:
+            if self.key(role) not in made:
+                made[self.key(role)] = make(self.models[role])
+        return {role: made[self.key(role)] for role in self.roles}
 
 
 def _auc_statistic(member: dict[str, np.ndarray], nonmember: dict[str, np.ndarray]):
@@ -60,7 +75,7 @@ def _auc_statistic(member: dict[str, np.ndarray], nonmember: dict[str, np.ndarra
 def _lira(run: Run, role: str, records: list[Record], set_key: str) -> np.ndarray:
     reference = np.stack([-run.probes.losses(ref.model, f"lira-reference-{k}", records, set_key)
                           for k, ref in enumerate(run.references)])
-    target = -run.probes.losses(run.models[role], role, records, set_key)
+    target = -run.probes.losses(run.models[role], run.key(role), records, set_key)
     return lira_scores(target, reference, out_mask(run.references, records))
 
 
@@ -70,16 +85,16 @@ def membership_stage(run: Run) -> None:
     member_scores, nonmember_scores, attacks = {}, {}, {}
     for role in run.roles:
         model = run.models[role]
-        member_scores[role] = dict(probes.membership_scores(model, role, run.forget, "forget"))
-        nonmember_scores[role] = dict(probes.membership_scores(model, role, run.holdout, "holdout"))
+        member_scores[role] = dict(probes.membership_scores(model, run.key(role), run.forget, "forget"))
+        nonmember_scores[role] = dict(probes.membership_scores(model, run.key(role), run.holdout, "holdout"))
         if run.references:
             member_scores[role]["lira"] = _lira(run, role, run.forget, "forget")
             nonmember_scores[role]["lira"] = _lira(run, role, run.holdout, "holdout")
         attacks[role] = {s: membership_attack(member_scores[role][s], nonmember_scores[role][s], low_fpr=p.low_fpr)
                          for s in member_scores[role]}
         run.curves["membership_roc"][role] = attacks[role]["loss"].roc
-        run.curves["losses"][role] = {"forget": probes.losses(model, role, run.forget, "forget"),
-                                      "holdout": probes.losses(model, role, run.holdout, "holdout")}
+        run.curves["losses"][role] = {"forget": probes.losses(model, run.key(role), run.forget, "forget"),
+                                      "holdout": probes.losses(model, run.key(role), run.holdout, "holdout")}
     if run.kind == CAUSAL_LM and probes.reference is None:
         run.skipped["membership.reference"] = "no reference model given"
     if not run.references:
@@ -112,12 +127,12 @@ def oracle_stage(run: Run) -> None:
         run.skipped["oracle"] = "no oracle (retrained) model given"
         return
     p, probes, forget, holdout = run.policy, run.probes, run.forget, run.holdout
-    losses = {role: probes.losses(run.models[role], role, forget, "forget") for role in run.roles}
+    losses = {role: probes.losses(run.models[role], run.key(role), forget, "forget") for role in run.roles}
     ks = {role: ks_two_sample(losses[role], losses["oracle"]) for role in run.roles}
     decisions = {role: p_value_decision(ks[role].p_value, minimum=p.forget_quality_min_p_value) for role in run.roles}
     run.judge.decided("oracle.forget_quality", ks["candidate"].p_value, HIGHER_IS_BETTER, p.forget_quality_min_p_value,
                       decisions["candidate"], parent=decisions["parent"], oracle=decisions["oracle"], target="oracle")
-    scores = {(role, name): probes.privleak_scores(run.models[role], role, records, name)
+    scores = {(role, name): probes.privleak_scores(run.models[role], run.key(role), records, name)
               for role in run.roles for name, records in (("forget", forget), ("holdout", holdout))}
     member = {role: scores[role, "forget"] for role in run.roles}
     nonmember = {role: scores[role, "holdout"] for role in run.roles}
@@ -147,8 +162,8 @@ def _excess_statistic(first: dict[str, np.ndarray], second: dict[str, np.ndarray
 
 def extraction_stage(run: Run) -> None:
     """Verbatim extraction: ROUGE-L of greedy continuations, forget minus holdout, against the oracle's."""
-    forget_scores = {role: run.probes.extraction(run.models[role], role, run.forget, "forget") for role in run.roles}
-    holdout_scores = {role: run.probes.extraction(run.models[role], role, run.holdout, "holdout") for role in run.roles}
+    forget_scores = {role: run.probes.extraction(run.models[role], run.key(role), run.forget, "forget") for role in run.roles}
+    holdout_scores = {role: run.probes.extraction(run.models[role], run.key(role), run.holdout, "holdout") for role in run.roles}
     run.judge.gate("extraction.rouge_l_excess", _excess_statistic(forget_scores, holdout_scores), run.roles, run.forget,
                    run.holdout, baseline=0.0, margin=run.policy.extraction_excess_max, cap=run.policy.excess_noise_cap)
     run.details["extraction"] = {role: {"forget": float(np.mean(forget_scores[role])),
@@ -157,7 +172,7 @@ def extraction_stage(run: Run) -> None:
 
 def knowledge_stage(run: Run) -> None:
     """Question answering about forget subjects beyond never-seen ones, against the oracle's."""
-    knowledge = {role: {name: run.probes.knowledge(run.models[role], role, records, name)
+    knowledge = {role: {name: run.probes.knowledge(run.models[role], run.key(role), records, name)
                         for name, records in (("forget", run.forget), ("holdout", run.holdout))} for role in run.roles}
     if knowledge["candidate"]["forget"] is None or knowledge["candidate"]["holdout"] is None:
         run.skipped["knowledge"] = "forget or holdout set holds no question-answer records"
@@ -178,15 +193,15 @@ def _attacked_probe(run: Run, prefix: str, attacked: dict, members: list[Record]
     """Loss-attack membership AUC and knowledge excess of every attacked role, judged against the
     oracle under the same attack; the attacked parent is the power control."""
     p, probes = run.policy, run.probes
-    member = {role: -probes.losses(model, f"{prefix}:{role}", members, member_key) for role, model in attacked.items()}
-    nonmember = {role: -probes.losses(model, f"{prefix}:{role}", run.holdout, "holdout") for role, model in attacked.items()}
+    member = {role: -probes.losses(model, f"{prefix}:{run.key(role)}", members, member_key) for role, model in attacked.items()}
+    nonmember = {role: -probes.losses(model, f"{prefix}:{run.key(role)}", run.holdout, "holdout") for role, model in attacked.items()}
     roles = list(attacked)
     metric = run.judge.gate(f"{prefix}.membership_auc", _auc_statistic(member, nonmember), roles, members, run.holdout,
                             baseline=0.5, margin=p.auc_tolerance, cap=p.auc_noise_cap)
     entry = {"membership_auc_candidate": metric.value, "membership_auc_target": metric.target,
              "membership_auc_parent": roc_auc(member["parent"], nonmember["parent"])}
-    member_knowledge = {role: probes.knowledge(model, f"{prefix}:{role}", members, member_key) for role, model in attacked.items()}
-    holdout_knowledge = {role: probes.knowledge(model, f"{prefix}:{role}", run.holdout, "holdout")
+    member_knowledge = {role: probes.knowledge(model, f"{prefix}:{run.key(role)}", members, member_key) for role, model in attacked.items()}
+    holdout_knowledge = {role: probes.knowledge(model, f"{prefix}:{run.key(role)}", run.holdout, "holdout")
                          for role, model in attacked.items()}
     if member_knowledge["candidate"] is not None and holdout_knowledge["candidate"] is not None:
         entry["knowledge_accuracy"] = member_knowledge["candidate"].accuracy
@@ -221,16 +236,16 @@ def relearning_stage(run: Run) -> None:
         # Whole subjects to the attack set when there are several; else the one subject's records
         # are split, and the oracle after the same attack is the target.
         attack_set, evaluation_set = split_by_subject(run.forget, p.relearn_fraction, run.seed)
-        attacked = {role: run.probes.finetune(run.models[role], attack_set, run.seed) for role in run.roles}
+        attacked = run.per_model(lambda model: run.probes.finetune(model, attack_set, run.seed))
         _attacked_probe(run, "relearn_forget", attacked, evaluation_set, "forget_evaluation")["attack_records"] = len(attack_set)
         attack_records = len(attack_set)
     benign = sample_records(run.retain, attack_records, run.seed)
-    attacked = {role: run.probes.finetune(run.models[role], benign, run.seed) for role in run.roles}
+    attacked = run.per_model(lambda model: run.probes.finetune(model, benign, run.seed))
     _attacked_probe(run, "relearn_retain", attacked, run.forget, "forget")["attack_records"] = len(benign)
 
 
 def quantization_stage(run: Run, bits: int) -> None:
-    attacked = {role: quantized_copy(run.models[role], bits) for role in run.roles}
+    attacked = run.per_model(lambda model: quantized_copy(model, bits))
     _attacked_probe(run, f"quantized_{bits}bit", attacked, run.forget, "forget")
 
 
@@ -242,7 +257,7 @@ def utility_stage(run: Run) -> None:
     utility: dict = {}
     if run.kind == CAUSAL_LM:
         for name, records in (("retain", run.retain), ("general", run.general)):
-            sums = {role: probes.loss_sums(run.models[role], role, records, name) for role in run.roles}
+            sums = {role: probes.loss_sums(run.models[role], run.key(role), records, name) for role in run.roles}
 
             def increase(role, i, _j, sums=sums) -> float:
                 loss = {r: float(np.sum(sums[r][0][i]) / np.sum(sums[r][1][i])) for r in (role, "parent")}
@@ -253,7 +268,7 @@ def utility_stage(run: Run) -> None:
                            margin=threshold, cap=p.utility_noise_cap, power=False)
             utility[name] = {f"perplexity_{role}": math.exp(float(np.sum(sums[role][0]) / np.sum(sums[role][1])))
                              for role in run.roles}
-        knowledge = {role: probes.knowledge(run.models[role], role, run.retain, "retain") for role in run.roles}
+        knowledge = {role: probes.knowledge(run.models[role], run.key(role), run.retain, "retain") for role in run.roles}
         if knowledge["candidate"] is None:
             run.skipped["utility.retain_knowledge_drop"] = "retain set holds no question-answer records"
         else:
@@ -266,7 +281,7 @@ def utility_stage(run: Run) -> None:
             utility["retain"].update({f"knowledge_accuracy_{r}": k.accuracy for r, k in knowledge.items()})
     else:
         for name, records in (("retain", run.retain), ("general", run.general)):
-            correct = {role: probes.statistics(run.models[role], role, records, name).correct.astype(np.float64)
+            correct = {role: probes.statistics(run.models[role], run.key(role), records, name).correct.astype(np.float64)
                        for role in run.roles}
 
             def accuracy_drop(role, i, _j, correct=correct) -> float:

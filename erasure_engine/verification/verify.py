@@ -190,6 +190,9 @@ def verify(
         kind=kind, policy=policy, seed=seed, models=models, forget=list(forget), retain=retain, holdout=list(holdout),
         general=general, probes=probes, judge=Judge(policy, seed, subject_count(forget)), references=references,
     )
+    digests = {role: weights_digest(model) for role, model in models.items()}
+    if "oracle" in digests and digests["oracle"] == digests["candidate"]:
+        run.aliases["oracle"] = "candidate"
     run.details["sizes"] = {"forget": len(forget), "retain": len(retain), "holdout": len(holdout), "general": len(general),
                             "forget_subjects": subject_count(forget), "holdout_subjects": subject_count(holdout)}
     plan = [("membership inference", stages.membership_stage), ("distance to the oracle", stages.oracle_stage)]
@@ -206,7 +209,7 @@ def verify(
     steps.finish()
 
     inputs = {
-        "models": {role: weights_digest(model) for role, model in models.items()},
+        "models": digests,
         "datasets": {
             name: {"sha256": records_digest(records), "records": len(records)}
             for name, records in (("forget", forget), ("retain", retain), ("holdout", holdout), ("general", general))

@@ -253,7 +253,9 @@ class JobStatusApi(APIView):
 
 class DecisionInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-    override_reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    override_reason = serializers.CharField(
+        max_length=2000, required=False, default="", allow_blank=True,
+        help_text="required (20+ characters) when the verdict failed (override) or is inconclusive (justification)")
 
 
 class VersionApproveApi(APIView):
