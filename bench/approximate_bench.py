@@ -18,7 +18,13 @@ exact SISA unlearning (S=1, R slices, `erasure_engine.sisa`) of the same subject
 model trained on the same data: its unlearning time is measured here, and its weights equal
 training from scratch without the subjects (proved in tests/engine/test_exact_unlearning.py).
 
+Last, every row's model is judged by the full verification suite (`verification.verify`, the
+original as parent, the oracle as target): its verdict (passed / failed / inconclusive) and the
+reason. The exact SISA row is verified as the platform does: it is its own oracle and its verdict
+rests on the construction (`exact_evidence`), with every attack still reported.
+
     python bench/approximate_bench.py [--subjects 30] [--forget-subjects 3] [--epochs 40] [--threads 1]
+        [--verify-bootstrap 200] [--verify-fast] [--no-verdicts]
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from erasure_engine.sisa import InMemoryDataset, SisaConfig, deletions_from_data
 from erasure_engine.storage import LocalObjectStore
 from erasure_engine.unlearning import unlearn
 from erasure_engine.unlearning.approximate.tasks import LanguageModelTask, mean_nll
-from erasure_engine.verification import VerificationPolicy, membership_attack
+from erasure_engine.models import weights_digest
+from erasure_engine.verification import VerificationPolicy, membership_attack, verify
+from erasure_engine.verification.digests import tokenizer_digest
 from erasure_engine.verification.knowledge import is_qa_record, knowledge_probe
 from erasure_engine.verification.quantization import quantized_copy
 from erasure_engine.verification.relearning import finetuned_copy, split_by_subject
@@ -181,6 +189,19 @@ def print_table(rows: list[Row], retrain_seconds: float) -> None:
               f"| {row.answer_probability:.3f} → {row.relearned_answer_probability:.3f} | {quantized} |")
 
 
+def print_verdicts(verdicts: list[tuple[str, object]]) -> None:
+    print("| method | verdict | failed gates | inconclusive gates | reason |")
+    print("|---|---|---|---|---|")
+    for name, verdict in verdicts:
+        if verdict is None:
+            print(f"| {name} | — | — | — | not verified (tokenizer differs from the original's) |")
+            continue
+        failed = ", ".join(verdict.failed_metrics) or "—"
+        inconclusive = ", ".join(verdict.inconclusive_metrics) or "—"
+        reason = verdict.reason if verdict.outcome != "failed" else "a gate failed"
+        print(f"| {name} | **{verdict.outcome.upper()}** | {failed} | {inconclusive} | {reason} |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=30)
@@ -189,6 +210,10 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--sisa-slices", type=int, default=2, help="R of the exact SISA gold line (S=1)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--verify-bootstrap", type=int, default=200, help="bootstrap repetitions of each verdict")
+    parser.add_argument("--no-verdicts", action="store_true", help="skip the full verification of every row")
+    parser.add_argument("--verify-fast", action="store_true",
+                        help="verdicts with one quantization attack (4-bit) and 5 relearning steps, for small runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from transformers.utils import logging as hf_logging
@@ -220,16 +245,36 @@ def main(argv=None) -> int:
 
     rows = [measure("original (no unlearning)", None, original, tokenizer, work, policy),
             measure("full retrain (oracle)", retrain_seconds, oracle, tokenizer, work, policy)]
+    judged = [("original (no unlearning)", original), ("full retrain (oracle)", oracle)]
     for method, params in METHODS:
         stage(method)
         result = unlearn(method, original, forget=forget, retain=retain, tokenizer=tokenizer, params=params, seed=0)
         candidate = result.merged_model()
         rows.append(measure(method, result.wall_seconds, candidate, tokenizer, work, policy))
+        judged.append((method, candidate))
     stage(f"exact SISA (S=1, R={args.sisa_slices}): training, then unlearning")
     sisa_model, sisa_tokenizer, sisa_seconds, affected = exact_sisa(
         records, forget, general_texts, slices=args.sisa_slices, epochs=args.epochs
     )
     rows.append(measure(f"exact SISA (S=1, R={args.sisa_slices})", sisa_seconds, sisa_model, sisa_tokenizer, work, policy))
+    verdicts = []
+    if not args.no_verdicts:
+        verify_policy = {"bootstrap_repetitions": args.verify_bootstrap, "batch_size": 64}
+        if args.verify_fast:
+            verify_policy.update(quantization_bits=[4], relearn_steps=5)
+        for name, model in judged:
+            stage(f"verdict: {name}")
+            verdicts.append((name, verify(model, original, forget, retain, holdout, oracle=oracle, tokenizer=tokenizer,
+                                          policy=verify_policy, seed=0)))
+        name = f"exact SISA (S=1, R={args.sisa_slices})"
+        stage(f"verdict: {name}")
+        if tokenizer_digest(sisa_tokenizer) == tokenizer_digest(tokenizer):
+            evidence = {"retrained_checkpoints": {"0": weights_digest(sisa_model)}, "reused_shards": {},
+                        "retrained_slices": affected}
+            verdicts.append((name, verify(sisa_model, original, forget, retain, holdout, oracle=sisa_model,
+                                          tokenizer=tokenizer, policy=verify_policy, seed=0, exact_evidence=evidence)))
+        else:
+            verdicts.append((name, None))
     stage("done")
 
     retrained_slices = sum(args.sisa_slices - entry["first_slice"] for entry in affected)
@@ -241,6 +286,9 @@ def main(argv=None) -> int:
           f"{len(evaluation)}; exact SISA retrained {retrained_slices} of {args.sisa_slices} slices; "
           f"total run {time.perf_counter() - began:.0f} s")
     print_table(rows, retrain_seconds)
+    if verdicts:
+        print()
+        print_verdicts(verdicts)
     return 0
 
 

@@ -168,12 +168,14 @@ def handle_verify(args) -> int:
         finally:
             bar.close()
     paths = write_report(verdict, args.out)
+    labels = {"passed": "pass", "failed": "FAIL", "inconclusive": "N/A?", "reported": "info"}
     for metric in verdict.metrics:
-        status = {True: "pass", False: "FAIL", None: "info"}[metric.passed]
         threshold = "" if metric.threshold is None else f" (threshold {metric.threshold:.4g}, {metric.direction})"
-        print(f"{status:4}  {metric.name:45} {metric.value:.4g}{threshold}")
-    print(f"verdict: {'PASSED' if verdict.passed else 'FAILED'}  ->  {paths['verdict']}")
-    return 0 if verdict.passed else 1
+        value = "—" if metric.value != metric.value else f"{metric.value:.4g}"  # NaN: the check could not run
+        print(f"{labels[metric.outcome]:4}  {metric.name:45} {value}{threshold}")
+    print(f"verdict: {verdict.outcome.upper()} ({verdict.reason})  ->  {paths['verdict']}")
+    # 0 passed, 1 failed, 3 inconclusive (2 is bad input).
+    return {"passed": 0, "failed": 1, "inconclusive": 3}[verdict.outcome]
 
 
 def handle_mia(args) -> int:

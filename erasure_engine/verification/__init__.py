@@ -26,11 +26,17 @@ from erasure_engine.verification.classifier_statistics import ClassifierRecordSt
 from erasure_engine.verification.membership import MembershipResult, membership_attack
 from erasure_engine.verification.plots import write_report
 from erasure_engine.verification.policy import VerificationPolicy
-from erasure_engine.verification.verdict import SCHEMA_VERSION, MetricResult, Verdict
+from erasure_engine.verification.lira import ReferenceModel, lira_scores
+from erasure_engine.verification.verdict import FAILED, INCONCLUSIVE, PASSED, SCHEMA_VERSION, MetricResult, Verdict
 from erasure_engine.verification.verify import verify
 
 __all__ = [
+    "FAILED",
+    "INCONCLUSIVE",
+    "PASSED",
+    "ReferenceModel",
     "SCHEMA_VERSION",
+    "lira_scores",
     "ClassifierRecordStatistics",
     "KsResult",
     "LMRecordStatistics",

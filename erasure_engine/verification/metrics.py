@@ -138,6 +138,30 @@ def privleak(candidate_auc: float, oracle_auc: float) -> float:
     return (candidate_auc - oracle_auc) / oracle_auc * 100.0
 
 
+def cluster_bootstrap_draws(first_clusters, second_clusters, *, repetitions: int = 200, seed: int = 0):
+    """`repetitions` pairs (first_indices, second_indices): whole clusters (data subjects)
+    resampled with replacement within each of the two samples. Reusing the same draws for
+    several models pairs them (their difference is resampled, not each alone)."""
+    if repetitions < 2:
+        raise InvalidInput("a bootstrap needs at least 2 repetitions")
+    rng = np.random.default_rng(seed)
+    groups = []
+    for clusters in (first_clusters, second_clusters):
+        clusters = np.asarray(clusters)
+        if clusters.size == 0:
+            raise InvalidInput("a bootstrap needs at least one record on each side")
+        _, inverse = np.unique(clusters, return_inverse=True)
+        groups.append([np.flatnonzero(inverse == c) for c in range(inverse.max() + 1)])
+    draws = []
+    for _ in range(repetitions):
+        drawn = []
+        for members in groups:
+            picks = rng.integers(0, len(members), size=len(members))
+            drawn.append(np.concatenate([members[p] for p in picks]))
+        draws.append((drawn[0], drawn[1]))
+    return draws
+
+
 def cluster_bootstrap_std(
     statistic: Callable[[np.ndarray, np.ndarray], float],
     first_clusters,
@@ -151,21 +175,17 @@ def cluster_bootstrap_std(
 
     Records about one subject are not independent (one odd name raises the loss of all of its
     records), so resampling clusters, not records, gives an honest sampling-noise estimate."""
-    if repetitions < 2:
-        raise InvalidInput("a bootstrap needs at least 2 repetitions")
-    rng = np.random.default_rng(seed)
-    groups = []
-    for clusters in (first_clusters, second_clusters):
-        clusters = np.asarray(clusters)
-        if clusters.size == 0:
-            raise InvalidInput("a bootstrap needs at least one record on each side")
-        _, inverse = np.unique(clusters, return_inverse=True)
-        groups.append([np.flatnonzero(inverse == c) for c in range(inverse.max() + 1)])
-    values = np.empty(repetitions)
-    for repetition in range(repetitions):
-        drawn = []
-        for members in groups:
-            picks = rng.integers(0, len(members), size=len(members))
-            drawn.append(np.concatenate([members[p] for p in picks]))
-        values[repetition] = statistic(drawn[0], drawn[1])
+    draws = cluster_bootstrap_draws(first_clusters, second_clusters, repetitions=repetitions, seed=seed)
+    values = np.array([statistic(i, j) for i, j in draws])
     return float(np.std(values, ddof=1))
+
+
+def subject_means(scores, subjects) -> tuple[np.ndarray, list[str]]:
+    """Mean record score per subject (sorted by subject key): requests are per person, so a
+    subject-level attack asks whether a *person* was in training, not a record."""
+    values = _as_scores(scores, "scores")
+    subjects = np.asarray(subjects)
+    if subjects.shape != values.shape:
+        raise InvalidInput("one subject key per score is needed")
+    keys = sorted(set(subjects.tolist()))
+    return np.array([float(np.mean(values[subjects == key])) for key in keys]), keys

@@ -26,10 +26,14 @@ class VerificationPolicy:
     quantization_bits: tuple[int, ...] = (8, 4)
     max_retain_records: int = 1000  # utility and probes on retained data use a seeded sample
     # Thresholds (see docs/metrics.md for the direction and reasoning of each).
-    auc_tolerance: float = 0.05  # |AUC − target| allowed, target = oracle's AUC or 0.5
-    noise_sigmas: float = 3.0  # widen tolerances to this many standard errors of sampling noise
-    bootstrap_repetitions: int = 200  # subject-level bootstrap that estimates that noise
+    # The decision rule (decision.py): a check fails beyond margin + min(z(confidence) · noise, cap);
+    # when the noise would need more than the cap, it is inconclusive.
+    confidence: float = 0.95  # one-sided level of every test
+    bootstrap_repetitions: int = 200  # subject-level bootstrap that estimates the noise
+    auc_tolerance: float = 0.05  # AUC − target allowed, target = oracle's AUC or 0.5
+    auc_noise_cap: float = 0.1
     privleak_tolerance: float = 10.0  # |PrivLeak| allowed, in percent
+    privleak_noise_cap: float = 20.0
     forget_quality_min_p_value: float = 0.05
     extraction_excess_max: float = 0.1
     knowledge_excess_max: float = 0.1
@@ -38,9 +42,13 @@ class VerificationPolicy:
     general_perplexity_increase_max: float = 0.05
     retain_accuracy_drop_max: float = 0.02
     general_accuracy_drop_max: float = 0.02
+    excess_noise_cap: float = 0.1  # extraction and knowledge excesses
+    utility_noise_cap: float = 0.05  # utility losses beyond the oracle's
     report_only: tuple[str, ...] = field(default_factory=tuple)  # metric names that never gate
 
     def __post_init__(self):
+        if not 0.5 <= self.confidence < 1.0:
+            raise InvalidInput(f"policy confidence must lie in [0.5, 1), got {self.confidence}")
         fractions = ("low_fpr", "min_k_fraction", "privleak_min_k_fraction", "extraction_prefix_fraction", "relearn_fraction")
         for name in fractions:
             value = getattr(self, name)
@@ -51,8 +59,11 @@ class VerificationPolicy:
                 raise InvalidInput(f"policy {name} must be at least 1")
         if self.bootstrap_repetitions < 2:
             raise InvalidInput("policy bootstrap_repetitions must be at least 2")
-        if self.relearn_steps < 0 or self.relearn_learning_rate < 0 or self.noise_sigmas < 0:
-            raise InvalidInput("policy relearn_steps, relearn_learning_rate and noise_sigmas must not be negative")
+        if self.relearn_steps < 0 or self.relearn_learning_rate < 0:
+            raise InvalidInput("policy relearn_steps and relearn_learning_rate must not be negative")
+        caps = ("auc_noise_cap", "privleak_noise_cap", "excess_noise_cap", "utility_noise_cap")
+        if any(getattr(self, name) < 0 for name in caps):
+            raise InvalidInput(f"policy {', '.join(caps)} must not be negative")
         if any(bits not in range(2, 17) for bits in self.quantization_bits):
             raise InvalidInput(f"policy quantization_bits must each lie in 2..16, got {list(self.quantization_bits)}")
 

@@ -211,7 +211,7 @@ def test_cli_verify_writes_verdict_and_plots(cli_files, text_sets):
         "--policy", str(root / "policy.json"), "--seed", "3", "--out", str(root / "out"),
     ])
     verdict = json.loads((root / "out" / "verdict.json").read_text())
-    assert code == (0 if verdict["passed"] else 1)
+    assert code == {"passed": 0, "failed": 1, "inconclusive": 3}[verdict["outcome"]]
     assert verdict["seed"] == 3 and verdict["inputs"]["datasets"]["forget"]["records"] == 10
     assert verdict["policy"]["bootstrap_repetitions"] == 20
     assert (root / "out" / "membership_roc.png").stat().st_size > 0

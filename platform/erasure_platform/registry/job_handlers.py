@@ -330,14 +330,18 @@ def verify(context: JobContext) -> dict:
         candidate_module, tokenizer = engine_glue.load_for_evaluation(candidate)
         parent_module, _ = engine_glue.load_for_evaluation(candidate.parent)
         # Exact unlearning gives the oracle for free: the candidate is (bit for bit) the model
-        # retrained without the erased records, so the AUC targets are its own, not 0.5.
-        oracle = engine_glue.load_for_evaluation(candidate)[0] if candidate.method == "sisa-exact" else None
+        # retrained without the erased records, so the AUC targets are its own, not 0.5; and its
+        # proof is that construction (retrained checkpoints, untouched shards reused as they were).
+        exact = candidate.method == "sisa-exact"
+        oracle = engine_glue.load_for_evaluation(candidate)[0] if exact else None
+        exact_evidence = verification_services.exact_unlearning_evidence(candidate) if exact else None
 
         def progress(fraction: float, message: str) -> None:
             context.progress(0.05 + 0.85 * fraction, message)
 
         verdict = engine_verify(candidate_module, parent_module, forget, retain, holdout, oracle=oracle, tokenizer=tokenizer,
-                                policy=model.verification_policy or None, seed=0, progress=progress)
+                                policy=model.verification_policy or None, seed=0, progress=progress,
+                                exact_evidence=exact_evidence)
         context.progress(0.92, "writing the report and plots")
         store = platform_object_store()
         prefix = f"verification/{model.name}/{candidate.version_id}"
@@ -356,4 +360,5 @@ def verify(context: JobContext) -> dict:
         verdict_json["oracle"] = ("the candidate itself: exact unlearning retrains the affected shards deterministically, "
                                   "bit-identical to training without the erased records")
     verification_services.version_verdict_record(version=candidate, verdict=verdict_json, plots=plots, job=_job(context))
-    return {"passed": verdict.passed, "failed_metrics": verdict.failed_metrics, "plots": plots}
+    return {"passed": verdict.passed, "outcome": verdict.outcome, "failed_metrics": verdict.failed_metrics,
+            "inconclusive_metrics": verdict.inconclusive_metrics, "plots": plots}

@@ -22,6 +22,35 @@ from erasure_platform.registry.models import (
 )
 
 
+VERDICT_PASSED, VERDICT_FAILED, VERDICT_INCONCLUSIVE = "passed", "failed", "inconclusive"
+
+# What stands behind a released version (stated on certificates).
+PROOF_EXACT = "exact_by_construction"
+PROOF_VERIFIED = "verified_approximate"
+PROOF_INCONCLUSIVE = "released_on_inconclusive_with_justification"
+PROOF_OVERRIDDEN = "released_on_failed_with_override"
+
+
+def verdict_outcome(verdict: dict | None) -> str | None:
+    """passed / failed / inconclusive; verdicts written before the three outcomes only say passed or not."""
+    if not verdict:
+        return None
+    outcome = verdict.get("outcome")
+    if outcome in (VERDICT_PASSED, VERDICT_FAILED, VERDICT_INCONCLUSIVE):
+        return outcome
+    return VERDICT_PASSED if verdict.get("passed") else VERDICT_FAILED
+
+
+def release_proof(verdict: dict | None) -> str | None:
+    """The kind of proof a release on this verdict rests on (before any override)."""
+    outcome = verdict_outcome(verdict)
+    if outcome is None:
+        return None
+    if outcome == VERDICT_PASSED:
+        return PROOF_EXACT if verdict.get("basis") == "exact_by_construction" else PROOF_VERIFIED
+    return PROOF_INCONCLUSIVE if outcome == VERDICT_INCONCLUSIVE else PROOF_OVERRIDDEN
+
+
 def production_version(*, model: Model) -> ModelVersion | None:
     alias = Alias.objects.filter(model=model, name=Alias.PRODUCTION).select_related("version").first()
     return alias.version if alias else None

@@ -68,6 +68,7 @@ def version_detail(request, pk):
     version = _get(selectors.model_version_get, pk=pk)
     return render(request, "registry/version_detail.html", {
         "version": version, "verdict": version.verdict, "metrics": (version.verdict or {}).get("metrics", []),
+        "outcome": selectors.verdict_outcome(version.verdict), "proof": selectors.release_proof(version.verdict),
         "decisions": version.decisions.all(), "is_approver": Role.RELEASE_APPROVER in roles,
         "members": version.batch.members.select_related("plan") if version.batch_id else [],
     })

@@ -28,7 +28,11 @@ def test_grant_to_release_on_a_real_worker(settings, start_worker, purge_broker,
     assert candidate.method == "sisa-exact" and candidate.parent == world.production
     assert candidate.cost["slices_retrained"] >= 1
     assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)
-    assert candidate.verdict["schema_version"] == 1 and candidate.verdict["metrics"]
+    assert candidate.verdict["schema_version"] == 2 and candidate.verdict["metrics"]
+    # Exact unlearning: passed by construction, with its evidence, and every attack still reported.
+    assert candidate.verdict["outcome"] == "passed" and candidate.verdict["basis"] == "exact_by_construction"
+    evidence = candidate.verdict["exact_evidence"]
+    assert evidence["retrained_checkpoints"] and set(evidence["retrained_checkpoints"].values()) <= set(candidate.digests["shards"])
     unlearn_job = Job.objects.get(pk=candidate.batch.unlearn_job_id)
     assert unlearn_job.status == Job.Status.SUCCEEDED and unlearn_job.progress == 1.0 and unlearn_job.state["shards"]
     assert candidate.batch.status == BatchStatus.AWAITING_APPROVAL
@@ -36,12 +40,12 @@ def test_grant_to_release_on_a_real_worker(settings, start_worker, purge_broker,
     changed = [a != b for a, b in zip(candidate.digests["shards"], world.production.digests["shards"])]
     assert any(changed)
 
-    release_approve(version=candidate, approver=people["approver"],
-                    override_reason="tiny test model: verdict noise accepted for this test")
+    release_approve(version=candidate, approver=people["approver"], reason="exact unlearning")
     plan.refresh_from_db()
     assert plan.status == ErasurePlan.Status.COMPLETED
     payload = OutboxEvent.objects.get(topic="request.erasure_completed").payload
     assert payload["models"][0]["version_after"] == candidate.version_id
     assert payload["models"][0]["approved_by"] == "approver"
+    assert payload["models"][0]["verdict"]["proof"] == "exact_by_construction"
     candidate.refresh_from_db()
     assert candidate.status == VersionStatus.RELEASED

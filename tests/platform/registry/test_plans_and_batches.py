@@ -155,7 +155,7 @@ def test_subject_with_no_data_completes_at_once():
 
 def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settings):
     settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
-    settings.JOB_LEASE_SECONDS = 600  # verification heartbeats per stage; a slow shared CPU must not lose the lease
+    settings.JOB_LEASE_SECONDS = 1800  # verification heartbeats per stage; a slow shared CPU must not lose the lease
     people = users()
     world = World(kind="lm", subjects=4, shards=2, slices=1)
     plan = plan_erasure(request_id="lm-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
@@ -182,7 +182,7 @@ def test_a_model_without_sisa_layout_is_unlearned_with_its_approximate_method_an
     from erasure_platform.registry.services.release import release_initial
 
     settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
-    settings.JOB_LEASE_SECONDS = 600
+    settings.JOB_LEASE_SECONDS = 1800
     people = users()
     world = World(train=False)
     world.model.approximate_method = "gradient_difference"

@@ -80,7 +80,7 @@ def certificate_pdf(document: dict) -> bytes:
         [
             m.get("model", ""), m.get("version_before", ""), m.get("version_after") or "—",
             m.get("method") or m.get("skipped_reason", ""),
-            ("passed" if (m.get("verdict") or {}).get("passed") else "see record") if m.get("verdict") else "—",
+            _proof_cell(m.get("verdict")),
         ]
         for m in document["models"]
     ]
@@ -139,3 +139,21 @@ def certificate_issue(*, request: ErasureRequest) -> Certificate:
         )
         outbox_publish(topic=topics.CERTIFICATE_ISSUED, payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)})
     return certificate
+
+
+PROOF_LABELS = {
+    "exact_by_construction": "exact by construction (retrained without the data)",
+    "verified_approximate": "verified approximate (verdict passed)",
+    "released_on_inconclusive_with_justification": "released on an INCONCLUSIVE verdict with the approver's justification",
+    "released_on_failed_with_override": "released on a FAILED verdict with the approver's override",
+}
+
+
+def _proof_cell(verdict: dict | None) -> str:
+    """Which kind of proof stands behind the released model (older records: passed or see record)."""
+    if not verdict:
+        return "—"
+    label = PROOF_LABELS.get(verdict.get("proof") or "")
+    if label is None:
+        return "passed" if verdict.get("passed") else "see record"
+    return f"{label}: {verdict['justification']}" if verdict.get("justification") else label

@@ -18,8 +18,8 @@ from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.pdf import render_pdf
 from erasure_platform.evidence.reporting import REPORT_SCHEMA_VERSION, report_figures
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
+from erasure_platform.registry.selectors import model_version_by_engine_id, verdict_outcome
 from erasure_platform.subject_requests.selectors import requests_received_between
-from erasure_platform.registry.selectors import model_version_by_engine_id
 from erasure_platform.subject_requests.models import ErasureRequest
 from workers.queues import DEFAULT_QUEUE
 
@@ -114,9 +114,11 @@ def verification_figures(figures: dict) -> tuple[list[dict], list[tuple[str, byt
         metrics = {metric["name"]: metric for metric in version.verdict.get("metrics", [])}
         rows.append({
             "request": entry["request"], "model": entry["model"], "version": entry["version_after"],
-            "passed": version.verdict.get("passed"),
+            "passed": version.verdict.get("passed"), "outcome": verdict_outcome(version.verdict),
             "metrics": {name: {"value": metrics[name]["value"], "threshold": metrics[name].get("threshold"),
-                               "passed": metrics[name].get("passed")} for name in REPORT_METRICS if name in metrics},
+                               "passed": metrics[name].get("passed"),
+                               **({"outcome": metrics[name]["outcome"]} if "outcome" in metrics[name] else {})}
+                        for name in REPORT_METRICS if name in metrics},
         })
         roc_key = (version.plots or {}).get("membership_roc")
         if roc_key and len(plots) < MAX_REPORT_PLOTS and store.exists(roc_key):
@@ -154,13 +156,13 @@ def report_pdf(document: dict, chart_png: bytes | None, roc_plots: list[tuple[st
         ("Models unlearned", [("table", [["Request", "Model", "Before", "After", "Method", "Verdict"]] + [
             [m["request"], m.get("model", ""), m.get("version_before", ""), m.get("version_after") or "—",
              m.get("method") or m.get("skipped_reason", ""),
-             ("passed" if (m.get("verdict") or {}).get("passed") else "failed") if m.get("verdict") else "—"]
+             _outcome_cell(m.get("verdict"))]
             for m in figures["models_unlearned"]
         ])] if figures["models_unlearned"] else [("text", "No model was unlearned.")]),
     ]
     verification = document["verification"]
     sections.append(("Verification of released models", [("table", [["Request", "Model version", "Verdict", *REPORT_METRICS]] + [
-        [row["request"], f"{row['model']} {row['version']}", "passed" if row["passed"] else "failed",
+        [row["request"], f"{row['model']} {row['version']}", _outcome_cell(row),
          *[_metric_cell(row["metrics"].get(name)) for name in REPORT_METRICS]]
         for row in verification
     ])] if verification else [("text", "No verified model version in this report.")]))
@@ -181,8 +183,18 @@ def report_pdf(document: dict, chart_png: bytes | None, roc_plots: list[tuple[st
 def _metric_cell(metric: dict | None) -> str:
     if not metric or metric["value"] is None:
         return "—"
+    if metric.get("outcome") == "inconclusive":
+        return f"{metric['value']:.3f} INCONCLUSIVE"
     verdict = "" if metric["passed"] is None else (" ok" if metric["passed"] else " FAIL")
     return f"{metric['value']:.3f}{verdict}"
+
+
+def _outcome_cell(verdict: dict | None) -> str:
+    """passed / failed / INCONCLUSIVE (distinct: the suite could not tell), or — without a verdict."""
+    if not verdict:
+        return "—"
+    outcome = verdict.get("outcome") or ("passed" if verdict.get("passed") else "failed")
+    return "INCONCLUSIVE" if outcome == "inconclusive" else outcome
 
 
 def _build_report(context: JobContext) -> dict:

@@ -61,10 +61,14 @@ class ModelVersionOut(serializers.Serializer):
     parent = serializers.CharField(source="parent.version_id", allow_null=True, default=None)
     created_by = serializers.CharField()
     verdict_passed = serializers.BooleanField(allow_null=True)
+    verdict_outcome = serializers.SerializerMethodField(help_text="passed, failed or inconclusive; null before verification")
     cost = serializers.JSONField()
     provenance = serializers.JSONField()
     holds_erased_data = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+
+    def get_verdict_outcome(self, version) -> str | None:
+        return selectors.verdict_outcome(version.verdict)
 
 
 class ModelOut(serializers.Serializer):
@@ -279,7 +283,9 @@ class JobStatusApi(APIView):
 
 class DecisionInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-    override_reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    override_reason = serializers.CharField(
+        max_length=2000, required=False, default="", allow_blank=True,
+        help_text="required (20+ characters) when the verdict failed (override) or is inconclusive (justification)")
 
 
 class VersionApproveApi(APIView):

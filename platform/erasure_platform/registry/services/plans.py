@@ -16,6 +16,7 @@ from erasure_platform.core.services.jobs import job_create
 from erasure_platform.core.services.outbox import outbox_publish
 from erasure_platform.registry import selectors
 from erasure_platform.registry.models import ErasurePlan, Model, ModelOutcome, SubjectRecord
+from erasure_platform.registry.selectors import PROOF_INCONCLUSIVE, PROOF_OVERRIDDEN, release_proof, verdict_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,15 @@ def _outcome_entry(outcome: ModelOutcome) -> dict:
         "version_before": outcome.version_before.version_id,
         "version_after": after.version_id if after else None,
         "method": after.method if after else None,
-        "verdict": {"passed": verdict.get("passed"), "failed_metrics": verdict.get("failed_metrics", []),
+        "verdict": {"passed": verdict.get("passed"), "outcome": verdict_outcome(verdict),
+                    "failed_metrics": verdict.get("failed_metrics", []),
+                    "inconclusive_metrics": verdict.get("inconclusive_metrics", []),
                     "metrics": len(verdict.get("metrics", [])),
-                    "overridden": bool(decision and decision.overrode_failed_verdict)} if verdict else {},
+                    "overridden": bool(decision and decision.overrode_failed_verdict),
+                    # Which kind of proof stands behind the release, and the approver's words when it needed them.
+                    "proof": release_proof(verdict),
+                    "justification": decision.reason if decision and release_proof(verdict) in (
+                        PROOF_INCONCLUSIVE, PROOF_OVERRIDDEN) else None} if verdict else {},
         "approved_by": decision.approver if decision else None,
         "released_at": decision.at.isoformat() if decision else None,
     }

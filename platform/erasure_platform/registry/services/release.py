@@ -3,7 +3,10 @@ supersede the old version, tell consumers (GDPR Art. 19), complete the requests;
 
 Policy on failed verdicts: a candidate whose verification verdict failed can be approved only
 with an explicit override reason (at least 20 characters), which is recorded on the decision,
-audited and reported in the request's completion record. Without it the approval is refused."""
+audited and reported in the request's completion record. Without it the approval is refused.
+An inconclusive verdict (the suite could not tell at this sample size) likewise needs the
+approver's written justification (same field, same minimum), recorded, audited and stated on the
+certificate as the kind of proof behind the release. Four eyes hold in every case."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from erasure_platform.registry.models import (
     UnlearningBatch,
     VersionStatus,
 )
+from erasure_platform.registry.selectors import VERDICT_FAILED, VERDICT_INCONCLUSIVE, verdict_outcome
 
 OVERRIDE_MIN_LENGTH = 20
 
@@ -85,19 +89,27 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
         _four_eyes(version, approver)
         if version.batch_id and version.verdict is None:
             raise Conflict(f"{version} has no verification verdict yet", code="not_verified")
-        overridden = False
-        if version.verdict is not None and not version.verdict_passed:
+        overridden = justified = False
+        outcome = verdict_outcome(version.verdict)
+        if outcome in (VERDICT_FAILED, VERDICT_INCONCLUSIVE):
             override_reason = (override_reason or "").strip()
             if len(override_reason) < OVERRIDE_MIN_LENGTH:
+                if outcome == VERDICT_INCONCLUSIVE:
+                    raise Conflict(
+                        f"the verification verdict is inconclusive ({version.verdict.get('reason', '')}); approving needs "
+                        f"a written justification (override_reason) of at least {OVERRIDE_MIN_LENGTH} characters",
+                        code="verdict_inconclusive",
+                        details={"inconclusive_metrics": version.verdict.get("inconclusive_metrics", [])},
+                    )
                 raise Conflict(
                     f"the verification verdict failed ({', '.join(version.verdict.get('failed_metrics', []))}); "
                     f"approving needs an override reason of at least {OVERRIDE_MIN_LENGTH} characters",
                     code="verdict_failed", details={"failed_metrics": version.verdict.get("failed_metrics", [])},
                 )
-            overridden = True
+            overridden, justified = outcome == VERDICT_FAILED, outcome == VERDICT_INCONCLUSIVE
         decision = ReleaseDecision.objects.create(
             version=version, approver=approver.username, decision=ReleaseDecision.Decision.APPROVE,
-            reason=(override_reason if overridden else reason)[:2000], overrode_failed_verdict=overridden)
+            reason=(override_reason if overridden or justified else reason)[:2000], overrode_failed_verdict=overridden)
         because_of_erasure = bool(version.batch_id)
         previous = _move_alias(model=version.model, to_version=version, actor=approver.username,
                                action=AliasMove.Action.RELEASE, reason=decision.reason)
@@ -114,6 +126,7 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
                      entity_id=version.pk, data={"model": version.model.name, "version_id": version.version_id,
                                                  "previous": previous.version_id if previous else None,
                                                  "reason": decision.reason, "overrode_failed_verdict": overridden,
+                                                 "verdict_outcome": outcome, "released_on_inconclusive": justified,
                                                  "consumers_notified": notified})
         if version.batch_id:
             batch = UnlearningBatch.objects.select_for_update().get(pk=version.batch_id)

@@ -7,6 +7,7 @@ from django.db import transaction
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
 from erasure_platform.registry.models import BatchStatus, ModelOutcome, ModelVersion, UnlearningBatch
+from erasure_platform.registry.selectors import verdict_outcome
 
 VERIFY_JOB = "registry.verify"
 ACTOR = "system:registry"
@@ -59,6 +60,23 @@ def batch_failed(*, batch: UnlearningBatch, error: str) -> None:
             plan_progress(plan=member.plan, stage="unlearning_failed", detail={"model": batch.model.name, "error": error[:300]})
 
 
+def exact_unlearning_evidence(version: ModelVersion) -> dict:
+    """What proves an exact-unlearning candidate: each shard's final weights digest, split into the
+    shards retrained without the erased records and those reused byte for byte from the parent."""
+    mine = list((version.digests or {}).get("shards", []))
+    parents = list(((version.parent.digests or {}) if version.parent else {}).get("shards", []))
+    if not mine or len(mine) != len(parents):
+        from erasure_engine.errors import InvalidInput
+
+        raise InvalidInput(f"{version} and its parent must both record one weights digest per shard")
+    return {
+        "method": version.method,
+        "parent_version": version.parent.version_id,
+        "retrained_checkpoints": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d != p},
+        "reused_shards": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d == p},
+    }
+
+
 def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict, job=None) -> ModelVersion:
     from erasure_platform.registry.services.plans import plan_progress
 
@@ -69,7 +87,9 @@ def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict,
         version.plots = plots
         version.save(update_fields=["verdict", "verdict_passed", "plots"])
         audit_record(actor=ACTOR, action="model_version.verified", entity_type="model_version", entity_id=version.pk,
-                     data={"passed": version.verdict_passed, "failed_metrics": verdict.get("failed_metrics", []),
+                     data={"passed": version.verdict_passed, "outcome": verdict_outcome(verdict),
+                           "failed_metrics": verdict.get("failed_metrics", []),
+                           "inconclusive_metrics": verdict.get("inconclusive_metrics", []),
                            "inputs": verdict.get("inputs", {}), "job": str(job.pk) if job else None})
         if version.batch_id:
             batch = UnlearningBatch.objects.select_for_update().get(pk=version.batch_id)
@@ -79,5 +99,6 @@ def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict,
             for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
                 plan_progress(plan=member.plan, stage="awaiting_approval",
                               detail={"model": batch.model.name, "candidate": version.version_id,
-                                      "verdict_passed": version.verdict_passed})
+                                      "verdict_passed": version.verdict_passed,
+                                      "verdict_outcome": verdict_outcome(verdict)})
     return version
