@@ -136,3 +136,30 @@ def test_signed_tree_heads_verify_and_name_rollback_and_rewrite():
     forged = tree_head_sign(tree_size=9, root_hash=rewritten.root(9), timestamp_ms=3, private_key=key)
     forged_proof = [h.hex() for h in rewritten.consistency_proof(5, 9)]
     assert tree_heads_consistency_check(old, forged, forged_proof).kind == Tampering.INCONSISTENT_STH
+
+
+def test_verify_log_cli_checks_two_kept_heads(tmp_path, capsys):
+    import json
+
+    from erasure_engine.cli import main
+    from erasure_engine.evidence import public_key_pem
+
+    key = load_private_key(generate_private_key_pem())
+    (tmp_path / "k.pem").write_bytes(public_key_pem(key))
+    old = tree_head_sign(tree_size=6, root_hash=TREE.root(6), timestamp_ms=1, private_key=key)
+    new = tree_head_sign(tree_size=20, root_hash=TREE.root(20), timestamp_ms=2, private_key=key)
+    (tmp_path / "old.json").write_bytes(old.signed)
+    (tmp_path / "new.json").write_bytes(new.signed)
+    proof = {"first": 6, "second": 20, "consistency_proof": [h.hex() for h in TREE.consistency_proof(6, 20)]}
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    args = ["verify-log", "--public-key", str(tmp_path / "k.pem"), "--old", str(tmp_path / "old.json"),
+            "--new", str(tmp_path / "new.json"), "--consistency-proof", str(tmp_path / "proof.json")]
+    assert main(args) == 0 and "CONSISTENT" in capsys.readouterr().out
+    # Swapped: the "new" head is older and smaller — a rollback.
+    swapped = [{str(tmp_path / "old.json"): str(tmp_path / "new.json"),
+                str(tmp_path / "new.json"): str(tmp_path / "old.json")}.get(a, a) for a in args]
+    assert main(swapped) == 1 and "TAMPERED sth_rollback" in capsys.readouterr().out
+    proof["consistency_proof"][0] = "00" * 32
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    assert main(args) == 1 and "TAMPERED inconsistent_sth" in capsys.readouterr().out
+    assert main(["verify-log", "--public-key", str(tmp_path / "k.pem"), "--old", str(tmp_path / "old.json")]) == 2
