@@ -52,7 +52,7 @@ def anchor_versions(store: ObjectStore, prefix: str) -> list[AnchorVersion]:
         return [AnchorVersion(key, None, False, store.get_bytes(key)) for key in store.list_keys(prefix)]
     found = []
     paginator = store.client.get_paginator("list_object_versions")
-    for page in paginator.paginate(Bucket=store.bucket, Prefix=store._full(prefix)):
+    for page in paginator.paginate(Bucket=store.bucket, Prefix=store.prefix + prefix):
         for item in page.get("Versions", []):
             body = store.client.get_object(Bucket=store.bucket, Key=item["Key"], VersionId=item["VersionId"])["Body"].read()
             found.append((item["LastModified"], AnchorVersion(store._relative(item["Key"]), item["VersionId"], False, body)))

@@ -160,7 +160,7 @@ def embedded_env(var_dir) -> dict:
     return env
 
 
-def seeded_and_anchored(tmp_path) -> dict:
+def test_sqlite_log_check_names_a_tampered_row_and_a_deleted_tail(tmp_path):
     env = embedded_env(tmp_path / "var")
     assert run_manage(["migrate", "--verbosity", "0"], env).returncode == 0
     seeded = run_manage(["seed_demo"], env)  # writes one audit event per demo user
@@ -168,23 +168,12 @@ def seeded_and_anchored(tmp_path) -> dict:
     assert run_manage(["anchor_audit_chain"], env).returncode == 0
     intact = run_manage(["verify_audit_chain"], env)
     assert intact.returncode == 0 and "intact: 4 events, 4 in the Merkle tree" in intact.stdout, intact.stderr
-    return env
 
-
-def test_sqlite_log_check_names_a_tampered_row(tmp_path):
-    env = seeded_and_anchored(tmp_path)
     with sqlite3.connect(tmp_path / "var" / "erasure.sqlite3") as db:
         db.execute("UPDATE core_auditevent SET data = '{\"username\": \"mallory\"}' WHERE sequence = 3")
+        db.execute("DELETE FROM core_auditlogleaf WHERE leaf_index = 3")
+        db.execute("DELETE FROM core_auditevent WHERE sequence = 4")
     tampered = run_manage(["verify_audit_chain"], env)
     assert tampered.returncode == 1
     assert "changed_row: event #3 (leaf 2" in tampered.stderr
-
-
-def test_sqlite_log_check_notices_deleted_tail(tmp_path):
-    env = seeded_and_anchored(tmp_path)
-    with sqlite3.connect(tmp_path / "var" / "erasure.sqlite3") as db:
-        db.execute("DELETE FROM core_auditlogleaf WHERE leaf_index = 3")
-        db.execute("DELETE FROM core_auditevent WHERE sequence = 4")
-    result = run_manage(["verify_audit_chain", "--json"], env)
-    assert result.returncode == 1
-    assert '"kind": "truncation"' in result.stdout
+    assert "truncation: " in tampered.stderr

@@ -52,10 +52,12 @@ def sign_and_anchor():
 @contextmanager
 def owner_without_triggers():
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending deferred FK checks
         for table in LOG_TABLES:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     yield
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in LOG_TABLES:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
