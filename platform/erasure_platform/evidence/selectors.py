@@ -27,7 +27,7 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_event_of, audit_mac_key
 from erasure_platform.evidence.anchor_store import anchor_object_store, anchor_versions
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key
-from erasure_platform.evidence.services.anchors import ANCHOR_PREFIX
+from erasure_platform.evidence.services.anchors import STH_ANCHOR_PREFIX
 
 # Beyond this many findings of one kind, only the count grows: one rewrite can touch every head.
 FINDINGS_PER_KIND = 10
@@ -128,7 +128,7 @@ def _database_heads(result: AnchoredChainVerification) -> list[TreeHead]:
 def _anchored_heads(result: AnchoredChainVerification) -> list[TreeHead]:
     public_key = evidence_public_key()
     by_key = defaultdict(list)
-    for version in anchor_versions(anchor_object_store(), ANCHOR_PREFIX):
+    for version in anchor_versions(anchor_object_store(), STH_ANCHOR_PREFIX):
         by_key[version.key].append(version)
     heads = []
     for key, versions in sorted(by_key.items()):

@@ -18,10 +18,12 @@ from erasure_platform.evidence.anchor_store import anchor_object_store
 from erasure_platform.evidence.services.transparency_log import latest_tree_head
 
 ANCHOR_PREFIX = "audit-anchors/"
+# Signed tree heads only: anchors of the former hash chain (audit-anchors/<sequence>.json) are left alone.
+STH_ANCHOR_PREFIX = f"{ANCHOR_PREFIX}sth-"
 
 
 def anchor_key(timestamp_ms: int) -> str:
-    return f"{ANCHOR_PREFIX}sth-{timestamp_ms:015d}.json"
+    return f"{STH_ANCHOR_PREFIX}{timestamp_ms:015d}.json"
 
 
 def audit_anchor_write() -> dict | None:
