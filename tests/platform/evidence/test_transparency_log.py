@@ -172,8 +172,22 @@ def test_missing_anchor_at_the_expected_cadence(monkeypatch, settings):
     gap_ms = (settings.AUDIT_ANCHOR_MAX_GAP_SECONDS + 60) * 1000
     monkeypatch.setattr(transparency_log, "_now_ms", lambda: real_now() + gap_ms)
     record(1)
+    audit_log_fold(heartbeat_seconds=0)  # the log is active, but this head is never anchored
+    monkeypatch.setattr(transparency_log, "_now_ms", lambda: real_now() + 2 * gap_ms)
+    record(1)
     sign_and_anchor()
     assert kinds() == {Tampering.ANCHOR_MISSING}
+
+
+@pytest.mark.django_db
+def test_downtime_is_not_a_missing_anchor(monkeypatch, settings):
+    record(2)
+    sign_and_anchor()
+    real_now = transparency_log._now_ms
+    monkeypatch.setattr(transparency_log, "_now_ms", lambda: real_now() + (settings.AUDIT_ANCHOR_MAX_GAP_SECONDS + 60) * 1000)
+    record(1)
+    sign_and_anchor()  # the dispatcher was down: nothing was signed or anchored in between
+    assert audit_chain_verify_with_anchors().ok
 
 
 @pytest.mark.django_db
