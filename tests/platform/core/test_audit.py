@@ -39,6 +39,7 @@ def test_events_carry_a_mac_and_fold_into_a_signed_merkle_tree():
     assert summary["folded"] == 3 and summary["tree_size"] == 3 and summary["forged"] == 0
     leaves = list(AuditLogLeaf.objects.order_by("leaf_index"))
     assert [leaf.event_id for leaf in leaves] == [e.sequence for e in events]
+    assert [leaf.leaf_hash for leaf in leaves] == [e.hash for e in events]
     head = tree_head_verify(SignedTreeHead.objects.get().signed.encode(), evidence_public_key())
     assert head.root_hash == MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in leaves]).root()
     assert audit_log_fold() is None, "nothing new and no heartbeat due: no new head"
