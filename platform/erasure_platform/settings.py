@@ -40,6 +40,7 @@ def _embedded_secrets() -> dict:
         "subject_key_secret": lambda: secrets.token_hex(32),
         "field_encryption_key": lambda: secrets.token_urlsafe(32),
         "signing_key_pem": lambda: generate_private_key_pem().decode("ascii"),
+        "audit_mac_key": lambda: secrets.token_hex(32),
     }
     missing = {name: make() for name, make in generators.items() if name not in values}
     if missing:
@@ -78,6 +79,13 @@ SUBJECT_KEY_SECRET = env_str("ERASURE_SUBJECT_KEY_SECRET", _local.get("subject_k
 FIELD_ENCRYPTION_KEY = env_str("ERASURE_FIELD_ENCRYPTION_KEY", _local.get("field_encryption_key"), required=PRODUCTION)
 # Ed25519 private key (PEM) that signs certificates of erasure and audit-chain anchors.
 EVIDENCE_SIGNING_KEY = env_str("ERASURE_SIGNING_KEY", _local.get("signing_key_pem"), required=PRODUCTION)
+# HMAC key every audit event carries a MAC with (at least 32 bytes, hex or text). Held by the
+# processes that write events and by the verifier; never stored in the database.
+AUDIT_MAC_KEY = env_str("ERASURE_AUDIT_MAC_KEY", _local.get("audit_mac_key"), required=PRODUCTION)
+if AUDIT_MAC_KEY is not None and len(AUDIT_MAC_KEY) < 32:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("ERASURE_AUDIT_MAC_KEY must be at least 32 characters (e.g. secrets.token_hex(32))")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ERASURE_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -235,10 +243,26 @@ ERASURE_MODEL_IMPORT_ROOTS = env_list("ERASURE_MODEL_IMPORT_ROOTS", [] if PRODUC
 ERASURE_CONTACT_RETENTION_DAYS = env_int("ERASURE_CONTACT_RETENTION_DAYS", 30)
 ERASURE_RETENTION_INTERVAL_SECONDS = env_int("ERASURE_RETENTION_INTERVAL_SECONDS", 3600)
 
-# Audit-chain anchoring: how often the dispatcher signs the chain head into the object
-# store, and how long anchors stay locked (S3 Object Lock, compliance mode) where supported.
-AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_INTERVAL_SECONDS", 300)
+# Audit transparency log (docs/transparency-log.md). The dispatcher folds new events into the
+# Merkle log and signs a tree head every AUDIT_STH_INTERVAL_SECONDS; it publishes the latest
+# tree head to the anchor store every AUDIT_ANCHOR_INTERVAL_SECONDS, locked for
+# AUDIT_ANCHOR_RETENTION_DAYS (S3 Object Lock, compliance mode) where supported. A verifier
+# names a gap of more than AUDIT_ANCHOR_MAX_GAP_SECONDS between anchors as a missing anchor.
+AUDIT_STH_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_STH_INTERVAL_SECONDS", 2)
+AUDIT_FOLD_BATCH_SIZE = env_int("ERASURE_AUDIT_FOLD_BATCH_SIZE", 5000)
+AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_INTERVAL_SECONDS", 60)
+AUDIT_ANCHOR_MAX_GAP_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_MAX_GAP_SECONDS", 3 * AUDIT_ANCHOR_INTERVAL_SECONDS)
 AUDIT_ANCHOR_RETENTION_DAYS = env_int("ERASURE_AUDIT_ANCHOR_RETENTION_DAYS", 2555)
+# Where anchors go, and as whom: a separate identity whose policy can put but never delete
+# (deploy/minio/anchor-policy.json). Unset: the platform's object store and credentials.
+AUDIT_ANCHOR_STORE_URL = env_str("ERASURE_AUDIT_ANCHOR_STORE_URL", OBJECT_STORE_URL)
+AUDIT_ANCHOR_ENDPOINT_URL = env_str("ERASURE_AUDIT_ANCHOR_ENDPOINT_URL", OBJECT_STORE_ENDPOINT_URL)
+AUDIT_ANCHOR_ACCESS_KEY_ID = env_str("ERASURE_AUDIT_ANCHOR_ACCESS_KEY_ID")
+AUDIT_ANCHOR_SECRET_ACCESS_KEY = env_str("ERASURE_AUDIT_ANCHOR_SECRET_ACCESS_KEY")
+# PostgreSQL roles the log migration grants to (deploy/postgres/init-roles.sh): the app role
+# may only INSERT events; only the log role (the dispatcher's) may add leaves and tree heads.
+AUDIT_DB_APP_ROLE = env_str("ERASURE_DB_APP_ROLE", "erasure_app")
+AUDIT_DB_LOG_ROLE = env_str("ERASURE_DB_LOG_ROLE", "erasure_log")
 EVIDENCE_ISSUER_NAME = env_str("ERASURE_ISSUER_NAME", "Erasure platform (demo controller)")
 
 if PRODUCTION or env_str("EMAIL_HOST"):

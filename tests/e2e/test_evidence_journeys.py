@@ -131,7 +131,7 @@ def test_auditor_generates_a_period_report_and_checks_the_audit_chain(
     from django.utils import timezone
     from erasure_engine.evidence import verify_document
 
-    from erasure_platform.core.models import AuditEvent
+    from erasure_platform.core.models import AuditEvent, SignedTreeHead
 
     today = timezone.localdate().isoformat()
     auditor, _ = sign_in_as(Role.AUDITOR, "audrey")
@@ -174,7 +174,7 @@ def test_auditor_generates_a_period_report_and_checks_the_audit_chain(
     expect(auditor.get_by_role("heading", name="Intact")).to_be_visible()
     head = auditor.get_by_test_id("head-hash").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", head)
-    assert AuditEvent.objects.filter(hash=head).exists()
+    assert SignedTreeHead.objects.filter(root_hash=head).exists()
     assert int(auditor.get_by_test_id("events-checked").inner_text()) >= AuditEvent.objects.filter(
         action__in=["request.completed", "request.refused", "report.generated"]).count() > 0
     expect(auditor.get_by_role("button", name="Grant erasure")).to_have_count(0)  # read-only

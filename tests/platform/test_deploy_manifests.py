@@ -10,6 +10,7 @@ renamed setting or queue breaks this test instead of a production start-up.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -41,8 +42,12 @@ SECRET_NAMES = {
     "REDIS_PASSWORD",
     "MINIO_ROOT_PASSWORD",
     "S3_SECRET_ACCESS_KEY",
+    "ERASURE_AUDIT_MAC_KEY",
+    "DB_LOG_PASSWORD",
+    "S3_ANCHOR_SECRET_ACCESS_KEY",
+    "ERASURE_AUDIT_ANCHOR_SECRET_ACCESS_KEY",
 }
-URLS_WITH_CREDENTIALS = {"DATABASE_URL", "DATABASE_URL_MIGRATE", "CELERY_BROKER_URL"}
+URLS_WITH_CREDENTIALS = {"DATABASE_URL", "DATABASE_URL_MIGRATE", "DATABASE_URL_DISPATCHER", "CELERY_BROKER_URL"}
 
 
 # --- what the code reads ---------------------------------------------------------------------
@@ -236,17 +241,27 @@ def test_compose_ordering(compose):
     for role in ("web", "worker-cpu", "worker-gpu", "dispatcher"):
         service = roles[role]
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-        assert "erasure_app" in _environment(service)["DATABASE_URL"], "runtime roles use the non-owner role"
+        # The dispatcher uses the log role: a member of erasure_app that may also add tree heads.
+        expected = "erasure_log" if role == "dispatcher" else "erasure_app"
+        assert expected in _environment(service)["DATABASE_URL"], "runtime roles use a non-owner role"
     assert roles["web"]["healthcheck"]["test"] == ["CMD", "erasure-entrypoint", "healthcheck"]
     init = compose["services"]["minio-init"]
     assert init["restart"] == "no"
     script = (DEPLOY / "minio" / "init.sh").read_text()
     assert "mc version enable" in script, "bucket versioning"
     assert "--with-lock" in script, "object lock for the audit anchors"
-    assert "retention set --default" not in script, "a default retention would make erasure impossible"
+    defaults = re.findall(r"retention set --default .*", script)
+    assert defaults and all(line.endswith('"local/$anchors"') for line in defaults), (
+        "default retention on the anchor bucket only: on the data bucket it would make erasure impossible")
     policy = (DEPLOY / "minio" / "app-policy.json").read_text()
     for action in ("s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:PutObjectRetention"):
         assert action in policy
+    assert "erasure-anchors" not in policy, "the application's key has no access to the anchors"
+    anchor_policy = json.loads((DEPLOY / "minio" / "anchor-policy.json").read_text())
+    allowed = {a for st in anchor_policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
+    denied = {a for st in anchor_policy["Statement"] if st["Effect"] == "Deny" for a in st["Action"]}
+    assert not any("Delete" in action for action in allowed), "the anchor writer can never delete"
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"} <= denied
 
 
 def test_compose_interpolations_are_documented(compose):

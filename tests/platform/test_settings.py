@@ -20,6 +20,7 @@ PRODUCTION_ENV = {
     "ERASURE_ALLOWED_HOSTS": "erasure.example.org",
     "EMAIL_HOST": "smtp.example.org",
     "ERASURE_SIGNING_KEY": generate_private_key_pem().decode(),
+    "ERASURE_AUDIT_MAC_KEY": "m" * 64,
 }
 
 
@@ -38,7 +39,8 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_SIGNING_KEY", "ERASURE_ALLOWED_HOSTS"]
+    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_SIGNING_KEY", "ERASURE_AUDIT_MAC_KEY",
+                "ERASURE_ALLOWED_HOSTS"]
 )
 def test_production_refuses_to_start_without_a_secret_or_service(missing, tmp_path):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}

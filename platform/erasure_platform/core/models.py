@@ -6,37 +6,70 @@ import uuid
 
 from django.db import models
 
-GENESIS_HASH = "0" * 64
-
-
 class AuditEvent(models.Model):
-    """Append-only and hash-chained: each row's hash covers its content and the previous hash.
+    """One audit event, inserted in the writer's own transaction and never changed.
 
-    PostgreSQL refuses UPDATE and DELETE on this table (trigger in the core migrations)."""
+    No writer locks anything shared: `sequence` comes from the database's identity sequence
+    (gaps where a transaction rolled back). The dispatcher later folds events into the Merkle
+    log (AuditLogLeaf) and signs tree heads. `mac` is an HMAC-SHA256 over the canonical event
+    with a key that is only in the environment, so a database credential alone cannot forge
+    or alter an event. PostgreSQL refuses UPDATE and DELETE on this table (core migrations).
+    """
 
-    sequence = models.BigIntegerField(unique=True)
+    sequence = models.BigAutoField(primary_key=True)
+    uid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     occurred_at = models.DateTimeField()
     actor = models.CharField(max_length=200)
     action = models.CharField(max_length=100, db_index=True)
     entity_type = models.CharField(max_length=100)
     entity_id = models.CharField(max_length=100)
     data = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    mac = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["sequence"]
-        indexes = [models.Index(fields=["entity_type", "entity_id", "sequence"])]
+        indexes = [models.Index(fields=["entity_type", "entity_id"], name="core_audit_entity_idx")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.entity_type}:{self.entity_id}"
 
+    @property
+    def hash(self) -> str:
+        """The event's Merkle leaf hash (hex): what the log commits to, equal to its leaf's once folded."""
+        from erasure_engine.evidence.log import event_leaf_hash
+        from erasure_platform.core.services.audit import audit_event_of
 
-class AuditChainHead(models.Model):
-    """One row: the chain's last sequence and hash. Locking it serialises appends."""
+        return event_leaf_hash(audit_event_of(self)).hex()
 
-    sequence = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+class AuditLogLeaf(models.Model):
+    """An event's position in the Merkle log; written only by the log folder (dispatcher)."""
+
+    leaf_index = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="leaf")
+    leaf_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["leaf_index"]
+
+
+class SignedTreeHead(models.Model):
+    """A signed tree head (RFC 9162 style): the log's size and root, signed with the evidence key.
+
+    `frontier` (roots of the tree's maximal perfect subtrees) lets the next fold extend the
+    tree without rereading every leaf; verifiers never trust it, they recompute from leaves."""
+
+    tree_size = models.BigIntegerField(db_index=True)
+    root_hash = models.CharField(max_length=64)
+    timestamp_ms = models.BigIntegerField(unique=True)
+    signed = models.TextField()
+    frontier = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["timestamp_ms"]
+
+    def __str__(self) -> str:
+        return f"STH size {self.tree_size} root {self.root_hash[:16]}"
 
 
 class OutboxEvent(models.Model):

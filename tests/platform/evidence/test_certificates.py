@@ -28,11 +28,15 @@ def test_completed_request_gets_a_signed_certificate_and_a_matching_pdf(verified
     assert document["request"]["deadline_met"] is True
     assert document["datasets"][0]["removed"][1]["content_hash"] == "b" * 64
     assert document["models"][0]["version_after"] == "2"
-    completed = AuditEvent.objects.get(action="request.completed", entity_id=str(request.id))
-    assert document["audit_chain_head"] == {"sequence": completed.sequence, "hash": completed.hash, "recorded_at": completed.occurred_at.isoformat()}
+    completed = AuditEvent.objects.select_related("leaf").get(action="request.completed", entity_id=str(request.id))
+    assert document["audit_chain_head"] == {"leaf_index": completed.leaf.leaf_index, "recorded_at": completed.occurred_at.isoformat()}
+    proven = [entry["event"]["uid"] for entry in document["transparency"]["events"]]
+    assert proven == [str(e.uid) for e in AuditEvent.objects.filter(entity_id=str(request.id))
+                      .exclude(action="certificate.issued").order_by("leaf__leaf_index")]
+    root = document["transparency"]["sth"]["document"]["root_hash"]
 
     text = pdf_text(certificate.pdf_key, tmp_path)
-    assert request.reference in text and completed.hash in text and request.subject_key in text
+    assert request.reference in text and root in text and request.subject_key in text
     assert "support-lm" in text and "Deadline met" in text
 
     with pytest.raises(SignatureInvalid):

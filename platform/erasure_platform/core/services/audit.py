@@ -1,58 +1,65 @@
-"""Writing the audit chain. Every state change calls audit_record inside its transaction."""
+"""Writing audit events. Every state change calls audit_record inside its transaction.
+
+An append is one INSERT with no shared row locked, so writers never queue behind each other;
+the dispatcher folds committed events into the Merkle log afterwards
+(erasure_platform.evidence.services.transparency_log). Each event carries an HMAC with a key
+from the environment, so a database credential alone can neither forge nor alter one.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from datetime import timezone as dt_timezone
 
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
 from django.utils import timezone
 
-from erasure_engine.records import canonical_json
-from erasure_platform.core.models import AuditChainHead, AuditEvent
+from erasure_engine.evidence.log import event_mac
+from erasure_platform.core.models import AuditEvent
+
+
+def audit_mac_key() -> bytes:
+    return settings.AUDIT_MAC_KEY.encode("utf-8")
 
 
 def audit_event_content(
-    *, sequence: int, occurred_at, actor: str, action: str, entity_type: str, entity_id: str, data: dict, prev_hash: str
+    *, uid, occurred_at, actor: str, action: str, entity_type: str, entity_id: str, data: dict, mac: str | None = None
 ) -> dict:
-    return {
-        "sequence": sequence,
+    """The event as the log and every verifier see it (RFC 8785 canonicalised for hashing)."""
+    content = {
+        "uid": str(uid),
         "occurred_at": occurred_at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
         "entity_type": entity_type,
         "entity_id": entity_id,
         "data": data,
-        "prev_hash": prev_hash,
     }
+    if mac is not None:
+        content["mac"] = mac
+    return content
 
 
-def audit_event_hash(content: dict) -> str:
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+def audit_event_of(event: AuditEvent) -> dict:
+    """The logged content of a stored event, MAC included."""
+    return audit_event_content(
+        uid=event.uid, occurred_at=event.occurred_at, actor=event.actor, action=event.action,
+        entity_type=event.entity_type, entity_id=event.entity_id, data=event.data, mac=event.mac,
+    )
 
 
 def audit_record(*, actor: str, action: str, entity_type: str, entity_id, data: dict | None = None) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction (or a new one)."""
-    with transaction.atomic():
-        # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
-        # so concurrent appends serialise and each sees the true previous hash.
-        if not AuditChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1):
-            # Only before the first event of a fresh database (the migration seeds the head).
-            AuditChainHead.objects.get_or_create(pk=1)
-            AuditChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1)
-        head = AuditChainHead.objects.get(pk=1)
-        fields = {
-            "sequence": head.sequence,
-            "occurred_at": timezone.now(),
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "data": data or {},
-            "prev_hash": head.hash,
-        }
-        digest = audit_event_hash(audit_event_content(**fields))
-        event = AuditEvent.objects.create(**fields, hash=digest)
-        AuditChainHead.objects.filter(pk=1).update(hash=digest)
-        return event
+    """Append one event, in the caller's transaction (or a new one)."""
+    fields = {
+        "uid": uuid.uuid4(),
+        # Stored with microsecond precision: the content hashed now must equal the one reread later.
+        "occurred_at": timezone.now(),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "data": data or {},
+    }
+    mac = event_mac(audit_mac_key(), audit_event_content(**fields))
+    # One INSERT: atomic by itself, so no savepoint inside the caller's transaction.
+    return AuditEvent.objects.create(**fields, mac=mac)

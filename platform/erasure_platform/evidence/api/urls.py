@@ -1,12 +1,17 @@
 from django.urls import path
 
-from erasure_platform.evidence.api import views
+from erasure_platform.evidence.api import log_views, views
 
 app_name = "evidence_api"
 urlpatterns = [
     path("evidence/public-key", views.PublicKeyApi.as_view(), name="public-key"),
     path("certificates/verify", views.CertificateVerifyApi.as_view(), name="certificate-verify"),
     path("audit/verify", views.AuditChainVerifyApi.as_view(), name="audit-verify"),
+    path("log/sth", log_views.LatestTreeHeadApi.as_view(), name="log-sth"),
+    path("log/sths", log_views.TreeHeadListApi.as_view(), name="log-sths"),
+    path("log/proof/inclusion", log_views.InclusionProofApi.as_view(), name="log-inclusion-proof"),
+    path("log/proof/consistency", log_views.ConsistencyProofApi.as_view(), name="log-consistency-proof"),
+    path("log/leaves", log_views.LeafHashesApi.as_view(), name="log-leaves"),
     path("reports", views.ReportCreateApi.as_view(), name="report-create"),
     path("reports/<uuid:report_id>", views.ReportDetailApi.as_view(), name="report-detail"),
 ]

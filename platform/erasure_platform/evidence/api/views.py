@@ -71,7 +71,7 @@ class CertificateVerifyApi(APIView):
 
 
 class AuditChainVerifyApi(APIView):
-    """Recompute the audit chain and compare it with the anchored heads (auditors, officers)."""
+    """Check the audit log: events against MACs and leaves, tree heads and anchors (auditors, officers)."""
 
     permission_classes = [has_any_role(Role.AUDITOR, Role.OFFICER)]
 
@@ -84,6 +84,8 @@ class AuditChainVerifyApi(APIView):
         anchors_checked = serializers.IntegerField()
         last_anchor_sequence = serializers.IntegerField(allow_null=True)
         problems = serializers.ListField(child=serializers.CharField())
+        findings = serializers.ListField(child=serializers.DictField(), help_text="each with a `kind` naming the tampering")
+        suppressed = serializers.DictField(child=serializers.IntegerField())
 
     @extend_schema(request=None, responses={200: OutputSerializer, **STAFF_ERRORS})
     def post(self, request):

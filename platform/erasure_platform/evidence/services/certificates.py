@@ -13,13 +13,13 @@ from erasure_engine.evidence import sign_document
 from erasure_engine.records import canonical_json
 from erasure_platform.core import topics
 from erasure_platform.core.errors import Conflict
-from erasure_platform.core.models import AuditEvent
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.outbox import outbox_publish
 from erasure_platform.evidence.keys import evidence_key_id, evidence_signing_key
 from erasure_platform.evidence.models import Certificate
 from erasure_platform.evidence.pdf import render_pdf
+from erasure_platform.evidence.services.transparency_log import audit_log_proofs_for
 from erasure_platform.subject_requests.models import ErasureRequest, RequestStatus
 
 CERTIFICATE_NAMESPACE = uuid.UUID("6f1b8f4e-51a2-4c51-9f7e-6a0f0e7c2b11")
@@ -29,18 +29,15 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def _completion_head(request: ErasureRequest) -> dict:
-    event = (
-        AuditEvent.objects.filter(entity_type="erasure_request", entity_id=str(request.id), action="request.completed")
-        .order_by("-sequence")
-        .first()
-    )
-    if event is None:
-        raise Conflict(f"request {request.reference} has no completion event in the audit trail")
-    return {"sequence": event.sequence, "hash": event.hash, "recorded_at": _iso(event.occurred_at)}
+def _completion_event(request: ErasureRequest, transparency: dict) -> dict:
+    for entry in reversed(transparency["events"]):
+        if entry["event"]["action"] == "request.completed":
+            return {"leaf_index": entry["leaf_index"], "recorded_at": entry["event"]["occurred_at"]}
+    raise Conflict(f"request {request.reference} has no completion event in the audit log")
 
 
-def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, issued_at) -> dict:
+def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, issued_at, transparency: dict) -> dict:
+    """`transparency`: the request's audit events with inclusion proofs and the signed tree head they lead to."""
     completion = request.completion_record or {}
     completed_on = timezone.localdate(request.completed_at)
     return {
@@ -66,7 +63,8 @@ def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, 
         },
         "datasets": completion.get("datasets", []),
         "models": completion.get("models", []),
-        "audit_chain_head": _completion_head(request),
+        "audit_chain_head": _completion_event(request, transparency),
+        "transparency": transparency,
     }
 
 
@@ -85,6 +83,7 @@ def certificate_pdf(document: dict) -> bytes:
         for m in document["models"]
     ]
     head = document["audit_chain_head"]
+    tree_head = document["transparency"]["sth"]["document"]
     return render_pdf(
         "Certificate of erasure",
         [
@@ -99,7 +98,9 @@ def certificate_pdf(document: dict) -> bytes:
             ("Evidence", [("pairs", [
                 ("Certificate id", document["certificate_id"]), ("Issued", document["issued_at"]),
                 ("Signing key id", document["issuer"]["key_id"]),
-                ("Audit chain head (event)", head["sequence"]), ("Audit chain head (hash)", head["hash"]),
+                ("Completion event (log leaf)", head["leaf_index"]),
+                ("Signed tree head (size)", tree_head["tree_size"]), ("Signed tree head (root)", tree_head["root_hash"]),
+                ("Events proven in the log", len(document["transparency"]["events"])),
             ])]),
         ],
         footer=(
@@ -121,7 +122,11 @@ def certificate_issue(*, request: ErasureRequest) -> Certificate:
         # A deterministic id makes a retried issuance overwrite the same objects, not add orphans.
         certificate_id = uuid.uuid5(CERTIFICATE_NAMESPACE, str(request.pk))
         issued_at = timezone.now()
-        document = certificate_document(request=request, certificate_id=certificate_id, issued_at=issued_at)
+        # Waits for the request's events to be in a signed tree head (folding them itself).
+        transparency = audit_log_proofs_for(entity_type="erasure_request", entity_id=request.pk)
+        document = certificate_document(
+            request=request, certificate_id=certificate_id, issued_at=issued_at, transparency=transparency,
+        )
         signed = sign_document(document, evidence_signing_key())
         store = platform_object_store()
         base = f"certificates/{request.reference}/{certificate_id}"

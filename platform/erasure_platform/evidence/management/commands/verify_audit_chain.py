@@ -7,8 +7,9 @@ from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
 
 class Command(BaseCommand):
     help = (
-        "Recompute the audit chain from its genesis and check it against every signed anchor in the "
-        "object store; exit 1 naming the first broken link or rewritten anchor."
+        "Check every audit event against its MAC and its leaf, every signed tree head (in the database and "
+        "every version in the anchor store) against the Merkle log, and the anchors' cadence; exit 1 naming "
+        "each kind of tampering found."
     )
 
     def add_arguments(self, parser):
@@ -21,17 +22,17 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.to_json(), indent=2))
         elif result.ok:
             self.stdout.write(self.style.SUCCESS(
-                f"audit chain intact: {chain['events_checked']} events, head {chain['head_hash']}; "
+                f"audit log intact: {chain['events_checked']} events, {chain['tree_size']} in the Merkle tree "
+                f"({chain['pending_events']} awaiting the next tree head), head {chain['head_hash']}; "
                 f"{result.anchors_checked} anchor(s) agree"
             ))
         else:
-            if not chain["ok"]:
-                self.stderr.write(self.style.ERROR(
-                    f"audit chain BROKEN at event sequence {chain['first_broken_sequence']}"
-                    f" (row id {chain['first_broken_id']}): {chain['reason']}."
-                    f" {chain['events_checked']} events before it are intact."
-                ))
-            for problem in result.problems:
-                self.stderr.write(self.style.ERROR(problem))
+            self.stderr.write(self.style.ERROR(
+                f"audit log TAMPERED: {len(result.findings)} finding(s) over {chain['events_checked']} events"
+            ))
+            for finding in result.findings:
+                self.stderr.write(self.style.ERROR(f"  {finding.kind}: {finding.message}"))
+            for kind, count in result.suppressed.items():
+                self.stderr.write(self.style.ERROR(f"  {kind}: {count} more"))
         if not result.ok:
             raise SystemExit(1)
