@@ -28,10 +28,11 @@ from erasure_engine.verification.plots import write_report
 from erasure_engine.verification.policy import VerificationPolicy
 from erasure_engine.verification.lira import ReferenceModel, lira_scores
 from erasure_engine.verification.verdict import FAILED, INCONCLUSIVE, PASSED, SCHEMA_VERSION, MetricResult, Verdict
-from erasure_engine.verification.verify import verify
+from erasure_engine.verification.verify import metric_names, verify
 
 __all__ = [
     "FAILED",
+    "metric_names",
     "INCONCLUSIVE",
     "PASSED",
     "ReferenceModel",

@@ -15,18 +15,21 @@ from xml.sax.saxutils import escape
 
 _styles = getSampleStyleSheet()
 _hash_style = ParagraphStyle("hash", parent=_styles["BodyText"], fontName="Courier", fontSize=7, leading=9)
+_small_style = ParagraphStyle("small", parent=_styles["BodyText"], fontSize=7.5, leading=9)
 _HEX = set("0123456789abcdef")
+WIDE_TABLE_COLUMNS = 6  # past this many columns body text would break inside words: use the small style
 
 
-def _cell(value) -> Paragraph:
+def _cell(value, style: ParagraphStyle) -> Paragraph:
     text = str(value)
     # Hashes in a small monospace font so they stay on one line (and copy back intact).
     is_hash = len(text) >= 32 and set(text) <= _HEX
-    return Paragraph(escape(text), _hash_style if is_hash else _styles["BodyText"])
+    return Paragraph(escape(text), _hash_style if is_hash else style)
 
 
 def _table(rows: list[list[str]], widths: list[float] | None = None) -> Table:
-    cells = [[_cell(cell) for cell in row] for row in rows]
+    style = _small_style if rows and len(rows[0]) > WIDE_TABLE_COLUMNS else _styles["BodyText"]
+    cells = [[_cell(cell, style) for cell in row] for row in rows]
     table = Table(cells, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf5")),

@@ -197,3 +197,13 @@ def test_days_to_close_chart_has_a_whole_day_axis_from_zero():
     png = _days_chart({"requests": [{"days_to_close": 0}, {"days_to_close": 0}, {"days_to_close": 3}]})
     assert png.startswith(b"\x89PNG") and image.imread(io.BytesIO(png)).shape[2] in (3, 4)
     assert _days_chart({"requests": [{"days_to_close": None}]}) is None
+
+
+def test_report_reads_only_metric_names_the_engine_emits():
+    """The contract between the engine's verdicts and the regulator report: nothing the report asks
+    for may be a name no verification produces (the utility column was once always blank)."""
+    from erasure_engine.verification import VerificationPolicy, metric_names
+    from erasure_platform.evidence.services.reports import REPORT_METRICS
+
+    emitted = set(metric_names("classifier", VerificationPolicy())) | set(metric_names("causal_lm", VerificationPolicy()))
+    assert set(REPORT_METRICS) <= emitted, sorted(set(REPORT_METRICS) - emitted)

@@ -96,8 +96,16 @@ def _days_chart(figures: dict) -> bytes | None:
 
 
 # Headline verification metrics shown per released model version (all metrics stay in the JSON).
-REPORT_METRICS = ("membership.loss.auc", "membership.min_k.auc", "oracle.forget_quality", "oracle.privleak",
-                  "utility.accuracy_drop", "utility.perplexity_increase")
+# Names the engine emits (erasure_engine.verification.metric_names; a test holds the two sides together).
+# A classifier has accuracy, a language model perplexity: a row shows "—" for the other kind's metric.
+REPORT_METRICS = {  # name → short column label for the PDF
+    "membership.loss.auc": "MIA AUC",
+    "membership.loss.subject_auc": "Subject AUC",
+    "oracle.forget_quality": "Forget quality",
+    "oracle.privleak": "PrivLeak",
+    "utility.retain_accuracy_drop": "Accuracy drop",
+    "utility.retain_perplexity_increase": "Perplexity increase",
+}
 MAX_REPORT_PLOTS = 6
 
 
@@ -161,7 +169,7 @@ def report_pdf(document: dict, chart_png: bytes | None, roc_plots: list[tuple[st
         ])] if figures["models_unlearned"] else [("text", "No model was unlearned.")]),
     ]
     verification = document["verification"]
-    sections.append(("Verification of released models", [("table", [["Request", "Model version", "Verdict", *REPORT_METRICS]] + [
+    sections.append(("Verification of released models", [("table", [["Request", "Model version", "Verdict", *REPORT_METRICS.values()]] + [
         [row["request"], f"{row['model']} {row['version']}", _outcome_cell(row),
          *[_metric_cell(row["metrics"].get(name)) for name in REPORT_METRICS]]
         for row in verification
