@@ -83,6 +83,7 @@ def main() -> None:
     args = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="erasure-load-"))
+    (var_dir / "static").mkdir()
     env = production_env(var_dir)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()

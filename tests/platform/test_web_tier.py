@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import pytest
@@ -53,6 +52,14 @@ def web(process_env, tmp_path):
         cwd=REPO_ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port(port, timeout=60)
+        deadline = time.monotonic() + 120  # the port opens before the workers have imported Django
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()[-3000:]
+                time.sleep(0.5)
         yield port
     finally:
         process.send_signal(signal.SIGTERM)
