@@ -1,9 +1,11 @@
+"""Lineage index, step 3 of 3: drop the per-version column, index and constrain the intervals."""
+
 import django.db.models.deletion
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0002_lineage_intervals_data")]
+    dependencies = [("registry", "0003_lineage_intervals_data")]
 
     operations = [
         migrations.RemoveConstraint("subjectrecord", "registry_subject_record_once"),

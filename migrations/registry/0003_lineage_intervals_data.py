@@ -1,16 +1,14 @@
-"""Lineage index: one row per record and dataset version -> one row per record interval
-(valid_from .. valid_until). Adds the new columns and folds the old rows into intervals; the
-schema change that drops dataset_version follows in 0003 (its own transaction: PostgreSQL refuses
-ALTER TABLE with the row updates' pending FK checks)."""
+"""Lineage index, step 2 of 3: one row per record and dataset version -> one row per record
+interval (valid_from .. valid_until): consecutive identical rows fold into the first."""
 
-import django.db.models.deletion
-from django.db import migrations, models
+from django.db import migrations
 
 
 def fold_rows_into_intervals(apps, schema_editor):
     DatasetVersion = apps.get_model("registry", "DatasetVersion")
     SubjectRecord = apps.get_model("registry", "SubjectRecord")
-    for dataset_id in DatasetVersion.objects.values_list("dataset_id", flat=True).distinct():
+    # order_by(): the model's default ordering would make DISTINCT yield a dataset once per version.
+    for dataset_id in DatasetVersion.objects.order_by().values_list("dataset_id", flat=True).distinct():
         open_rows: dict[str, object] = {}
         for version in DatasetVersion.objects.filter(dataset_id=dataset_id).order_by("id"):
             seen = set()
@@ -35,14 +33,6 @@ def fold_rows_into_intervals(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0001_initial")]
+    dependencies = [("registry", "0002_lineage_interval_columns")]
 
-    operations = [
-        migrations.AddField("subjectrecord", "dataset", models.ForeignKey(
-            null=True, on_delete=django.db.models.deletion.CASCADE, related_name="subject_records", to="registry.dataset")),
-        migrations.AddField("subjectrecord", "valid_from", models.ForeignKey(
-            null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion")),
-        migrations.AddField("subjectrecord", "valid_until", models.ForeignKey(
-            blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion")),
-        migrations.RunPython(fold_rows_into_intervals, migrations.RunPython.noop),
-    ]
+    operations = [migrations.RunPython(fold_rows_into_intervals, migrations.RunPython.noop)]
