@@ -2,7 +2,7 @@
 # Roles of the one image. Every setting comes from the environment (ERASURE_MODE=production:
 # see platform/erasure_platform/settings.py); the knobs below are process sizes only.
 #
-#   web          gunicorn erasure_platform.wsgi:application on :${PORT:-8000}
+#   web          gunicorn (gthread) erasure_platform.wsgi:application on :${PORT:-8000}
 #   worker-cpu   celery worker consuming queue "default"           (WORKER_CONCURRENCY, default 2)
 #   worker-gpu   celery worker consuming queue "gpu", one job at a time (one per GPU)
 #   dispatcher   manage.py run_dispatcher: outbox relay + job reaper
@@ -30,9 +30,15 @@ case "$role" in
     web)
         # Behind a TLS-terminating proxy / ingress: it sets X-Forwarded-Proto, which Django
         # trusts (SECURE_PROXY_SSL_HEADER); the port is never published to the internet directly.
+        # gthread: each process serves WEB_THREADS requests at once (requests wait on the
+        # database, not the CPU); a buffering proxy in front keeps slow clients off the threads.
         exec python -m gunicorn erasure_platform.wsgi:application \
             --bind "0.0.0.0:${PORT:-8000}" \
-            --workers "${WEB_CONCURRENCY:-3}" \
+            --worker-class gthread \
+            --workers "${WEB_CONCURRENCY:-2}" \
+            --threads "${WEB_THREADS:-8}" \
+            --keep-alive 30 \
+            --limit-request-line 8190 \
             --timeout "${GUNICORN_TIMEOUT:-60}" \
             --graceful-timeout 25 \
             --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \

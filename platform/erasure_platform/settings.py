@@ -276,19 +276,52 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("ERASURE_EMAIL_FROM", "privacy@erasure.invalid")
+ERASURE_EMAIL_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2] or "erasure.invalid"  # right side of Message-IDs
+# Only workers talk to SMTP (owner e-mails go through the outbox); a hung server fails the
+# attempt after this many seconds and the event's task retries it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+
+# Shared by every web process (throttle counts): Redis when ERASURE_CACHE_URL names it (use a
+# database number of its own: tests and operators may clear it), else a table in the database.
+CACHE_URL = env_str("ERASURE_CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"ERASURE_CACHE_URL={CACHE_URL!r}: use redis://host:port/db")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else
+    # The table is made by migrations/portal/0001_cache_table (or `manage.py createcachetable`).
+    {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "erasure_cache"}
+}
+# Proxies in front of the web processes that append to X-Forwarded-For (nginx: 1). Throttles key
+# on the address the outermost trusted proxy saw; 0 means clients connect directly.
+ERASURE_TRUSTED_PROXIES = env_int("ERASURE_TRUSTED_PROXIES", 0)
+
+# Hostile bodies: JSON larger or deeper than this answers 400 before json.loads runs.
+ERASURE_JSON_MAX_BYTES = env_int("ERASURE_JSON_MAX_BYTES", 2 * 1024 * 1024)
+ERASURE_JSON_MAX_DEPTH = env_int("ERASURE_JSON_MAX_DEPTH", 32)
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes missing credentials a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "erasure_platform.core.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "NUM_PROXIES": ERASURE_TRUSTED_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "erasure_platform.core.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
-# Anonymous owner endpoints, per client address ("off" disables a throttle, e.g. for load tests).
+# Anonymous owner endpoints (API and portal forms), per client address, counted in the shared
+# cache ("off" disables a throttle, e.g. for load tests).
 ERASURE_INTAKE_THROTTLE_RATE = env_str("ERASURE_INTAKE_THROTTLE_RATE", "30/minute")
 ERASURE_VERIFY_THROTTLE_RATE = env_str("ERASURE_VERIFY_THROTTLE_RATE", "30/minute")
 ERASURE_INTAKE_THROTTLE_RATE, ERASURE_VERIFY_THROTTLE_RATE = (
@@ -306,7 +339,12 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "erasure_platform.core.api.schema.document_unsupported_media_type",
+        "erasure_platform.core.api.schema.document_body_and_availability_errors",
+        "erasure_platform.core.api.schema.document_authentication",
+        "erasure_platform.core.api.schema.declare_owner_links",
     ],
+    # Request bodies get their own components, where fields that refuse "" state minLength: 1.
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 SESSION_COOKIE_HTTPONLY = True

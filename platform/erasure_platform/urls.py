@@ -21,3 +21,5 @@ urlpatterns = [
 # Unknown /api/ URLs and unreadable requests answer in the API's JSON error shape (portal pages keep HTML).
 handler404 = "erasure_platform.core.api.errors.api_aware_not_found"
 handler400 = "erasure_platform.core.api.errors.api_aware_bad_request"
+# The database unreachable answers 503 + Retry-After, never an HTML 500 under /api/.
+handler500 = "erasure_platform.core.api.errors.api_aware_server_error"

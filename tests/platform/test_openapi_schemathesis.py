@@ -26,7 +26,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance]
 CONFIG = {
     "generation": {"max-examples": 40, "database": "none", "with-security-parameters": False},
-    # Stateful links are not declared by the schema; coverage and fuzzing cover each operation.
+    # The stateful walk (the schema's links: request -> status -> certificate -> verification) runs
+    # in test_owner_links_are_walked_statefully; here each operation on its own.
     "phases": {"stateful": {"enabled": False}},
     "seed": 20260601,
 }
@@ -112,3 +113,29 @@ def test_api_conforms_to_its_schema(case, pick, seeded):
         if known and pick % 2 == 0:
             case.path_parameters[name] = known[pick // 2 % len(known)]
     case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=CHECKS)
+
+
+def test_owner_links_are_walked_statefully(seeded, wsgi_app):
+    """Schemathesis' stateful phase follows the schema's OpenAPI links: a request filed, then its
+    status, verification, new codes and certificate reached with the token the first answer gave."""
+    config = SchemathesisConfig.from_dict({**CONFIG, "phases": {"stateful": {"enabled": True}}})
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app, config=config)
+    # The owner's operations only: the staff ones are covered one by one above.
+    base = schema.include(path_regex=r"^/api/(requests$|owner/|certificates/verify$)").as_state_machine()
+    walked: set[str] = set()
+
+    class OwnerJourney(base):
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {seeded['token']}"}}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            walked.add(case.operation.label)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+    OwnerJourney.run(settings=hypothesis.settings(
+        max_examples=25, deadline=None, database=None, stateful_step_count=4,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]))
+    assert {"POST /api/requests", "GET /api/owner/requests/{token}"} <= walked, walked

@@ -29,6 +29,7 @@ JOB_SUCCEEDED = "job.succeeded"
 JOB_FAILED = "job.failed"
 JOB_CANCELLED = "job.cancelled"
 SYSTEM_PING = "system.ping"
+OWNER_EMAIL = "owner.email"
 JOB_FINISHED = {"succeeded": JOB_SUCCEEDED, "failed": JOB_FAILED, "cancelled": JOB_CANCELLED}  # by Job.Status
 
 CONTRACT: dict[str, TopicContract] = {
@@ -50,6 +51,8 @@ CONTRACT: dict[str, TopicContract] = {
     JOB_FAILED: TopicContract(("job_id", "kind"), "a job failed for good", external=True),
     JOB_CANCELLED: TopicContract(("job_id", "kind"), "a job was cancelled", external=True),
     SYSTEM_PING: TopicContract((), "diagnostics: proves outbox → broker → worker end to end"),
+    OWNER_EMAIL: TopicContract(("request_id", "recipient", "subject", "body_encrypted"),
+                               "one e-mail to a request's owner, sent by a worker (never on the request path)"),
 }
 
 

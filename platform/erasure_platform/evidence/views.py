@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.decorators import role_required
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
+from erasure_platform.core.api.throttling import VerifyThrottle, throttle_wait
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.evidence.models import Certificate
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, certificate_verification, evidence_file, report_get, report_list
@@ -30,7 +31,10 @@ def audit_trail(request):
 @require_http_methods(["GET", "POST"])
 def certificate_check(request):
     outcome = None
-    if request.method == "POST":
+    wait = throttle_wait(request, VerifyThrottle) if request.method == "POST" else None
+    if wait is not None:
+        outcome = {"valid": False, "message": f"Too many checks from your address; try again in {int(wait) + 1} seconds."}
+    elif request.method == "POST":
         upload = request.FILES.get("certificate")
         if upload is None:
             outcome = {"valid": False, "message": "choose the certificate file (.json) to check"}
@@ -42,6 +46,7 @@ def certificate_check(request):
         request,
         "evidence/certificate_check.html",
         {"outcome": outcome, "key_id": evidence_key_id(), "public_key_pem": evidence_public_key_pem()},
+        status=429 if wait is not None else 200,
     )
 
 

@@ -55,24 +55,31 @@ class DatasetVersion(models.Model):
 
 
 class SubjectRecord(models.Model):
-    """The lineage index: one row per record of a dataset version, by subject key.
+    """The lineage index, by subject key: one row per record *interval*. The record, unchanged, is
+    in every version of its dataset from valid_from (included) down the parent chain until
+    valid_until (excluded; null: still in the latest version).
 
-    "Which dataset and model versions hold subject X" is one indexed lookup on subject_key.
-    Rows of erased records stay (with erased_in set) until every model trained on them has been
-    unlearned, so lineage still finds those models; the request's completion removes them."""
+    An erasure closes the erased records' rows (valid_until = erased_in = the new version) and
+    writes nothing for the records that stay, so index writes are proportional to the erased
+    records, not to the dataset. "Which dataset and model versions hold subject X" is one indexed
+    lookup on subject_key plus the (short) version history of the datasets found (registry.lineage).
+    Rows of erased records stay until every model trained on them has been unlearned, so lineage
+    still finds those models; the request's completion removes them."""
 
     subject_key = models.CharField(max_length=64)
-    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="subject_records")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="subject_records")
     record_id = models.CharField(max_length=200)
     content_hash = models.CharField(max_length=64)
     shard = models.PositiveIntegerField(default=0)
     slice = models.PositiveIntegerField(default=0)
+    valid_from = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="+")
+    valid_until = models.ForeignKey(DatasetVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     erased_in = models.ForeignKey(DatasetVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        indexes = [models.Index(fields=["subject_key", "dataset_version"], name="registry_subject_lookup")]
+        indexes = [models.Index(fields=["subject_key"], name="registry_subject_key_lookup")]
         constraints = [
-            models.UniqueConstraint(fields=["dataset_version", "record_id"], name="registry_subject_record_once")
+            models.UniqueConstraint(fields=["dataset", "record_id", "valid_from"], name="registry_record_interval_once")
         ]
 
 

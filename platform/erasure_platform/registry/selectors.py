@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from erasure_platform.core.errors import NotFound
+from erasure_platform.registry.lineage import rows_by_version
 from erasure_platform.registry.models import (
     Alias,
     AliasMove,
@@ -63,60 +64,57 @@ class Lineage:
     model_versions: list[dict] = field(default_factory=list)  # {"model_version", "dataset_version", "production"}
 
 
-def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None) -> Lineage:
-    """Which dataset versions and model versions hold the subject's records: indexed lookups
-    on SubjectRecord(subject_key) and ModelVersion(trained_on), never a scan of the data."""
+def _subject_rows(subject_key: str, record_ids: list[str] | None):
     rows = SubjectRecord.objects.filter(subject_key=subject_key)
     if record_ids:
         rows = rows.filter(record_id__in=record_ids)
-    by_version: dict[int, dict] = {}
-    for version_id, record_id, erased_in in rows.values_list("dataset_version_id", "record_id", "erased_in_id"):
-        entry = by_version.setdefault(version_id, {"record_ids": [], "erased_record_ids": []})
-        (entry["erased_record_ids"] if erased_in else entry["record_ids"]).append(record_id)
+    return rows.only("dataset_id", "record_id", "valid_from_id", "valid_until_id", "erased_in_id")
+
+
+def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None) -> Lineage:
+    """Which dataset versions and model versions hold the subject's records: indexed lookups
+    on SubjectRecord(subject_key) and ModelVersion(trained_on), never a scan of the data."""
+    history, grouped = rows_by_version(_subject_rows(subject_key, record_ids))
     lineage = Lineage(subject_key=subject_key)
-    if not by_version:
+    if not grouped:
         return lineage
-    versions = {v.pk: v for v in DatasetVersion.objects.filter(pk__in=by_version).select_related("dataset")}
-    for pk in sorted(by_version):
-        entry = by_version[pk]
+    for pk in sorted(grouped):
+        version = history.versions[pk]
+        record_ids_held = sorted({row.record_id for row in grouped[pk] if row.erased_in_id is None})
         lineage.dataset_versions.append({
-            "dataset_version": versions[pk], "record_ids": sorted(entry["record_ids"]),
-            "erased_record_ids": sorted(entry["erased_record_ids"]),
-            "holds_data": bool(entry["record_ids"]) and not versions[pk].purged,
+            "dataset_version": version, "record_ids": record_ids_held,
+            "erased_record_ids": sorted({row.record_id for row in grouped[pk] if row.erased_in_id is not None}),
+            "holds_data": bool(record_ids_held) and not version.purged,
         })
-    production = set(Alias.objects.filter(name=Alias.PRODUCTION).values_list("version_id", flat=True))
     model_versions = (
-        ModelVersion.objects.filter(trained_on_id__in=by_version)
+        ModelVersion.objects.filter(trained_on_id__in=list(grouped))
         .exclude(status=VersionStatus.REJECTED)
+        .annotate(in_production=Exists(Alias.objects.filter(name=Alias.PRODUCTION, version_id=OuterRef("pk"))))
         .select_related("model", "trained_on__dataset")
         .order_by("model__name", "created_at")
     )
     for version in model_versions:
         lineage.model_versions.append({"model_version": version, "dataset_version": version.trained_on,
-                                       "production": version.pk in production})
+                                       "production": version.in_production})
     return lineage
 
 
 def current_versions_holding(*, subject_key: str, record_ids: list[str] | None = None) -> list[DatasetVersion]:
     """The latest version of each training dataset that still holds the subject's records."""
-    rows = SubjectRecord.objects.filter(subject_key=subject_key, erased_in__isnull=True, dataset_version__purged=False)
-    if record_ids:
-        rows = rows.filter(record_id__in=record_ids)
-    candidates = DatasetVersion.objects.filter(pk__in=rows.values("dataset_version_id")).select_related("dataset")
+    history, grouped = rows_by_version(_subject_rows(subject_key, record_ids).filter(erased_in__isnull=True))
     latest = []
-    for version in candidates:
-        newest = version.dataset.versions.order_by("-id").first()
-        if newest.pk == version.pk and version.dataset.purpose == "training":
+    for dataset_id in {version.dataset_id for version in history.versions.values()}:
+        newest = max(pk for pk, version in history.versions.items() if version.dataset_id == dataset_id)
+        version = history.versions[newest]
+        if newest in grouped and not version.purged and version.dataset.purpose == "training":
             latest.append(version)
     return sorted(latest, key=lambda v: v.dataset.name)
 
 
 def models_affected(*, subject_key: str, record_ids: list[str] | None = None) -> list[tuple[Model, ModelVersion]]:
     """Models whose production version was trained on a dataset version holding the subject."""
-    rows = SubjectRecord.objects.filter(subject_key=subject_key)
-    if record_ids:
-        rows = rows.filter(record_id__in=record_ids)
-    aliases = Alias.objects.filter(name=Alias.PRODUCTION, version__trained_on_id__in=rows.values("dataset_version_id"))
+    _, grouped = rows_by_version(_subject_rows(subject_key, record_ids))
+    aliases = Alias.objects.filter(name=Alias.PRODUCTION, version__trained_on_id__in=list(grouped))
     return [(alias.model, alias.version) for alias in aliases.select_related("model", "version").order_by("model__name")]
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from erasure_platform.accounts.decorators import role_required
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
+from erasure_platform.core.api.throttling import IntakeThrottle, VerifyThrottle, throttle_wait
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.subject_requests import charts, exports, selectors, services
 from erasure_platform.subject_requests.forms import (
@@ -52,6 +53,10 @@ def apply_service_error(form, error: ApplicationError) -> None:
         form.add_error(None, error.message)
 
 
+def too_many(wait: float) -> str:
+    return f"Too many attempts from your address; try again in {int(wait) + 1} seconds."
+
+
 def _owner_request(token: str):
     try:
         return selectors.request_get_by_token(token=token)
@@ -64,6 +69,11 @@ def _owner_request(token: str):
 @require_http_methods(["GET", "POST"])
 def request_new(request):
     form = RequestForm(request.POST or None)
+    wait = throttle_wait(request, IntakeThrottle) if request.method == "POST" else None
+    if wait is not None:
+        form.is_valid()  # keep what was typed; the limit, not the input, is the problem
+        form.add_error(None, too_many(wait))
+        return render(request, "subject_requests/new.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -93,6 +103,12 @@ def request_verify(request, token: str):
     if erasure_request.status != RequestStatus.SUBMITTED:
         return private(redirect("subject_requests:status", token=token))
     form = VerifyForm(request.POST or None)
+    wait = throttle_wait(request, VerifyThrottle) if request.method == "POST" else None
+    if wait is not None:
+        form.is_valid()
+        form.add_error(None, too_many(wait))
+        return private(render(request, "subject_requests/verify.html",
+                              {"form": form, "token": token, "reference": erasure_request.reference}, status=429))
     if request.method == "POST" and form.is_valid():
         try:
             services.request_verify_identity(request=erasure_request, code=form.cleaned_data["code"])
@@ -109,6 +125,10 @@ def request_verify(request, token: str):
 @require_POST
 def request_resend(request, token: str):
     erasure_request = _owner_request(token)
+    wait = throttle_wait(request, VerifyThrottle)
+    if wait is not None:
+        messages.error(request, too_many(wait))
+        return private(redirect("subject_requests:verify", token=token))
     try:
         services.request_resend_code(request=erasure_request, link_base=link_base(request), token=token)
     except ApplicationError as error:

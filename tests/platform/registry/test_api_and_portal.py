@@ -40,7 +40,8 @@ def candidate_of(model, started_by="engineer"):
 @pytest.mark.parametrize("role", ["engineer", "approver", "auditor", "officer"])
 def test_staff_read_models_anonymous_do_not(people, model, role):
     assert api(people[role]).get("/api/ml/models").status_code == 200
-    assert api().get("/api/ml/models").status_code == 403
+    anonymous = api().get("/api/ml/models")
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == "Token"
 
 
 @pytest.mark.parametrize("role,status", [("engineer", 201), ("approver", 403), ("auditor", 403), ("officer", 403)])

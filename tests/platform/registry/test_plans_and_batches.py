@@ -49,13 +49,20 @@ def test_grant_erases_datasets_and_batches_the_model(settings):
     assert plan_erasure(request_id="r-1", subject_key=world.key(1), scope={"type": "all"}, deadline_at=deadline()) == plan
     outcome = plan.outcomes.get()
     assert outcome.model == world.model and outcome.version_before == world.production
+    index_rows_before = SubjectRecord.objects.count()
     assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
     plan.refresh_from_db()
     assert plan.status == ErasurePlan.Status.AWAITING_MODELS
     [entry] = plan.datasets
     assert entry["version_before"] == "v0001" and entry["version_after"] == "v0002" and len(entry["removed"]) == 3
     new = world.dataset.versions.get(version_id="v0002")
-    assert not SubjectRecord.objects.filter(dataset_version=new, subject_key=world.key(1)).exists()
+    # The index wrote nothing for the records that stayed: the erased records' intervals end at v0002.
+    assert SubjectRecord.objects.count() == index_rows_before
+    erased_rows = SubjectRecord.objects.filter(subject_key=world.key(1))
+    assert erased_rows.count() == 3 and {(r.valid_until_id, r.erased_in_id) for r in erased_rows} == {(new.pk, new.pk)}
+    assert new.pk not in {entry["dataset_version"].pk for entry in selectors.lineage_for_subject(subject_key=world.key(1)).dataset_versions}
+    assert selectors.current_versions_holding(subject_key=world.key(1)) == []
+    assert selectors.current_versions_holding(subject_key=world.key(2)) == [new]
     world.version.refresh_from_db()
     assert world.version.purged
     # Lineage still names the model (it holds the data until unlearned), not the erased dataset.

@@ -12,8 +12,20 @@ from erasure_platform.accounts.roles import Role
 CODE_PATTERN = re.compile(r"one-time code is: (\d{6})")
 
 
+def delivered_mail() -> list:
+    """Do what the worker does with the queued owner e-mails (their real consumer, once per
+    event), then return every e-mail sent so far (Django's test outbox)."""
+    from erasure_platform.core.models import OutboxEvent
+    from erasure_platform.core.services.outbox import outbox_event_consume
+    from erasure_platform.core.topics import OWNER_EMAIL as TOPIC_OWNER_EMAIL
+
+    for event_id in OutboxEvent.objects.filter(topic=TOPIC_OWNER_EMAIL).order_by("created_at").values_list("id", flat=True):
+        outbox_event_consume(event_id=event_id)
+    return mail.outbox
+
+
 def last_code(address: str | None = None) -> str:
-    for message in reversed(mail.outbox):
+    for message in reversed(delivered_mail()):
         if address and address not in message.to:
             continue
         match = CODE_PATTERN.search(message.body)
@@ -72,9 +84,9 @@ def engineer(db):
 @pytest.fixture(autouse=True)
 def _fast_passwords_and_fresh_throttles(settings):
     """Cheap password hashing for the many users these tests create; throttle counters reset."""
-    from django.core.cache import cache
+    import uuid
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
+    # Counters live in the shared cache (a database table, or Redis): a key prefix of the test's
+    # own starts from zero without touching the database before the test may.
+    settings.CACHES = {name: {**config, "KEY_PREFIX": uuid.uuid4().hex} for name, config in settings.CACHES.items()}

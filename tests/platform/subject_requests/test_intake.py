@@ -2,7 +2,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core import mail
 from django.utils import timezone
 
 from erasure_engine.records import subject_key
@@ -19,7 +18,7 @@ from erasure_platform.subject_requests.services import (
     request_verify_identity,
 )
 from erasure_platform.subject_requests.services import intake
-from tests.platform.subject_requests.conftest import last_code
+from tests.platform.subject_requests.conftest import delivered_mail, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +46,7 @@ def test_filing_stores_only_the_keyed_hash_and_encrypted_contact(file_request):
 
 def test_receipt_goes_to_the_contact_and_the_code_to_the_identifier(file_request):
     request, token = file_request(identifier="ada@example.com", contact_email="inbox@example.org", link_base="https://p.test")
-    receipt, code_mail = mail.outbox
+    receipt, code_mail = delivered_mail()
     assert receipt.to == ["inbox@example.org"] and request.reference in receipt.subject
     assert f"https://p.test/requests/s/{token}/" in receipt.body
     assert request.due_on.strftime("%B %Y") in receipt.body
@@ -60,7 +59,7 @@ def test_customer_id_needs_a_contact_address(file_request):
     assert error.value.code == "validation_error" and "contact_email" in error.value.details
     request, _ = file_request(identifier="CUST-0042", contact_email="c@example.org")
     assert request.identifier_kind == "customer_id"
-    assert mail.outbox[-1].to == ["c@example.org"]
+    assert delivered_mail()[-1].to == ["c@example.org"]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +101,7 @@ def test_the_right_code_verifies_identity(file_request, django_capture_on_commit
     assert request.status == "verified" and request.identity_verified_at is not None
     assert request.code_hash == ""
     assert "request.identity_verified" in actions(request)
-    assert "confirmed" in mail.outbox[-1].subject.lower()
+    assert "confirmed" in delivered_mail()[-1].subject.lower()
 
 
 def test_a_wrong_code_counts_an_attempt_that_survives_the_error(file_request):
@@ -154,7 +153,7 @@ def test_resend_replaces_the_code_and_is_rate_limited(file_request, django_captu
         request = request_resend_code(request=request, token=token, link_base="https://p.test")
     new = last_code()
     assert request.code_sends == 2
-    assert f"https://p.test/requests/s/{token}/verify" in mail.outbox[-1].body
+    assert f"https://p.test/requests/s/{token}/verify" in delivered_mail()[-1].body
     if new != old:
         with pytest.raises(ApplicationError):
             request_verify_identity(request=request, code=old)
@@ -179,7 +178,7 @@ def test_a_second_request_while_one_is_open_and_verified_is_a_duplicate(verified
     first, _ = verified_request()
     second, token = file_request(identifier="ADA@example.com")
     assert second.status == "duplicate" and second.duplicate_of_id == first.id
-    assert second.code_hash == "" and "one-time code" not in mail.outbox[-1].body
+    assert second.code_hash == "" and "one-time code" not in delivered_mail()[-1].body
     assert request_get_by_token(token=token).duplicate_of.reference == first.reference
     assert actions(second)[-1] == "request.marked_duplicate"
 

@@ -1,7 +1,6 @@
 from datetime import date, timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from erasure_platform.core.errors import ApplicationError, Conflict
@@ -17,6 +16,7 @@ from erasure_platform.subject_requests.services import (
     request_refuse,
     request_reopen,
 )
+from tests.platform.subject_requests.conftest import delivered_mail
 
 pytestmark = pytest.mark.django_db
 REASON = "The records are under a litigation hold until 2027."
@@ -52,7 +52,7 @@ def test_grant_publishes_request_granted_in_the_same_transaction(verified_reques
         "deadline_at": f"{request.due_on.isoformat()}T23:59:59+00:00",
     }
     assert last_action(request) == "request.granted"
-    assert "granted" in mail.outbox[-1].subject
+    assert "granted" in delivered_mail()[-1].subject
 
 
 def test_grant_scope_all(verified_request, officer):
@@ -94,7 +94,7 @@ def test_refuse_records_ground_reason_and_the_ccpa_response_fields(verified_requ
     assert request.status == "refused" and request.refusal_ground == "gdpr_legal_claims"
     assert request.response_nature == "denied" and request.responded_at
     assert request.retain_until == deadlines.retain_until(timezone.localdate())
-    assert REASON in mail.outbox[-1].body and "legal claims" in mail.outbox[-1].body
+    assert REASON in delivered_mail()[-1].body and "legal claims" in delivered_mail()[-1].body
     view = request_owner_view(request=request)
     assert view["refusal_reason"] == REASON and "legal claims" in view["refusal_ground_label"]
     assert last_action(request) == "request.refused"
@@ -156,8 +156,8 @@ def test_gdpr_extension_by_two_months_tells_the_owner(verified_request, officer,
     assert request.due_on == deadlines.add_months(request.received_on, 3)
     assert request.original_due_on == deadlines.add_months(request.received_on, 1)
     assert request.extension_reason == "Many models are affected." and request.is_extended
-    assert "Many models are affected." in mail.outbox[-1].body
-    assert request.due_on.strftime("%B") in mail.outbox[-1].body
+    assert "Many models are affected." in delivered_mail()[-1].body
+    assert request.due_on.strftime("%B") in delivered_mail()[-1].body
     assert last_action(request) == "request.extended"
 
 
@@ -263,7 +263,7 @@ def test_completion_event_completes_the_request_once(verified_request, officer, 
     request.refresh_from_db()
     assert request.status == "completed" and request.completion_record == payload
     assert request.response_nature == "complied" and request.retain_until and request.completed_at
-    assert "erased" in mail.outbox[-1].subject and "2 model(s)" in mail.outbox[-1].body
+    assert "erased" in delivered_mail()[-1].subject and "2 model(s)" in delivered_mail()[-1].body
     assert AuditEvent.objects.filter(entity_id=str(request.id), action="request.completed").count() == 1
 
 

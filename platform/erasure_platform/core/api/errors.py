@@ -62,6 +62,39 @@ def api_aware_bad_request(request, exception=None):
     return defaults.bad_request(request, exception)
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(error: BaseException | None) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def api_aware_server_error(request):
+    """handler500, wherever the failure happened (view, middleware, session lookup):
+    the database unreachable answers 503 with Retry-After (JSON under /api/), and any other
+    failure under /api/ answers 500 in the API's error shape, never an HTML page."""
+    import sys
+
+    from django.http import HttpResponse, JsonResponse
+    from django.views import defaults
+
+    error = sys.exc_info()[1]
+    if _database_unavailable(error):
+        if _is_api(request):
+            response = JsonResponse(error_body("service_unavailable", "The database cannot be reached; try again shortly."),
+                                    status=503)
+        else:
+            response = HttpResponse("<!doctype html><title>Unavailable</title><h1>Temporarily unavailable</h1>"
+                                    "<p>Please try again in a few seconds.</p>", status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    if _is_api(request):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side; it has been logged."), status=500)
+    return defaults.server_error(request)
+
+
 class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()

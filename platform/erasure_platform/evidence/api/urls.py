@@ -5,6 +5,7 @@ from erasure_platform.evidence.api import log_views, views
 app_name = "evidence_api"
 urlpatterns = [
     path("evidence/public-key", views.PublicKeyApi.as_view(), name="public-key"),
+    path("owner/requests/<str:token>/certificate", views.OwnerCertificateApi.as_view(), name="owner-certificate"),
     path("certificates/verify", views.CertificateVerifyApi.as_view(), name="certificate-verify"),
     path("audit/verify", views.AuditChainVerifyApi.as_view(), name="audit-verify"),
     path("log/sth", log_views.LatestTreeHeadApi.as_view(), name="log-sth"),

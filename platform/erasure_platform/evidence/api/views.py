@@ -4,14 +4,22 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
+from erasure_platform.core.api.throttling import VerifyThrottle
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
-from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, certificate_verification, report_get
+from erasure_platform.core.errors import NotFound
+from erasure_platform.evidence.models import Certificate
+from erasure_platform.evidence.selectors import (
+    audit_chain_verify_with_anchors,
+    certificate_verification,
+    evidence_file,
+    report_get,
+)
+from erasure_platform.subject_requests.selectors import request_get_by_token
 from erasure_platform.evidence.services.reports import report_request
 
 
@@ -37,8 +45,31 @@ class PublicKeyApi(APIView):
         return Response({"algorithm": "Ed25519", "key_id": evidence_key_id(), "public_key_pem": evidence_public_key_pem()})
 
 
-class VerifyThrottle(AnonRateThrottle):
-    rate = "60/minute"
+class OwnerCertificateApi(APIView):
+    """The owner's signed certificate, reached only through their request's access token. The text
+    is the signed file, byte for byte: send it as is to /api/certificates/verify."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OwnerCertificate"
+
+        reference = serializers.CharField()
+        certificate = serializers.CharField()
+
+    @extend_schema(operation_id="erasure_request_owner_certificate", tags=["erasure requests (owners)"],
+                   responses={200: OutputSerializer, 404: ErrorOut})
+    def get(self, request, token: str):
+        erasure_request = request_get_by_token(token=token)
+        certificate = Certificate.objects.filter(request=erasure_request).first()
+        if certificate is None:
+            raise NotFound("no certificate yet: it is issued when the request is completed", code="no_certificate")
+        text = evidence_file(key=certificate.json_key).decode("utf-8")
+        response = Response({"reference": erasure_request.reference, "certificate": text})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class CertificateVerifyApi(APIView):

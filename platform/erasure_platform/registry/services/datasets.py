@@ -13,6 +13,7 @@ from erasure_engine.records import Record
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
+from erasure_platform.registry.lineage import rows_by_version
 from erasure_platform.registry.models import Dataset, DatasetPurpose, DatasetVersion, SubjectRecord
 
 INDEX_BATCH = 5000
@@ -39,12 +40,13 @@ def dataset_register(*, name: str, actor: str, purpose: str = DatasetPurpose.TRA
     return dataset
 
 
-def _index_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
+def _open_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
+    """Index every record of a version as an interval starting there (batched inserts)."""
     rows, count = [], 0
     for entry in entries:
         rows.append(SubjectRecord(
-            subject_key=entry["subject_key"] or "", dataset_version=version, record_id=entry["record_id"],
-            content_hash=entry["content_hash"], shard=entry["shard"], slice=entry["slice"],
+            subject_key=entry["subject_key"] or "", dataset_id=version.dataset_id, record_id=entry["record_id"],
+            content_hash=entry["content_hash"], shard=entry["shard"], slice=entry["slice"], valid_from=version,
         ))
         if len(rows) >= INDEX_BATCH:
             SubjectRecord.objects.bulk_create(rows)
@@ -52,6 +54,45 @@ def _index_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
             rows = []
     SubjectRecord.objects.bulk_create(rows)
     return count + len(rows)
+
+
+def _close_rows(version: DatasetVersion, record_ids: Iterable[str], *, erased: bool) -> int:
+    """End the intervals of records that are not in `version` (its parent had them)."""
+    closed = 0
+    record_ids = list(record_ids)
+    for start in range(0, len(record_ids), INDEX_BATCH):
+        closed += SubjectRecord.objects.filter(
+            dataset_id=version.dataset_id, record_id__in=record_ids[start:start + INDEX_BATCH], valid_until__isnull=True,
+        ).update(valid_until=version, **({"erased_in": version} if erased else {}))
+    return closed
+
+
+def index_version_rows(version: DatasetVersion, parent: DatasetVersion | None, body: dict, erasure: dict | None) -> dict:
+    """Write the index rows of a newly registered version: only what changed since its parent
+    when the parent is the dataset's latest version (the usual, linear history), else every record.
+    Returns {"opened", "closed"} (rows written)."""
+    latest_before = (DatasetVersion.objects.filter(dataset_id=version.dataset_id).exclude(pk=version.pk)
+                     .order_by("-id").values_list("pk", flat=True).first())
+    if parent is None or parent.pk != latest_before:
+        return {"opened": _open_rows(version, body["records"]), "closed": 0}
+    removed = [entry["record_id"] for entry in (erasure or {}).get("removed", [])]
+    if erasure is not None and parent.record_count - len(removed) == body["record_count"]:
+        # An erasure: the records that stay are unchanged (the engine only removes), so only the
+        # erased records' rows change. Written rows ~ erased records, whatever the dataset's size.
+        return {"opened": 0, "closed": _close_rows(version, removed, erased=True)}
+    # Any other new version: compare with the parent's open intervals, write the difference.
+    current = {record_id: key for record_id, *key in SubjectRecord.objects.filter(
+        dataset_id=version.dataset_id, valid_until__isnull=True,
+    ).values_list("record_id", "subject_key", "content_hash", "shard", "slice").iterator(chunk_size=INDEX_BATCH)}
+    changed, seen = [], set()
+    for entry in body["records"]:
+        seen.add(entry["record_id"])
+        if current.get(entry["record_id"]) != [entry["subject_key"] or "", entry["content_hash"], entry["shard"], entry["slice"]]:
+            changed.append(entry)
+    ended = [record_id for record_id in current if record_id not in seen]
+    stale = [entry["record_id"] for entry in changed if entry["record_id"] in current]
+    closed = _close_rows(version, ended + stale, erased=False)
+    return {"opened": _open_rows(version, changed), "closed": closed}
 
 
 def dataset_version_register(
@@ -79,10 +120,11 @@ def dataset_version_register(
             parent=parent, record_count=body["record_count"], shards=body["shards"], slices=body["slices"],
             erasure=erasure, created_by=actor,
         )
-        indexed = _index_rows(version, body["records"])
+        index_rows = index_version_rows(version, parent, body, erasure)
         audit_record(actor=actor, action="dataset_version.registered", entity_type="dataset_version", entity_id=version.pk,
                      data={"dataset": dataset.name, "version_id": version_id, "manifest_sha256": stored.sha256,
-                           "records": indexed, "parent": parent.version_id if parent else None})
+                           "records": body["record_count"], "index_rows": index_rows,
+                           "parent": parent.version_id if parent else None})
     return version
 
 
@@ -132,9 +174,7 @@ def dataset_version_erase(
         )
         DatasetVersion.objects.filter(pk__in=DatasetVersion.objects.filter(
             dataset=dataset, version_id__in=report.redacted_versions).values("pk")).update(purged=True)
-        SubjectRecord.objects.filter(
-            dataset_version__dataset=dataset, record_id__in=[r["record_id"] for r in removed], erased_in__isnull=True
-        ).exclude(dataset_version=new).update(erased_in=new)
+        # The erased records' index intervals were closed (erased_in = new) by the registration.
         audit_record(actor=actor, action="dataset_version.erased", entity_type="dataset_version", entity_id=version.pk,
                      data={"dataset": dataset.name, "version_before": version.version_id, "version_after": new.version_id,
                            "request_id": request_id, "removed": [r["record_id"] for r in removed],
@@ -146,9 +186,11 @@ def dataset_version_erase(
 
 def dataset_records_of_subject(*, version: DatasetVersion, subject_key: str, record_ids: list[str] | None) -> list[Record]:
     """Read (verified) the records of a subject from a still-readable version: the forget set."""
-    wanted = SubjectRecord.objects.filter(dataset_version=version, subject_key=subject_key, erased_in__isnull=True)
+    rows = SubjectRecord.objects.filter(dataset_id=version.dataset_id, subject_key=subject_key, erased_in__isnull=True)
     if record_ids:
-        wanted = wanted.filter(record_id__in=record_ids)
+        rows = rows.filter(record_id__in=record_ids)
+    _, grouped = rows_by_version(rows)
+    wanted = grouped.get(version.pk, [])
     places = {(row.shard, row.slice) for row in wanted}
     ids = {row.record_id for row in wanted}
     try:

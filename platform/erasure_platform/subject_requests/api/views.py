@@ -3,7 +3,6 @@ staff by role (officers act, auditors read)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,11 +11,11 @@ from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
+from erasure_platform.core.api.throttling import IntakeThrottle, VerifyThrottle
 from erasure_platform.subject_requests import exports, selectors, services
 from erasure_platform.subject_requests.api import serializers as s
 from erasure_platform.subject_requests.models import Channel, Jurisdiction, RequestStatus
@@ -28,30 +27,6 @@ StaffRead = has_any_role(Role.OFFICER, Role.AUDITOR)
 OfficerOnly = has_any_role(Role.OFFICER)
 ERRORS = {400: s.ApiErrorSerializer, 404: s.ApiErrorSerializer, 409: s.ApiErrorSerializer, 429: s.ApiErrorSerializer}
 STAFF_ERRORS = {**ERRORS, 401: s.ApiErrorSerializer, 403: s.ApiErrorSerializer}
-
-
-class _SettingRateThrottle(AnonRateThrottle):
-    """Per-client-address throttle whose rate comes from a setting (None switches it off)."""
-
-    setting = ""
-
-    def get_rate(self):
-        return getattr(settings, self.setting)
-
-    def allow_request(self, request, view):
-        if self.rate is None:
-            return True
-        return super().allow_request(request, view)
-
-
-class IntakeThrottle(_SettingRateThrottle):
-    scope = "erasure_intake"
-    setting = "ERASURE_INTAKE_THROTTLE_RATE"
-
-
-class VerifyThrottle(_SettingRateThrottle):
-    scope = "erasure_verify"
-    setting = "ERASURE_VERIFY_THROTTLE_RATE"
 
 
 def link_base(request) -> str:

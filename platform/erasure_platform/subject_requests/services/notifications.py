@@ -1,42 +1,50 @@
-"""E-mails to data owners. Sent after the transaction commits, so a rollback sends nothing."""
+"""E-mails to data owners, through the outbox: nothing slow on the request path.
+
+A service queues an "owner.email" event in the transaction of its state change (a rollback
+queues nothing); a worker delivers it (owner_email_deliver). The body holds one-time codes and
+private links, so it is stored encrypted; the address is read at delivery, so a purged contact is
+never written to. Delivery is one e-mail per event: the consumer runs once per event, and the
+Message-ID is the event's, so a retry after an unknown SMTP outcome is recognisable as the same
+message. A failed delivery raises and the event's task retries with backoff."""
 
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
+from django.core.mail import EmailMessage
 
-from erasure_platform.subject_requests.crypto import decrypt_text
+from erasure_platform.core import topics
+from erasure_platform.core.services.outbox import outbox_publish
+from erasure_platform.subject_requests.crypto import decrypt_text, encrypt_text
 from erasure_platform.subject_requests.models import ErasureRequest
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE = "\n\n— The privacy team\n(Replies to this address are not read; use your status link.)"
+RECIPIENTS = {
+    "contact": "contact_email_encrypted",  # the owner's contact address
+    "identifier": "verification_address_encrypted",  # the identifier's own address (proof of control)
+}
 
 
 def plain_date(day) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
 
-def _send(address: str | None, subject: str, body: str, reference: str) -> None:
-    if not address:
-        logger.info("request %s: no contact address (purged?); e-mail %r not sent", reference, subject)
+def _queue(request: ErasureRequest, recipient: str, subject: str, body: str) -> None:
+    if not getattr(request, RECIPIENTS[recipient]):
+        logger.info("request %s: no %s address (purged?); e-mail %r not queued", request.reference, recipient, subject)
         return
-
-    def deliver() -> None:
-        try:
-            send_mail(f"[{reference}] {subject}", body + SIGNATURE, settings.DEFAULT_FROM_EMAIL, [address])
-        except Exception:  # a mail outage must not undo a committed decision; it is logged for retry by hand
-            logger.exception("request %s: e-mail %r could not be sent", reference, subject)
-
-    transaction.on_commit(deliver)
+    outbox_publish(topic=topics.OWNER_EMAIL, payload={
+        "request_id": str(request.id), "recipient": recipient, "subject": f"[{request.reference}] {subject}",
+        "body_encrypted": encrypt_text(body + SIGNATURE),
+    })
 
 
 def notify_owner(*, request: ErasureRequest, subject: str, body: str) -> None:
     """Write to the owner's contact address (if not purged)."""
-    _send(decrypt_text(request.contact_email_encrypted), subject, body, request.reference)
+    _queue(request, "contact", subject, body)
 
 
 def notify_verification_code(*, request: ErasureRequest, code: str, verify_url: str, minutes: int) -> None:
@@ -47,4 +55,18 @@ def notify_verification_code(*, request: ErasureRequest, code: str, verify_url: 
         "this identifier is yours. If you did not ask us to erase your data, ignore this message: "
         "nothing happens without this code."
     )
-    _send(decrypt_text(request.verification_address_encrypted), "Your verification code", body, request.reference)
+    _queue(request, "identifier", "Your verification code", body)
+
+
+def owner_email_deliver(*, event_id, payload: dict) -> bool:
+    """Send one queued e-mail (the worker's side). False when there is nothing to send any more."""
+    request = ErasureRequest.objects.filter(pk=payload["request_id"]).first()
+    address = decrypt_text(getattr(request, RECIPIENTS[payload["recipient"]])) if request is not None else None
+    body = decrypt_text(payload["body_encrypted"])
+    if not address or body is None:
+        logger.info("owner e-mail %s: address purged or body unreadable; not sent", event_id)
+        return False
+    message = EmailMessage(payload["subject"], body, settings.DEFAULT_FROM_EMAIL, [address],
+                           headers={"Message-ID": f"<owner-email-{event_id}@{settings.ERASURE_EMAIL_DOMAIN}>"})
+    message.send(fail_silently=False)
+    return True

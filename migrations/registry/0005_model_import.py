@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("registry", "0001_initial"),
+        ("registry", "0004_lineage_intervals"),
     ]
 
     operations = [

@@ -1,0 +1,96 @@
+"""Owner-endpoint limits hold: counted in the shared cache (every web process sees the same
+counts), keyed on the address the trusted proxy saw, and applied to the portal's forms too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.test import Client
+
+from tests.platform.conftest import REPO_ROOT
+
+BODY = {"identifier": "a@example.com", "jurisdiction": "GDPR"}
+
+
+def a_client_address() -> str:
+    return f"198.51.100.{uuid.uuid4().int % 250 + 1}-{uuid.uuid4().hex[:6]}"  # unique per test run
+
+
+def file_request(client_address: str, forwarded_for: str | None = None, proxy: str = "10.0.0.2"):
+    headers = {"REMOTE_ADDR": proxy if forwarded_for is not None else client_address}
+    if forwarded_for is not None:
+        headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return Client().post("/api/requests", json.dumps(BODY), content_type="application/json", **headers)
+
+
+@pytest.fixture
+def two_per_minute(settings):
+    settings.ERASURE_INTAKE_THROTTLE_RATE = "2/minute"
+    settings.ERASURE_VERIFY_THROTTLE_RATE = "2/minute"
+
+
+@pytest.mark.django_db
+def test_rotating_x_forwarded_for_does_not_make_a_new_client(settings, two_per_minute):
+    settings.ERASURE_TRUSTED_PROXIES = 1
+    client = a_client_address()
+    statuses = [file_request(client, forwarded_for=f"{uuid.uuid4()}, {client}").status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    # Another client behind the same proxy has its own count.
+    assert file_request(a_client_address(), forwarded_for=f"1.2.3.4, {a_client_address()}").status_code == 201
+
+
+@pytest.mark.django_db
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(settings, two_per_minute):
+    settings.ERASURE_TRUSTED_PROXIES = 0
+    proxy = a_client_address()
+    statuses = [file_request("", forwarded_for=str(uuid.uuid4()), proxy=proxy).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+
+
+@pytest.mark.django_db
+def test_the_portal_form_shares_the_api_limit(two_per_minute):
+    client = a_client_address()
+    assert file_request(client).status_code == 201
+    portal = Client(REMOTE_ADDR=client)
+    form = {**BODY, "scope_type": "all"}
+    assert portal.post("/requests/new", form).status_code == 302
+    refused = portal.post("/requests/new", form)
+    assert refused.status_code == 429 and b"Too many attempts" in refused.content
+
+
+@pytest.mark.django_db
+def test_the_certificate_check_form_is_limited_like_the_api(two_per_minute):
+    client = a_client_address()
+    api = Client(REMOTE_ADDR=client)
+    for _ in range(2):
+        assert api.post("/api/certificates/verify", {"certificate": "{}"}, content_type="application/json").status_code == 200
+    assert Client(REMOTE_ADDR=client).post("/evidence/certificates/check/", {}).status_code == 429
+
+
+def test_counts_are_shared_between_processes(process_env, settings):
+    """Another web process (a separate interpreter on the same database cache) consumes the same
+    allowance: 2 per minute in all, not 2 per process."""
+    settings.ERASURE_INTAKE_THROTTLE_RATE = "2/minute"
+    client = a_client_address()
+    script = (
+        "import django, json; django.setup()\n"
+        "from django.test import Client\n"
+        f"r = Client().post('/api/requests', json.dumps({BODY!r}), content_type='application/json', REMOTE_ADDR={client!r})\n"
+        "print(r.status_code)\n"
+    )
+    env = {**process_env, "ERASURE_INTAKE_THROTTLE_RATE": "2/minute"}
+
+    def other_process() -> int:
+        done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return int(done.stdout.strip().splitlines()[-1])
+
+    assert other_process() == 201
+    assert file_request(client).status_code == 201
+    assert other_process() == 429
+    assert file_request(client).status_code == 429
