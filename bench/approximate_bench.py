@@ -38,14 +38,25 @@ from dataclasses import dataclass
 
 import torch
 
-from erasure_engine.datagen import generate_general_text, generate_holdout_subjects, generate_subjects, records_from_subjects
-from erasure_engine.models import build_causal_lm, lm_config, record_losses, train_tokenizer
+from erasure_engine.datagen import (
+    generate_general_text,
+    generate_holdout_subjects,
+    generate_subjects,
+    records_from_subjects,
+)
+from erasure_engine.models import build_causal_lm, lm_config, record_losses, train_tokenizer, weights_digest
 from erasure_engine.records import Record
-from erasure_engine.sisa import InMemoryDataset, SisaConfig, deletions_from_dataset, load_ensemble, train_all, unlearn_exact
+from erasure_engine.sisa import (
+    InMemoryDataset,
+    SisaConfig,
+    deletions_from_dataset,
+    load_ensemble,
+    train_all,
+    unlearn_exact,
+)
 from erasure_engine.storage import LocalObjectStore
 from erasure_engine.unlearning import unlearn
 from erasure_engine.unlearning.approximate.tasks import LanguageModelTask, mean_nll
-from erasure_engine.models import weights_digest
 from erasure_engine.verification import VerificationPolicy, membership_attack, verify
 from erasure_engine.verification.digests import tokenizer_digest
 from erasure_engine.verification.knowledge import is_qa_record, knowledge_probe
@@ -107,8 +118,12 @@ def train_from_scratch(records: list[Record], tokenizer, *, epochs: int, seed: i
 
 
 def forget_auc(model, tokenizer, forget: list[Record], holdout: list[Record]) -> float:
-    members = [-loss for loss in record_losses(model, tokenizer, [r.content["text"] for r in forget], max_length=MAX_LENGTH)]
-    outsiders = [-loss for loss in record_losses(model, tokenizer, [r.content["text"] for r in holdout], max_length=MAX_LENGTH)]
+    members = [
+        -loss for loss in record_losses(model, tokenizer, [r.content["text"] for r in forget], max_length=MAX_LENGTH)
+    ]
+    outsiders = [
+        -loss for loss in record_losses(model, tokenizer, [r.content["text"] for r in holdout], max_length=MAX_LENGTH)
+    ]
     return membership_attack(members, outsiders).auc
 
 
@@ -134,8 +149,13 @@ def answer_probability(model, tokenizer, records: list[Record]) -> float:
 def measure(name: str, seconds: float | None, model, tokenizer, work: Workload, policy: VerificationPolicy) -> Row:
     """Every column of one row; the attacks work on copies, `model` is left as it is."""
     relearned = finetuned_copy(
-        model, work.relearn_attack, tokenizer=tokenizer, steps=policy.relearn_steps,
-        learning_rate=policy.relearn_learning_rate, batch_size=policy.relearn_batch_size, seed=0,
+        model,
+        work.relearn_attack,
+        tokenizer=tokenizer,
+        steps=policy.relearn_steps,
+        learning_rate=policy.relearn_learning_rate,
+        batch_size=policy.relearn_batch_size,
+        seed=0,
     )
     return Row(
         name=name,
@@ -146,7 +166,8 @@ def measure(name: str, seconds: float | None, model, tokenizer, work: Workload, 
         answer_probability=answer_probability(model, tokenizer, work.relearn_evaluation),
         relearned_answer_probability=answer_probability(relearned, tokenizer, work.relearn_evaluation),
         quantized_auc={
-            bits: forget_auc(quantized_copy(model, bits), tokenizer, work.forget, work.holdout) for bits in QUANTIZATION_BITS
+            bits: forget_auc(quantized_copy(model, bits), tokenizer, work.forget, work.holdout)
+            for bits in QUANTIZATION_BITS
         },
     )
 
@@ -157,8 +178,15 @@ def exact_sisa(records: list[Record], forget: list[Record], general_texts: list[
     bench/sisa_bench.py). Returns the unlearned model, its tokenizer, the unlearning seconds and
     the affected shards' entries (shard, first slice retrained)."""
     config = SisaConfig(
-        kind="lm", size="tiny", epochs=max(1, round(2 * epochs / (slices + 1))), batch_size=BATCH_SIZE,
-        learning_rate=LEARNING_RATE, seed=0, max_length=MAX_LENGTH, vocab_size=512, model_overrides=MODEL_OVERRIDES,
+        kind="lm",
+        size="tiny",
+        epochs=max(1, round(2 * epochs / (slices + 1))),
+        batch_size=BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        seed=0,
+        max_length=MAX_LENGTH,
+        vocab_size=512,
+        model_overrides=MODEL_OVERRIDES,
     )
     dataset = InMemoryDataset(records, shards=1, slices=slices)
     with tempfile.TemporaryDirectory(prefix="approx-bench-sisa-") as workdir:
@@ -176,17 +204,21 @@ def exact_sisa(records: list[Record], forget: list[Record], general_texts: list[
 def print_table(rows: list[Row], retrain_seconds: float) -> None:
     original, oracle = rows[0], rows[1]
     bits = " | ".join(f"{b}-bit AUC" for b in QUANTIZATION_BITS)
-    print("| method | wall s | % of retrain | forget MIA AUC | Δ vs oracle AUC | retain token acc "
-          f"| Δ utility vs original | relearn AUC | answer p → after relearn | {bits} |")
+    print(
+        "| method | wall s | % of retrain | forget MIA AUC | Δ vs oracle AUC | retain token acc "
+        f"| Δ utility vs original | relearn AUC | answer p → after relearn | {bits} |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(QUANTIZATION_BITS))
     for row in rows:
         wall = "—" if row.seconds is None else f"{row.seconds:.2f}"
         share = "—" if row.seconds is None else f"{100 * row.seconds / retrain_seconds:.1f}%"
         delta_utility = 100 * (row.retain_accuracy - original.retain_accuracy) / original.retain_accuracy
         quantized = " | ".join(f"{row.quantized_auc[b]:.3f}" for b in QUANTIZATION_BITS)
-        print(f"| {row.name} | {wall} | {share} | {row.forget_auc:.3f} | {row.forget_auc - oracle.forget_auc:+.3f} "
-              f"| {row.retain_accuracy:.4f} | {delta_utility:+.2f}% | {row.relearn_auc:.3f} "
-              f"| {row.answer_probability:.3f} → {row.relearned_answer_probability:.3f} | {quantized} |")
+        print(
+            f"| {row.name} | {wall} | {share} | {row.forget_auc:.3f} | {row.forget_auc - oracle.forget_auc:+.3f} "
+            f"| {row.retain_accuracy:.4f} | {delta_utility:+.2f}% | {row.relearn_auc:.3f} "
+            f"| {row.answer_probability:.3f} → {row.relearned_answer_probability:.3f} | {quantized} |"
+        )
 
 
 def print_verdicts(verdicts: list[tuple[str, object]]) -> None:
@@ -212,8 +244,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--verify-bootstrap", type=int, default=200, help="bootstrap repetitions of each verdict")
     parser.add_argument("--no-verdicts", action="store_true", help="skip the full verification of every row")
-    parser.add_argument("--verify-fast", action="store_true",
-                        help="verdicts with one quantization attack (4-bit) and 5 relearning steps, for small runs")
+    parser.add_argument(
+        "--verify-fast",
+        action="store_true",
+        help="verdicts with one quantization attack (4-bit) and 5 relearning steps, for small runs",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from transformers.utils import logging as hf_logging
@@ -243,8 +278,10 @@ def main(argv=None) -> int:
     oracle = train_from_scratch(retain, tokenizer, epochs=args.epochs)
     retrain_seconds = time.perf_counter() - started
 
-    rows = [measure("original (no unlearning)", None, original, tokenizer, work, policy),
-            measure("full retrain (oracle)", retrain_seconds, oracle, tokenizer, work, policy)]
+    rows = [
+        measure("original (no unlearning)", None, original, tokenizer, work, policy),
+        measure("full retrain (oracle)", retrain_seconds, oracle, tokenizer, work, policy),
+    ]
     judged = [("original (no unlearning)", original), ("full retrain (oracle)", oracle)]
     for method, params in METHODS:
         stage(method)
@@ -256,7 +293,9 @@ def main(argv=None) -> int:
     sisa_model, sisa_tokenizer, sisa_seconds, affected = exact_sisa(
         records, forget, general_texts, slices=args.sisa_slices, epochs=args.epochs
     )
-    rows.append(measure(f"exact SISA (S=1, R={args.sisa_slices})", sisa_seconds, sisa_model, sisa_tokenizer, work, policy))
+    rows.append(
+        measure(f"exact SISA (S=1, R={args.sisa_slices})", sisa_seconds, sisa_model, sisa_tokenizer, work, policy)
+    )
     verdicts = []
     if not args.no_verdicts:
         verify_policy = {"bootstrap_repetitions": args.verify_bootstrap, "batch_size": 64}
@@ -264,27 +303,61 @@ def main(argv=None) -> int:
             verify_policy.update(quantization_bits=[4], relearn_steps=5)
         for name, model in judged:
             stage(f"verdict: {name}")
-            verdicts.append((name, verify(model, original, forget, retain, holdout, oracle=oracle, tokenizer=tokenizer,
-                                          policy=verify_policy, seed=0)))
+            verdicts.append(
+                (
+                    name,
+                    verify(
+                        model,
+                        original,
+                        forget,
+                        retain,
+                        holdout,
+                        oracle=oracle,
+                        tokenizer=tokenizer,
+                        policy=verify_policy,
+                        seed=0,
+                    ),
+                )
+            )
         name = f"exact SISA (S=1, R={args.sisa_slices})"
         stage(f"verdict: {name}")
         if tokenizer_digest(sisa_tokenizer) == tokenizer_digest(tokenizer):
-            evidence = {"retrained_checkpoints": {"0": weights_digest(sisa_model)}, "reused_shards": {},
-                        "retrained_slices": affected}
-            verdicts.append((name, verify(sisa_model, original, forget, retain, holdout, oracle=sisa_model,
-                                          tokenizer=tokenizer, policy=verify_policy, seed=0, exact_evidence=evidence)))
+            evidence = {
+                "retrained_checkpoints": {"0": weights_digest(sisa_model)},
+                "reused_shards": {},
+                "retrained_slices": affected,
+            }
+            verdicts.append(
+                (
+                    name,
+                    verify(
+                        sisa_model,
+                        original,
+                        forget,
+                        retain,
+                        holdout,
+                        oracle=sisa_model,
+                        tokenizer=tokenizer,
+                        policy=verify_policy,
+                        seed=0,
+                        exact_evidence=evidence,
+                    ),
+                )
+            )
         else:
             verdicts.append((name, None))
     stage("done")
 
     retrained_slices = sum(args.sisa_slices - entry["first_slice"] for entry in affected)
-    print(f"workload: {len(records)} records ({args.subjects} subjects), forget {len(forget)} "
-          f"({args.forget_subjects} subjects), holdout {len(holdout)}, tiny GPT-2 (n_embd 64, 2 layers), "
-          f"{args.epochs} epochs, {args.threads} CPU thread(s); full retrain {retrain_seconds:.1f} s; "
-          f"relearning: {policy.relearn_steps} steps, lr {policy.relearn_learning_rate:g}, batch "
-          f"{policy.relearn_batch_size}, on {len(attack)} records of the forget subjects, probed on the other "
-          f"{len(evaluation)}; exact SISA retrained {retrained_slices} of {args.sisa_slices} slices; "
-          f"total run {time.perf_counter() - began:.0f} s")
+    print(
+        f"workload: {len(records)} records ({args.subjects} subjects), forget {len(forget)} "
+        f"({args.forget_subjects} subjects), holdout {len(holdout)}, tiny GPT-2 (n_embd 64, 2 layers), "
+        f"{args.epochs} epochs, {args.threads} CPU thread(s); full retrain {retrain_seconds:.1f} s; "
+        f"relearning: {policy.relearn_steps} steps, lr {policy.relearn_learning_rate:g}, batch "
+        f"{policy.relearn_batch_size}, on {len(attack)} records of the forget subjects, probed on the other "
+        f"{len(evaluation)}; exact SISA retrained {retrained_slices} of {args.sisa_slices} slices; "
+        f"total run {time.perf_counter() - began:.0f} s"
+    )
     print_table(rows, retrain_seconds)
     if verdicts:
         print()

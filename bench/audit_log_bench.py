@@ -129,10 +129,14 @@ def test_audit_log_bench():
     print(f"\naudit appends, {WRITERS} writers x {EVENTS_PER_WRITER} events, PostgreSQL, {os.cpu_count()} CPUs:")
     for work_ms in CALLER_WORK_MS:
         old_rate, new_rate = old_rates[work_ms], new_rates[work_ms]
-        print(f"  caller's transaction +{work_ms:g} ms: old head-row chain {old_rate:6.0f} events/s, "
-              f"new MAC'd insert {new_rate:6.0f} events/s ({new_rate / old_rate:.1f}x; folder every "
-              f"{settings.AUDIT_STH_INTERVAL_SECONDS} s)")
+        print(
+            f"  caller's transaction +{work_ms:g} ms: old head-row chain {old_rate:6.0f} events/s, "
+            f"new MAC'd insert {new_rate:6.0f} events/s ({new_rate / old_rate:.1f}x; folder every "
+            f"{settings.AUDIT_STH_INTERVAL_SECONDS} s)"
+        )
     print(f"  fold (leaves + STH): {fold_rate:8.0f} events/s ({folded} in one pass)")
-    print(f"  window commit -> signed tree head: p50 {statistics.median(delays):.2f} s, "
-          f"p99 {delays[int(len(delays) * 0.99) - 1]:.2f} s, max {delays[-1]:.2f} s over {len(delays)} events")
+    print(
+        f"  window commit -> signed tree head: p50 {statistics.median(delays):.2f} s, "
+        f"p99 {delays[int(len(delays) * 0.99) - 1]:.2f} s, max {delays[-1]:.2f} s over {len(delays)} events"
+    )
     print(f"  tree heads signed: {len(heads)}; events {AuditEvent.objects.count()}")

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import torch
 
-from erasure_engine.datagen import generate_general_text, generate_holdout_subjects, generate_subjects, records_from_subjects
+from erasure_engine.datagen import (
+    generate_general_text,
+    generate_holdout_subjects,
+    generate_subjects,
+    records_from_subjects,
+)
 from erasure_engine.models import build_causal_lm, lm_config, load_causal_lm, train_tokenizer
 from erasure_engine.models.devices import resolve_device, resolve_dtype
 from erasure_engine.models.memory import GIB, memory_preflight, saved_model_shape
@@ -25,10 +30,24 @@ from erasure_engine.verification import verify
 
 # Sizes in the family's own keys (llama-like families); "1b" is TinyLlama-1.1B's shape.
 PRESETS = {
-    "tiny": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "num_key_value_heads": 2, "max_position_embeddings": 128, "vocab_size": 1024},
-    "1b": {"hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22, "num_attention_heads": 32,
-           "num_key_value_heads": 4, "max_position_embeddings": 2048, "vocab_size": 32000},
+    "tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 128,
+        "vocab_size": 1024,
+    },
+    "1b": {
+        "hidden_size": 2048,
+        "intermediate_size": 5632,
+        "num_hidden_layers": 22,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 4,
+        "max_position_embeddings": 2048,
+        "vocab_size": 32000,
+    },
 }
 METHODS = {
     "gradient_ascent": {"steps": 5, "lr": 1e-5},
@@ -78,17 +97,28 @@ def main() -> None:
         tokenizer.save_pretrained(directory)
         build_seconds = time.perf_counter() - started
         shape = saved_model_shape(directory)
-        print(f"{args.architecture} {args.preset}: {shape.parameters / 1e6:.1f}M parameters, {device}, {dtype}, "
-              f"gradient checkpointing {'on' if args.gradient_checkpointing else 'off'}; built + saved in {build_seconds:.1f}s")
+        print(
+            f"{args.architecture} {args.preset}: {shape.parameters / 1e6:.1f}M parameters, {device}, {dtype}, "
+            f"gradient checkpointing {'on' if args.gradient_checkpointing else 'off'}; built + saved in {build_seconds:.1f}s"
+        )
         peak_reset(device)
         started = time.perf_counter()
-        parent = load_causal_lm(directory, device=device, dtype=dtype, gradient_checkpointing=args.gradient_checkpointing)
+        parent = load_causal_lm(
+            directory, device=device, dtype=dtype, gradient_checkpointing=args.gradient_checkpointing
+        )
         print(f"load: {time.perf_counter() - started:.1f}s, peak {peak(device)} GiB")
         print("| job | estimate (GiB) | peak measured (GiB) | wall (s) |\n|---|---|---|---|")
         candidate = None
         for method, params in METHODS.items():
-            estimate, _ = memory_preflight(shape, method, device=device, dtype=dtype, batch_size=8,
-                                           gradient_checkpointing=args.gradient_checkpointing, sequence_length=64)
+            estimate, _ = memory_preflight(
+                shape,
+                method,
+                device=device,
+                dtype=dtype,
+                batch_size=8,
+                gradient_checkpointing=args.gradient_checkpointing,
+                sequence_length=64,
+            )
             peak_reset(device)
             started = time.perf_counter()
             result = unlearn(method, parent, forget=forget, retain=retain, tokenizer=tokenizer, params=params, seed=0)
@@ -98,12 +128,16 @@ def main() -> None:
                 candidate = result.model
             del result
         if not args.skip_verify:
-            estimate, _ = memory_preflight(shape, "verify", device=device, dtype=dtype, batch_size=8, sequence_length=64)
+            estimate, _ = memory_preflight(
+                shape, "verify", device=device, dtype=dtype, batch_size=8, sequence_length=64
+            )
             peak_reset(device)
             started = time.perf_counter()
             verdict = verify(candidate, parent, forget, retain, holdout, tokenizer=tokenizer, policy=POLICY, seed=0)
-            print(f"| verify | {estimate.total / GIB:.2f} | {peak(device)} | {time.perf_counter() - started:.1f} |"
-                  f"  ({len(verdict.metrics)} metrics)")
+            print(
+                f"| verify | {estimate.total / GIB:.2f} | {peak(device)} | {time.perf_counter() - started:.1f} |"
+                f"  ({len(verdict.metrics)} metrics)"
+            )
 
 
 if __name__ == "__main__":

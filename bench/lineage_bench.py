@@ -64,8 +64,14 @@ def main() -> None:
     versions, parent = [], None
     for number in range(1, args.versions + 1):
         parent = DatasetVersion.objects.create(
-            dataset=dataset, version_id=f"v{number:04d}", manifest_sha256="0" * 64, object_url="bench://",
-            parent=parent, record_count=subjects * per - (number - 1) * erased_per_version, created_by="bench")
+            dataset=dataset,
+            version_id=f"v{number:04d}",
+            manifest_sha256="0" * 64,
+            object_url="bench://",
+            parent=parent,
+            record_count=subjects * per - (number - 1) * erased_per_version,
+            created_by="bench",
+        )
         versions.append(parent)
     table = SubjectRecord._meta.db_table
     with connection.cursor() as cursor:
@@ -76,25 +82,35 @@ def main() -> None:
             f"INSERT INTO {table} (subject_key, dataset_id, record_id, content_hash, shard, slice, valid_from_id)"
             " SELECT encode(sha256(convert_to('s' || (g / %s), 'UTF8')), 'hex'), %s, 'r' || g,"
             " md5(g::text) || md5((g + 1)::text), g %% 8, g %% 4, %s FROM generate_series(0, %s) AS g",
-            [per, dataset.pk, versions[0].pk, subjects * per - 1])
+            [per, dataset.pk, versions[0].pk, subjects * per - 1],
+        )
         loaded = time.perf_counter()
         cursor.execute(f"CREATE INDEX registry_subject_key_lookup ON {table} (subject_key)")
-        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT registry_record_interval_once"
-                       " UNIQUE (dataset_id, record_id, valid_from_id)")
+        cursor.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT registry_record_interval_once"
+            " UNIQUE (dataset_id, record_id, valid_from_id)"
+        )
         # History: version n erased subjects [(n-2)*k, (n-1)*k).
         for number, version in enumerate(versions[1:], start=2):
             first = (number - 2) * args.subjects_per_erasure
             cursor.execute(
                 f"UPDATE {table} SET valid_until_id = %s, erased_in_id = %s WHERE dataset_id = %s AND valid_until_id IS NULL"
                 " AND record_id = ANY(%s)",
-                [version.pk, version.pk, dataset.pk,
-                 [f"r{g}" for g in range(first * per, (first + args.subjects_per_erasure) * per)]])
+                [
+                    version.pk,
+                    version.pk,
+                    dataset.pk,
+                    [f"r{g}" for g in range(first * per, (first + args.subjects_per_erasure) * per)],
+                ],
+            )
         cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{table}')) FROM {table}")
         rows, size = cursor.fetchone()
     fixture_seconds = time.perf_counter() - started
-    print(f"fixture: {rows:,} index rows ({size}), {args.versions} versions, {subjects:,} subjects; "
-          f"load {loaded - started:.0f} s, total {fixture_seconds:.0f} s")
+    print(
+        f"fixture: {rows:,} index rows ({size}), {args.versions} versions, {subjects:,} subjects; "
+        f"load {loaded - started:.0f} s, total {fixture_seconds:.0f} s"
+    )
 
     # Erasure registrations: a new version + index update, one transaction each.
     erasure_seconds, written = [], []
@@ -105,16 +121,28 @@ def main() -> None:
         t0 = time.perf_counter()
         with transaction.atomic():
             new = DatasetVersion.objects.create(
-                dataset=dataset, version_id=f"v{args.versions + attempt + 1:04d}", manifest_sha256="0" * 64,
-                object_url="bench://", parent=parent, record_count=parent.record_count - len(removed), created_by="bench")
-            change = index_version_rows(new, parent, {"record_count": new.record_count, "records": []},
-                                        {"request_ids": ["bench"], "removed": removed})
+                dataset=dataset,
+                version_id=f"v{args.versions + attempt + 1:04d}",
+                manifest_sha256="0" * 64,
+                object_url="bench://",
+                parent=parent,
+                record_count=parent.record_count - len(removed),
+                created_by="bench",
+            )
+            change = index_version_rows(
+                new,
+                parent,
+                {"record_count": new.record_count, "records": []},
+                {"request_ids": ["bench"], "removed": removed},
+            )
         erasure_seconds.append(time.perf_counter() - t0)
         written.append(change["opened"] + change["closed"])
         parent = new
-    print(f"erasure of {args.subjects_per_erasure} subjects ({erased_per_version} records): "
-          f"index rows written {written[0]:,} (a per-version index would write {parent.record_count:,}); "
-          f"median {statistics.median(erasure_seconds) * 1000:.0f} ms, max {max(erasure_seconds) * 1000:.0f} ms")
+    print(
+        f"erasure of {args.subjects_per_erasure} subjects ({erased_per_version} records): "
+        f"index rows written {written[0]:,} (a per-version index would write {parent.record_count:,}); "
+        f"median {statistics.median(erasure_seconds) * 1000:.0f} ms, max {max(erasure_seconds) * 1000:.0f} ms"
+    )
 
     # Lookups: random subjects across the whole key space (about 1 in 10 erased at some version).
     rng = random.Random(20261201)
@@ -143,10 +171,14 @@ def main() -> None:
 
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
-    for name, values in (("index lookup (versions holding a subject)", index_timings),
-                         ("lineage_for_subject (with model versions)", timings)):
-        print(f"{name}: {len(values)} lookups, p50 {percentile(values, 0.5) * 1000:.1f} ms, "
-              f"p99 {percentile(values, 0.99) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms")
+    for name, values in (
+        ("index lookup (versions holding a subject)", index_timings),
+        ("lineage_for_subject (with model versions)", timings),
+    ):
+        print(
+            f"{name}: {len(values)} lookups, p50 {percentile(values, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(values, 0.99) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+        )
     print(f"mean dataset versions per answer {found_versions / len(timings):.1f}")
 
 

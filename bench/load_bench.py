@@ -48,16 +48,25 @@ def production_env(var_dir: Path) -> dict:
     from erasure_engine.evidence import generate_private_key_pem
 
     env = dict(os.environ)
-    env.update({
-        "ERASURE_MODE": "production", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "ERASURE_SUBJECT_KEY_SECRET": secrets.token_hex(32), "ERASURE_FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
-        "ERASURE_SIGNING_KEY": generate_private_key_pem().decode("ascii"), "ERASURE_ALLOWED_HOSTS": "127.0.0.1",
-        "ERASURE_OBJECT_STORE_URL": (var_dir / "objects").as_uri(), "ERASURE_STATIC_ROOT": str(var_dir / "static"),
-        # Never contacted on the request path (e-mails go through the outbox); nothing listens here.
-        "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(free_port()),
-        "ERASURE_SSL_REDIRECT": "false", "ERASURE_INTAKE_THROTTLE_RATE": "off", "ERASURE_VERIFY_THROTTLE_RATE": "off",
-        "ERASURE_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "ERASURE_MODE": "production",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "ERASURE_SUBJECT_KEY_SECRET": secrets.token_hex(32),
+            "ERASURE_FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+            "ERASURE_SIGNING_KEY": generate_private_key_pem().decode("ascii"),
+            "ERASURE_ALLOWED_HOSTS": "127.0.0.1",
+            "ERASURE_OBJECT_STORE_URL": (var_dir / "objects").as_uri(),
+            "ERASURE_STATIC_ROOT": str(var_dir / "static"),
+            # Never contacted on the request path (e-mails go through the outbox); nothing listens here.
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(free_port()),
+            "ERASURE_SSL_REDIRECT": "false",
+            "ERASURE_INTAKE_THROTTLE_RATE": "off",
+            "ERASURE_VERIFY_THROTTLE_RATE": "off",
+            "ERASURE_LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
@@ -69,8 +78,15 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None = None) ->
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, flags=re.M))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = STATUS_RE.search(out)
-    return {"rps": rate, "p50": latency.get("50"), "p90": latency.get("90"), "p99": latency.get("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": "Socket errors" in out, "raw": out}
+    return {
+        "rps": rate,
+        "p50": latency.get("50"),
+        "p90": latency.get("90"),
+        "p99": latency.get("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": "Socket errors" in out,
+        "raw": out,
+    }
 
 
 def main() -> None:
@@ -88,10 +104,30 @@ def main() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "erasure_platform.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", args.worker_class, "--workers", str(args.workers), "--threads", str(args.threads),
-         "--keep-alive", "30", "--limit-request-line", "8190", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "erasure_platform.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            args.worker_class,
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            "30",
+            "--limit-request-line",
+            "8190",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -103,26 +139,37 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("gunicorn did not answer /api/health within 60 s")
                 time.sleep(0.5)
-        created = urllib.request.urlopen(urllib.request.Request(
-            f"{base}/api/requests", data=json.dumps({"identifier": "status@example.com", "jurisdiction": "GDPR"}).encode(),
-            headers={"Content-Type": "application/json"}), timeout=10)
+        created = urllib.request.urlopen(
+            urllib.request.Request(
+                f"{base}/api/requests",
+                data=json.dumps({"identifier": "status@example.com", "jurisdiction": "GDPR"}).encode(),
+                headers={"Content-Type": "application/json"},
+            ),
+            timeout=10,
+        )
         token = json.load(created)["access_token"]
         script = var_dir / "intake.lua"
         script.write_text(INTAKE_LUA)
         wrk(f"{base}/api/owner/requests/{token}", args.connections, 3)  # warm-up: connections, imports
         results = {
             "intake POST /api/requests": wrk(f"{base}/api/requests", args.connections, args.seconds, script),
-            "status GET /api/owner/requests/<token>": wrk(f"{base}/api/owner/requests/{token}", args.connections, args.seconds),
+            "status GET /api/owner/requests/<token>": wrk(
+                f"{base}/api/owner/requests/{token}", args.connections, args.seconds
+            ),
             "status page GET /requests/s/<token>/": wrk(f"{base}/requests/s/{token}/", args.connections, args.seconds),
         }
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
-    print(f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads; wrk 2 threads, "
-          f"{args.connections} connections, {args.seconds} s each; {os.cpu_count()} CPUs shared with the load client")
+    print(
+        f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads; wrk 2 threads, "
+        f"{args.connections} connections, {args.seconds} s each; {os.cpu_count()} CPUs shared with the load client"
+    )
     print(f"{'endpoint':42} {'req/s':>8} {'p50':>9} {'p90':>9} {'p99':>9} {'non-2xx':>8}")
     for name, result in results.items():
-        print(f"{name:42} {result['rps']:8.1f} {result['p50']:>9} {result['p90']:>9} {result['p99']:>9} {result['non_2xx']:8d}")
+        print(
+            f"{name:42} {result['rps']:8.1f} {result['p50']:>9} {result['p90']:>9} {result['p99']:>9} {result['non_2xx']:8d}"
+        )
 
 
 if __name__ == "__main__":

@@ -58,23 +58,31 @@ SECRET = "bench-secret"
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", action="store_true", help="tiny model, 480 records, S=1,4,8,16: a few minutes on 2 cores")
+    parser.add_argument(
+        "--small", action="store_true", help="tiny model, 480 records, S=1,4,8,16: a few minutes on 2 cores"
+    )
     parser.add_argument("--data-size", default="small", help="datagen preset: tiny, small")
     parser.add_argument("--records", type=int, help="use only the records of the first subjects, about N records")
     parser.add_argument("--model-size", choices=("tiny", "small"), default="small")
     parser.add_argument("--shards", default="1,4,8,16", help="comma-separated S values")
     parser.add_argument("--slices", type=int, default=2, help="R slices per shard")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of the single models")
-    parser.add_argument("--shard-epochs", type=int, help="epochs per slice step (default: about as many samples as --epochs)")
+    parser.add_argument(
+        "--shard-epochs", type=int, help="epochs per slice step (default: about as many samples as --epochs)"
+    )
     parser.add_argument("--base-epochs", type=int, default=6, help="epochs of general text for the shared base")
-    parser.add_argument("--general-texts", type=int, help="general (non-personal) texts for the base (default: the preset's)")
+    parser.add_argument(
+        "--general-texts", type=int, help="general (non-personal) texts for the base (default: the preset's)"
+    )
     parser.add_argument("--lora-rank", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="plain LM")
     parser.add_argument("--lora-learning-rate", type=float, default=1e-2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=48)
     parser.add_argument("--erasures", type=int, default=2, help="single-subject erasures averaged")
-    parser.add_argument("--fanout", type=int, default=0, help="k: subjects in a batch on k shards, run on 1 vs 2 workers")
+    parser.add_argument(
+        "--fanout", type=int, default=0, help="k: subjects in a batch on k shards, run on 1 vs 2 workers"
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
@@ -87,7 +95,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def workload(args):
     corpus = build_corpus(args.data_size, seed=args.seed, secret=SECRET)
-    general_records = generate_general_text(args.general_texts, args.seed) if args.general_texts else corpus.general_records
+    general_records = (
+        generate_general_text(args.general_texts, args.seed) if args.general_texts else corpus.general_records
+    )
     general = [record.content["text"] for record in general_records]
     train = corpus.records
     if args.records:
@@ -104,16 +114,30 @@ def workload(args):
 
 def lora_config(args, epochs: int) -> SisaConfig:
     return SisaConfig(
-        kind="lm-lora", size=args.model_size, epochs=epochs, batch_size=args.batch_size,
-        learning_rate=args.lora_learning_rate, seed=args.seed, max_length=args.max_length, vocab_size=512,
-        lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank, base_epochs=args.base_epochs,
+        kind="lm-lora",
+        size=args.model_size,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lora_learning_rate,
+        seed=args.seed,
+        max_length=args.max_length,
+        vocab_size=512,
+        lora_rank=args.lora_rank,
+        lora_alpha=2 * args.lora_rank,
+        base_epochs=args.base_epochs,
     )
 
 
 def plain_config(args) -> SisaConfig:
     return SisaConfig(
-        kind="lm", size=args.model_size, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, seed=args.seed, max_length=args.max_length, vocab_size=512,
+        kind="lm",
+        size=args.model_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        max_length=args.max_length,
+        vocab_size=512,
     )
 
 
@@ -142,12 +166,16 @@ def _worker_init(threads: int) -> None:
     logging.getLogger("transformers").setLevel(logging.ERROR)
 
 
-def _worker_retrain(root: str, plan_json: str, dataset_records: list[dict], shards: int, slices: int, places: dict, shard: int):
+def _worker_retrain(
+    root: str, plan_json: str, dataset_records: list[dict], shards: int, slices: int, places: dict, shard: int
+):
     """One per-shard retrain unit, as a gpu-queue job would run it: plan from JSON, one shard."""
     from erasure_engine.records import Record
 
     records = [Record.from_json(data) for data in dataset_records]
-    dataset = InMemoryDataset(records, shards=shards, slices=slices, previous_places={k: tuple(v) for k, v in places.items()})
+    dataset = InMemoryDataset(
+        records, shards=shards, slices=slices, previous_places={k: tuple(v) for k, v in places.items()}
+    )
     plan = UnlearningPlan.from_dict(json.loads(plan_json))
     result = retrain_shard(LocalObjectStore(root), plan, dataset, shard)
     return result.to_dict()
@@ -167,11 +195,22 @@ def fanout(args, root: Path, store, parent, dataset, pools) -> dict:
     subjects = [by_shard[shard] for shard in sorted(by_shard)][: args.fanout]
     deleted = dataset.record_ids_of_subjects(subjects)
     after = dataset.without(deleted)
-    plan = plan_exact_unlearning(parent, dataset_after=after, deletions=deletions_from_dataset(dataset, record_ids=deleted))
+    plan = plan_exact_unlearning(
+        parent, dataset_after=after, deletions=deletions_from_dataset(dataset, record_ids=deleted)
+    )
     from erasure_engine.datasets.placement import placement_key
 
-    places = {placement_key(r.record_id, r.subject_key): list(after.shard_slice_of(r.record_id)) for r in after.records()}
-    payload = (str(root), json.dumps(plan.to_dict()), [r.to_json() for r in after.records()], after.shards, after.slices, places)
+    places = {
+        placement_key(r.record_id, r.subject_key): list(after.shard_slice_of(r.record_id)) for r in after.records()
+    }
+    payload = (
+        str(root),
+        json.dumps(plan.to_dict()),
+        [r.to_json() for r in after.records()],
+        after.shards,
+        after.slices,
+        places,
+    )
     timings, digests = {}, {}
     for workers, pool in pools.items():
         started = time.perf_counter()
@@ -180,8 +219,14 @@ def fanout(args, root: Path, store, parent, dataset, pools) -> dict:
         version = finalize_exact_unlearning(store, plan, results, dataset_after=after)
         timings[workers] = time.perf_counter() - started
         digests[workers] = version.shard_digests
-    sequential = unlearn_exact(store, parent.model_name, parent.version_id, dataset_after=after,
-                               deletions=deletions_from_dataset(dataset, record_ids=deleted), reuse_existing=False)
+    sequential = unlearn_exact(
+        store,
+        parent.model_name,
+        parent.version_id,
+        dataset_after=after,
+        deletions=deletions_from_dataset(dataset, record_ids=deleted),
+        reuse_existing=False,
+    )
     assert all(d == sequential.shard_digests for d in digests.values()), "fan-out differs from the sequential retrain"
     return {"k": len(plan.first_affected_slice), **{f"w{w}": s for w, s in timings.items()}}
 
@@ -203,16 +248,19 @@ def main(argv=None) -> int:
     train, held_out, general = workload(args)
     shard_counts = [int(value) for value in args.shards.split(",")]
     shard_epochs = args.shard_epochs or max(1, round(2 * args.epochs / (args.slices + 1)))
-    print(f"# SISA bench: model={args.model_size} records={len(train)} subjects={len({r.subject_key for r in train})} "
-          f"R={args.slices} E={args.epochs} (per slice step {shard_epochs}) base_epochs={args.base_epochs} "
-          f"lora_rank={args.lora_rank} threads={torch.get_num_threads()} python={platform.python_version()} torch={torch.__version__}")
+    print(
+        f"# SISA bench: model={args.model_size} records={len(train)} subjects={len({r.subject_key for r in train})} "
+        f"R={args.slices} E={args.epochs} (per slice step {shard_epochs}) base_epochs={args.base_epochs} "
+        f"lora_rank={args.lora_rank} threads={torch.get_num_threads()} python={platform.python_version()} torch={torch.__version__}"
+    )
     started_run = time.perf_counter()
     pools = {}
     if args.fanout:
         context = multiprocessing.get_context("spawn")
         for workers in (1, 2):
-            pools[workers] = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                                                    initargs=(args.threads,))
+            pools[workers] = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_worker_init, initargs=(args.threads,)
+            )
             list(pools[workers].map(_warm, range(workers)))
     with tempfile.TemporaryDirectory(prefix="sisa-bench-") as workdir:
         root = Path(workdir)
@@ -221,9 +269,14 @@ def main(argv=None) -> int:
         print(f"shared base on {len(general)} general texts: {base_seconds:.1f}s (once; never retrained)", flush=True)
 
         whole = InMemoryDataset(train, shards=1, slices=1)
-        plain, plain_seconds = timed(lambda: train_all(store, "plain", whole, plain_config(args), general_texts=general, device=args.device))
-        single, single_seconds = timed(lambda: train_all(store, "single", whole, lora_config(args, args.epochs),
-                                                         shared_assets=shared, device=args.device))
+        plain, plain_seconds = timed(
+            lambda: train_all(store, "plain", whole, plain_config(args), general_texts=general, device=args.device)
+        )
+        single, single_seconds = timed(
+            lambda: train_all(
+                store, "single", whole, lora_config(args, args.epochs), shared_assets=shared, device=args.device
+            )
+        )
         plain_ppl, single_ppl = perplexity(store, plain, held_out), perplexity(store, single, held_out)
         best_ppl = min(plain_ppl, single_ppl)
         best_seconds = plain_seconds if plain_ppl <= single_ppl else single_seconds
@@ -234,30 +287,49 @@ def main(argv=None) -> int:
         for shards in shard_counts:
             dataset = InMemoryDataset(train, shards=shards, slices=args.slices)
             config = lora_config(args, shard_epochs)
-            parent, full_seconds = timed(lambda: train_all(store, f"sisa-{shards}", dataset, config, shared_assets=shared, device=args.device))
+            parent, full_seconds = timed(
+                lambda: train_all(store, f"sisa-{shards}", dataset, config, shared_assets=shared, device=args.device)
+            )
             ensemble_ppl = perplexity(store, parent, held_out)
             compliance, erasure, fractions = [], [], []
-            for index, subject in enumerate(subjects_to_erase(dataset, args.erasures, args.seed + shards)):
+            for _index, subject in enumerate(subjects_to_erase(dataset, args.erasures, args.seed + shards)):
                 deleted = dataset.record_ids_of_subjects([subject])
                 after = dataset.without(deleted)
                 deletions = deletions_from_dataset(dataset, record_ids=deleted)
                 try:
-                    _, seconds = timed(lambda: deactivate_exact(store, parent.model_name, parent.version_id,
-                                                                dataset_after=after, deletions=deletions))
+                    _, seconds = timed(
+                        lambda: deactivate_exact(
+                            store, parent.model_name, parent.version_id, dataset_after=after, deletions=deletions
+                        )
+                    )
                     compliance.append(seconds)
                 except InvalidInput:  # S=1 and the subject in slice 0: nothing untouched is left
                     compliance.append(None)
-                version, seconds = timed(lambda: unlearn_exact(store, parent.model_name, parent.version_id,
-                                                               dataset_after=after, deletions=deletions, device=args.device))
+                version, seconds = timed(
+                    lambda: unlearn_exact(
+                        store,
+                        parent.model_name,
+                        parent.version_id,
+                        dataset_after=after,
+                        deletions=deletions,
+                        device=args.device,
+                    )
+                )
                 erasure.append(seconds)
                 fractions.append(version.cost["fraction_of_full_retrain"])
             sizes = [sum(c["count"] for c in shard) for shard in parent.data_listing]
             row = {
-                "S": shards, "full_s": full_seconds, "ppl": ensemble_ppl, "ratio": ensemble_ppl / best_ppl,
+                "S": shards,
+                "full_s": full_seconds,
+                "ppl": ensemble_ppl,
+                "ratio": ensemble_ppl / best_ppl,
                 "compliance_s": max((c for c in compliance if c is not None), default=None),
-                "compliance_refused": sum(1 for c in compliance if c is None), "erasure_s": statistics.mean(erasure),
-                "speedup_full": full_seconds / statistics.mean(erasure), "speedup_best": best_seconds / statistics.mean(erasure),
-                "fraction": statistics.mean(fractions), "sizes": f"{min(sizes)}-{max(sizes)}",
+                "compliance_refused": sum(1 for c in compliance if c is None),
+                "erasure_s": statistics.mean(erasure),
+                "speedup_full": full_seconds / statistics.mean(erasure),
+                "speedup_best": best_seconds / statistics.mean(erasure),
+                "fraction": statistics.mean(fractions),
+                "sizes": f"{min(sizes)}-{max(sizes)}",
             }
             print(f"S={shards}: {json.dumps(row)}", file=sys.stderr, flush=True)
             if args.fanout and shards >= args.fanout:
@@ -268,19 +340,26 @@ def main(argv=None) -> int:
         pool.shutdown()
 
     print()
-    print(f"Best single model: {'plain LM' if plain_ppl <= single_ppl else 'LoRA on the base'}, held-out perplexity "
-          f"{best_ppl:.3f} (plain {plain_ppl:.3f}, LoRA {single_ppl:.3f}), trained in {best_seconds:.1f}s.")
+    print(
+        f"Best single model: {'plain LM' if plain_ppl <= single_ppl else 'LoRA on the base'}, held-out perplexity "
+        f"{best_ppl:.3f} (plain {plain_ppl:.3f}, LoRA {single_ppl:.3f}), trained in {best_seconds:.1f}s."
+    )
     print()
-    print("| S | records per shard | ensemble perplexity | ratio to best single (target <= 1.15) | time to compliance (s, max) "
-          f"| 1 subject's erasure (s, mean of {args.erasures}) | speedup vs full retrain of this model (target >= 10x) "
-          "| speedup vs best single model's retrain | samples retrained / full |" + (" fan-out k shards: 1 worker / 2 workers (s) |" if args.fanout else ""))
+    print(
+        "| S | records per shard | ensemble perplexity | ratio to best single (target <= 1.15) | time to compliance (s, max) "
+        f"| 1 subject's erasure (s, mean of {args.erasures}) | speedup vs full retrain of this model (target >= 10x) "
+        "| speedup vs best single model's retrain | samples retrained / full |"
+        + (" fan-out k shards: 1 worker / 2 workers (s) |" if args.fanout else "")
+    )
     print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.fanout else ""))
     for row in rows:
         compliance = "retrain needed" if row["compliance_s"] is None else f"{row['compliance_s']:.3f}"
         if row["compliance_refused"] and row["compliance_s"] is not None:
             compliance += f" ({row['compliance_refused']} needed a retrain)"
-        line = (f"| {row['S']} | {row['sizes']} | {row['ppl']:.3f} | {row['ratio']:.3f} | {compliance} "
-                f"| {row['erasure_s']:.2f} | {row['speedup_full']:.1f}x | {row['speedup_best']:.1f}x | {row['fraction']:.3f} |")
+        line = (
+            f"| {row['S']} | {row['sizes']} | {row['ppl']:.3f} | {row['ratio']:.3f} | {compliance} "
+            f"| {row['erasure_s']:.2f} | {row['speedup_full']:.1f}x | {row['speedup_best']:.1f}x | {row['fraction']:.3f} |"
+        )
         if args.fanout:
             f = row.get("fanout")
             line += f" k={f['k']}: {f['w1']:.2f} / {f['w2']:.2f} |" if f else " - |"

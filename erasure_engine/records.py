@@ -55,7 +55,7 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Record":
+    def from_json(cls, data: dict) -> Record:
         try:
             record = cls(data["record_id"], data["subject_key"], data["content"])
         except (KeyError, TypeError) as error:

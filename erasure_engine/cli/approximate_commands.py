@@ -8,9 +8,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.datasets.jsonl import decode_records
-from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
 from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
 from erasure_engine.storage import object_store_from_url
@@ -29,7 +29,9 @@ def register(subparsers) -> None:
     )
     run.add_argument("--method", required=True, help="method name (see `methods`)")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
-    run.add_argument("--model", required=True, help="model directory or s3://bucket/prefix (save_pretrained layout, safetensors)")
+    run.add_argument(
+        "--model", required=True, help="model directory or s3://bucket/prefix (save_pretrained layout, safetensors)"
+    )
     run.add_argument("--tokenizer", help="tokenizer directory (default: the model directory, for language models)")
     run.add_argument("--forget", help="JSONL file of records to forget")
     run.add_argument("--retain", help="JSONL file of records to keep")
@@ -96,9 +98,9 @@ def select_records(args) -> tuple[list[Record], list[Record]]:
 
 
 def handle_unlearn(args) -> int:
-    from erasure_engine.models.loading import load_saved_model
     from erasure_engine.cli.verify_commands import local_model_dir
     from erasure_engine.models import load_tokenizer
+    from erasure_engine.models.loading import load_saved_model
     from erasure_engine.models.tokenizer import has_tokenizer
     from erasure_engine.unlearning import unlearn
 
@@ -118,14 +120,32 @@ def handle_unlearn(args) -> int:
             bar.set_postfix_str(message, refresh=False)
             bar.update(round(fraction * 100) - bar.n)
 
-        result = unlearn(args.method, model, forget=forget, retain=retain, tokenizer=tokenizer,
-                         params=params, seed=args.seed, progress=progress)
+        result = unlearn(
+            args.method,
+            model,
+            forget=forget,
+            retain=retain,
+            tokenizer=tokenizer,
+            params=params,
+            seed=args.seed,
+            progress=progress,
+        )
     output = result.save(args.output)
     if tokenizer is not None:
         tokenizer.save_pretrained(output / "model")  # the candidate directory loads on its own
-    print(json.dumps({"output": str(output), **{k: v for k, v in result.to_json().items() if k != "log"},
-                      "forget_records": len(forget), "retain_records": len(retain),
-                      "final": result.log[-1] if result.log else None}, indent=2, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "output": str(output),
+                **{k: v for k, v in result.to_json().items() if k != "log"},
+                "forget_records": len(forget),
+                "retain_records": len(retain),
+                "final": result.log[-1] if result.log else None,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    )
     return 0
 
 

@@ -26,8 +26,12 @@ KINDS = ("subjects", "holdout", "tabular", "general")
 def register(subparsers) -> None:
     generate = subparsers.add_parser("generate", help="generate fictitious data into a new dataset version")
     _store_arguments(generate)
-    generate.add_argument("--kind", choices=KINDS, default="subjects",
-                          help="subject bios and QA, never-seen holdout subjects, tabular rows, or general text")
+    generate.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="subjects",
+        help="subject bios and QA, never-seen holdout subjects, tabular rows, or general text",
+    )
     generate.add_argument("--size", default="tiny", help="size preset: tiny, small or reference")
     generate.add_argument("--count", type=int, help="override the preset: subjects (or texts for --kind general)")
     generate.add_argument("--seed", type=int, default=0, help="generation and shard/slice placement seed")
@@ -52,8 +56,12 @@ def register(subparsers) -> None:
     erase.add_argument("--version", help="version to erase from (default: latest)")
     erase.add_argument("--subject-key", action="append", default=[], help="subject key (repeatable)")
     erase.add_argument("--record-id", action="append", default=[], help="record id (repeatable)")
-    erase.add_argument("--identifier", action="append", default=[],
-                       help="raw identifier, turned into a subject key with the secret (repeatable)")
+    erase.add_argument(
+        "--identifier",
+        action="append",
+        default=[],
+        help="raw identifier, turned into a subject key with the secret (repeatable)",
+    )
     _secret_argument(erase)
     erase.set_defaults(handler=handle_erase)
 
@@ -65,8 +73,11 @@ def _store_arguments(parser: argparse.ArgumentParser, *, dataset_required: bool 
 
 
 def _secret_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--secret-env", default=DEFAULT_SECRET_ENV,
-                        help=f"environment variable holding the subject-key secret (default {DEFAULT_SECRET_ENV})")
+    parser.add_argument(
+        "--secret-env",
+        default=DEFAULT_SECRET_ENV,
+        help=f"environment variable holding the subject-key secret (default {DEFAULT_SECRET_ENV})",
+    )
 
 
 def _object_store(args) -> ObjectStore:
@@ -120,13 +131,15 @@ def handle_list(args) -> int:
     versions = []
     for version_id in datasets.list_versions():
         body = datasets.read_manifest(version_id).body
-        versions.append({
-            "version_id": version_id,
-            "parent_id": body["parent_id"],
-            "created_at": body["created_at"],
-            "records": body["record_count"],
-            "purged_by": body["purged_by"],
-        })
+        versions.append(
+            {
+                "version_id": version_id,
+                "parent_id": body["parent_id"],
+                "created_at": body["created_at"],
+                "records": body["record_count"],
+                "purged_by": body["purged_by"],
+            }
+        )
     _print_json({"dataset": args.dataset, "versions": versions})
     return 0
 

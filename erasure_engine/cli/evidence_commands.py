@@ -24,8 +24,11 @@ def register(subparsers) -> None:
     verify.add_argument("certificate", type=Path, help="the signed JSON file")
     verify.add_argument("--public-key", type=Path, required=True, help="the issuer's Ed25519 public key (PEM)")
     verify.add_argument("--later-sth", type=Path, help="a signed tree head kept since (e.g. from /api/log/sth)")
-    verify.add_argument("--consistency-proof", type=Path,
-                        help="JSON from /api/log/proof/consistency between the certificate's tree size and --later-sth's")
+    verify.add_argument(
+        "--consistency-proof",
+        type=Path,
+        help="JSON from /api/log/proof/consistency between the certificate's tree size and --later-sth's",
+    )
     verify.set_defaults(handler=verify_certificate)
 
     log = subparsers.add_parser(
@@ -36,7 +39,9 @@ def register(subparsers) -> None:
     log.add_argument("--export", type=Path, help='JSON {"sths": [signed tree heads], "leaf_hashes": [hex, ...]}')
     log.add_argument("--old", type=Path, help="a signed tree head you kept earlier")
     log.add_argument("--new", type=Path, help="a later signed tree head")
-    log.add_argument("--consistency-proof", type=Path, help="JSON from /api/log/proof/consistency (first=old, second=new)")
+    log.add_argument(
+        "--consistency-proof", type=Path, help="JSON from /api/log/proof/consistency (first=old, second=new)"
+    )
     log.set_defaults(handler=verify_log)
 
 

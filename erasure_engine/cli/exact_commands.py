@@ -19,14 +19,23 @@ def register(subparsers) -> None:
     unlearn.add_argument("--name", required=True, help="model name")
     unlearn.add_argument("--version", required=True, help="parent model version id")
     unlearn.add_argument("--record-id", action="append", default=[], help="record id to erase and unlearn (repeatable)")
-    unlearn.add_argument("--subject-key", action="append", default=[], help="subject key to erase and unlearn (repeatable)")
-    unlearn.add_argument("--erasure-report", type=Path,
-                         help="JSON ErasureReport of an erasure already done (instead of --record-id/--subject-key)")
-    unlearn.add_argument("--recompute", action="store_true",
-                         help="retrain even if this unlearning exists, and check the digests match")
-    unlearn.add_argument("--deactivate", action="store_true",
-                         help="compliance at once: fall back to each affected shard's checkpoint before its first "
-                              "affected slice (or drop the shard) instead of retraining")
+    unlearn.add_argument(
+        "--subject-key", action="append", default=[], help="subject key to erase and unlearn (repeatable)"
+    )
+    unlearn.add_argument(
+        "--erasure-report",
+        type=Path,
+        help="JSON ErasureReport of an erasure already done (instead of --record-id/--subject-key)",
+    )
+    unlearn.add_argument(
+        "--recompute", action="store_true", help="retrain even if this unlearning exists, and check the digests match"
+    )
+    unlearn.add_argument(
+        "--deactivate",
+        action="store_true",
+        help="compliance at once: fall back to each affected shard's checkpoint before its first "
+        "affected slice (or drop the shard) instead of retraining",
+    )
     unlearn.set_defaults(handler=handle_unlearn_exact)
 
 
@@ -50,9 +59,11 @@ def handle_unlearn_exact(args) -> int:
         dataset_name = parent.dataset.get("dataset")
         if not dataset_name:
             raise InvalidInput(f"{args.name}/{args.version} was not trained on a stored dataset; pass --erasure-report")
-        report = DatasetStore(store, dataset_name).erase(
-            parent.dataset["version_id"], subject_keys=args.subject_key, record_ids=args.record_id
-        ).to_json()
+        report = (
+            DatasetStore(store, dataset_name)
+            .erase(parent.dataset["version_id"], subject_keys=args.subject_key, record_ids=args.record_id)
+            .to_json()
+        )
     else:
         raise InvalidInput("name what to unlearn: --record-id, --subject-key or --erasure-report")
     if not report.get("new_version"):
@@ -65,28 +76,37 @@ def handle_unlearn_exact(args) -> int:
         if args.recompute:
             raise InvalidInput("--recompute retrains; it does not apply to --deactivate")
         version = deactivate_exact(store, args.name, args.version, dataset_after=dataset_after, deletions=deletions)
-        print_json({
-            "model_name": version.model_name,
-            "version_id": version.version_id,
-            "parent_version_id": version.parent_version_id,
-            "shard_digests": version.shard_digests,
-            "shard_weights": version.shard_weights,
-            "time_to_compliance_seconds": version.cost["time_to_compliance_seconds"],
-            "lineage": version.unlearning,
-        })
+        print_json(
+            {
+                "model_name": version.model_name,
+                "version_id": version.version_id,
+                "parent_version_id": version.parent_version_id,
+                "shard_digests": version.shard_digests,
+                "shard_weights": version.shard_weights,
+                "time_to_compliance_seconds": version.cost["time_to_compliance_seconds"],
+                "lineage": version.unlearning,
+            }
+        )
         return 0
     plan = plan_exact_unlearning(parent, dataset_after=dataset_after, deletions=deletions)
     total = planned_samples(dataset_after, parent.training, plan.first_affected_slice)
     with progress_bar(total, f"unlearn {args.name}") as progress:
         version = unlearn_exact(
-            store, args.name, args.version, dataset_after=dataset_after, deletions=deletions,
-            progress=progress, reuse_existing=not args.recompute,
+            store,
+            args.name,
+            args.version,
+            dataset_after=dataset_after,
+            deletions=deletions,
+            progress=progress,
+            reuse_existing=not args.recompute,
         )
-    print_json({
-        "model_name": version.model_name,
-        "version_id": version.version_id,
-        "parent_version_id": version.parent_version_id,
-        "shard_digests": version.shard_digests,
-        "lineage": version.unlearning,
-    })
+    print_json(
+        {
+            "model_name": version.model_name,
+            "version_id": version.version_id,
+            "parent_version_id": version.parent_version_id,
+            "shard_digests": version.shard_digests,
+            "lineage": version.unlearning,
+        }
+    )
     return 0

@@ -12,11 +12,20 @@ from erasure_engine.errors import InvalidInput, ObjectNotFound
 
 
 def loading_arguments(parser: argparse.ArgumentParser, *, default_device: str = "auto") -> None:
-    parser.add_argument("--device", default=default_device,
-                        help=f"auto (a GPU when there is one), cpu or cuda[:N] (default {default_device})")
-    parser.add_argument("--dtype", default="auto", help="auto (bfloat16 on a GPU, float32 on the CPU), float32, bfloat16 or float16")
-    parser.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations: less memory, slower")
-    parser.add_argument("--skip-memory-check", action="store_true", help="start even if the memory estimate exceeds what is free")
+    parser.add_argument(
+        "--device",
+        default=default_device,
+        help=f"auto (a GPU when there is one), cpu or cuda[:N] (default {default_device})",
+    )
+    parser.add_argument(
+        "--dtype", default="auto", help="auto (bfloat16 on a GPU, float32 on the CPU), float32, bfloat16 or float16"
+    )
+    parser.add_argument(
+        "--gradient-checkpointing", action="store_true", help="recompute activations: less memory, slower"
+    )
+    parser.add_argument(
+        "--skip-memory-check", action="store_true", help="start even if the memory estimate exceeds what is free"
+    )
 
 
 def lm_loading_options(args, model_dir: Path, *, job: str, batch_size: int | None = None) -> dict:
@@ -33,8 +42,14 @@ def lm_loading_options(args, model_dir: Path, *, job: str, batch_size: int | Non
     dtype = resolve_dtype(args.dtype, device)
     shape = saved_model_shape(model_dir)
     try:
-        estimate, warning = memory_preflight(shape, job, device=device, dtype=dtype, batch_size=batch_size or 8,
-                                             gradient_checkpointing=args.gradient_checkpointing)
+        estimate, warning = memory_preflight(
+            shape,
+            job,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size or 8,
+            gradient_checkpointing=args.gradient_checkpointing,
+        )
     except InvalidInput:
         if not args.skip_memory_check:
             raise

@@ -26,8 +26,12 @@ def register(subparsers) -> None:
     train.add_argument("--learning-rate", type=float, default=1e-3)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-length", type=int, default=64, help="LM tokens per record")
-    train.add_argument("--general-count", type=int, default=400,
-                       help="LMs: generated subject-free texts for the tokenizer and the LoRA base")
+    train.add_argument(
+        "--general-count",
+        type=int,
+        default=400,
+        help="LMs: generated subject-free texts for the tokenizer and the LoRA base",
+    )
     train.add_argument("--general-seed", type=int, default=0)
     train.set_defaults(handler=handle_train)
 
@@ -109,15 +113,20 @@ def handle_train(args) -> int:
     from erasure_engine.datagen import generate_general_text
     from erasure_engine.datasets import DatasetStore
     from erasure_engine.sisa.config import SisaConfig
-    from erasure_engine.sisa.trainer import load_assets, plan_training, planned_samples, train_shard, finalize_training
+    from erasure_engine.sisa.trainer import finalize_training, load_assets, plan_training, planned_samples, train_shard
 
     quiet_transformers()
     store = open_store(args)
     datasets = DatasetStore(store, args.dataset)
     dataset = datasets.load_version(args.version) if args.version else datasets.latest()
-    for flag, expected, actual in (("--shards", args.shards, dataset.shards), ("--slices", args.slices, dataset.slices)):
+    for flag, expected, actual in (
+        ("--shards", args.shards, dataset.shards),
+        ("--slices", args.slices, dataset.slices),
+    ):
         if expected is not None and expected != actual:
-            raise InvalidInput(f"{flag} {expected} does not match {args.dataset}@{dataset.version_id}, which has {actual}")
+            raise InvalidInput(
+                f"{flag} {expected} does not match {args.dataset}@{dataset.version_id}, which has {actual}"
+            )
     config = SisaConfig(
         kind=args.kind,
         size=args.size,
@@ -150,13 +159,15 @@ def handle_list(args) -> int:
         versions = []
         for version_id in registry.version_ids(name):
             version = registry.load(name, version_id)
-            versions.append({
-                "version_id": version_id,
-                "parent_version_id": version.parent_version_id,
-                "created_by": version.created_by,
-                "kind": version.kind,
-                "dataset_version": version.dataset["version_id"],
-            })
+            versions.append(
+                {
+                    "version_id": version_id,
+                    "parent_version_id": version.parent_version_id,
+                    "created_by": version.created_by,
+                    "kind": version.kind,
+                    "dataset_version": version.dataset["version_id"],
+                }
+            )
         models.append({"name": name, "versions": versions})
     print_json({"models": models})
     return 0
@@ -189,13 +200,15 @@ def handle_predict(args) -> int:
         raise InvalidInput("--features takes a JSON list of numbers, e.g. '[0.1, 2, -3]'") from None
     ensemble = load_ensemble(open_store(args), args.name, args.version)
     scores = ensemble.classifier_logits(torch.tensor(rows), aggregate=args.aggregate)
-    print_json({
-        "aggregate": args.aggregate,
-        "predictions": [
-            {"features": row, "label": int(score.argmax()), "scores": [round(float(s), 6) for s in score]}
-            for row, score in zip(rows, scores)
-        ],
-    })
+    print_json(
+        {
+            "aggregate": args.aggregate,
+            "predictions": [
+                {"features": row, "label": int(score.argmax()), "scores": [round(float(s), 6) for s in score]}
+                for row, score in zip(rows, scores)
+            ],
+        }
+    )
     return 0
 
 
@@ -205,8 +218,10 @@ def handle_score(args) -> int:
     quiet_transformers()
     ensemble = load_ensemble(open_store(args), args.name, args.version)
     losses = ensemble.record_losses(args.text)
-    print_json({
-        "texts": [{"text": text, "loss": round(loss, 6)} for text, loss in zip(args.text, losses)],
-        "perplexity": round(ensemble.perplexity(args.text), 6),
-    })
+    print_json(
+        {
+            "texts": [{"text": text, "loss": round(loss, 6)} for text, loss in zip(args.text, losses)],
+            "perplexity": round(ensemble.perplexity(args.text), 6),
+        }
+    )
     return 0

@@ -17,14 +17,20 @@ from erasure_engine.storage import object_store_from_url
 
 
 def register(subparsers) -> None:
-    verify = subparsers.add_parser("verify", help="run every attack and probe on a candidate model; write verdict.json + PNGs")
+    verify = subparsers.add_parser(
+        "verify", help="run every attack and probe on a candidate model; write verdict.json + PNGs"
+    )
     verify.add_argument("--candidate", required=True, help="unlearned model: a directory or s3://bucket/prefix")
     verify.add_argument("--parent", required=True, help="the model it was unlearned from")
-    verify.add_argument("--oracle", help="model retrained without the forget set (enables KS forget quality + PrivLeak)")
+    verify.add_argument(
+        "--oracle", help="model retrained without the forget set (enables KS forget quality + PrivLeak)"
+    )
     verify.add_argument("--reference", help="reference LM for the calibrated (reference-model) attack")
     verify.add_argument("--tokenizer", help="tokenizer directory (default: the candidate's)")
     data_arguments(verify)
-    verify.add_argument("--retain", help="JSONL records still trained on (default: --dataset minus the forget selection)")
+    verify.add_argument(
+        "--retain", help="JSONL records still trained on (default: --dataset minus the forget selection)"
+    )
     verify.add_argument("--general", help="JSONL general held-out records for utility (default: the holdout)")
     verify.add_argument("--policy", help="JSON file of policy overrides (unknown keys are an error)")
     verify.add_argument("--seed", type=int, default=0)
@@ -48,8 +54,16 @@ def register(subparsers) -> None:
 
 def data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--forget", help="JSONL records to forget (members)")
-    parser.add_argument("--dataset", help="JSONL records of the training data set version; select the forget set with --forget-subject/--forget-record")
-    parser.add_argument("--forget-subject", action="append", default=[], help="subject key whose records are the forget set (repeatable)")
+    parser.add_argument(
+        "--dataset",
+        help="JSONL records of the training data set version; select the forget set with --forget-subject/--forget-record",
+    )
+    parser.add_argument(
+        "--forget-subject",
+        action="append",
+        default=[],
+        help="subject key whose records are the forget set (repeatable)",
+    )
     parser.add_argument("--forget-record", action="append", default=[], help="record id in the forget set (repeatable)")
     parser.add_argument("--holdout", required=True, help="JSONL records about never-seen subjects (non-members)")
 
@@ -85,7 +99,9 @@ def select_data(args) -> tuple[list[Record], list[Record] | None]:
         forget = [r for r, keep in zip(records, chosen) if keep]
         rest = [r for r, keep in zip(records, chosen) if not keep]
     else:
-        raise InvalidInput("give the forget set: --forget FILE, or --dataset FILE with --forget-subject/--forget-record")
+        raise InvalidInput(
+            "give the forget set: --forget FILE, or --dataset FILE with --forget-subject/--forget-record"
+        )
     if not forget:
         raise InvalidInput("the forget set is empty: nothing to verify")
     return forget, rest
@@ -149,7 +165,12 @@ def handle_verify(args) -> int:
     holdout = read_jsonl(args.holdout)
     general = read_jsonl(args.general) if args.general else None
     with tempfile.TemporaryDirectory() as scratch:
-        locations = {"candidate": args.candidate, "parent": args.parent, "oracle": args.oracle, "reference": args.reference}
+        locations = {
+            "candidate": args.candidate,
+            "parent": args.parent,
+            "oracle": args.oracle,
+            "reference": args.reference,
+        }
         directories = {
             role: local_model_dir(location, args.endpoint_url, Path(scratch))
             for role, location in locations.items()
@@ -157,13 +178,26 @@ def handle_verify(args) -> int:
         }
         options = lm_loading_options(args, directories["candidate"], job="verify")
         models = {role: load_saved_model(path, **options) for role, path in directories.items()}
-        tokenizer = load_tokenizer_for(directories, args.tokenizer) if hasattr(models["candidate"], "get_input_embeddings") else None
+        tokenizer = (
+            load_tokenizer_for(directories, args.tokenizer)
+            if hasattr(models["candidate"], "get_input_embeddings")
+            else None
+        )
         bar, update = progress_bar("verify")
         try:
             verdict = verify(
-                models["candidate"], models["parent"], forget, retain, holdout,
-                oracle=models.get("oracle"), reference=models.get("reference"), general=general,
-                tokenizer=tokenizer, policy=policy, seed=args.seed, progress=update,
+                models["candidate"],
+                models["parent"],
+                forget,
+                retain,
+                holdout,
+                oracle=models.get("oracle"),
+                reference=models.get("reference"),
+                general=general,
+                tokenizer=tokenizer,
+                policy=policy,
+                seed=args.seed,
+                progress=update,
             )
         finally:
             bar.close()
@@ -180,7 +214,12 @@ def handle_verify(args) -> int:
 
 def handle_mia(args) -> int:
     from erasure_engine.models.loading import load_saved_model
-    from erasure_engine.verification import VerificationPolicy, compute_classifier_statistics, compute_lm_statistics, membership_attack
+    from erasure_engine.verification import (
+        VerificationPolicy,
+        compute_classifier_statistics,
+        compute_lm_statistics,
+        membership_attack,
+    )
     from erasure_engine.verification.membership import classifier_membership_scores, lm_membership_scores
 
     policy = VerificationPolicy.from_json_file(args.policy) if args.policy else VerificationPolicy()
@@ -205,9 +244,12 @@ def handle_mia(args) -> int:
                 stats = compute_lm_statistics(model, tokenizer, texts, batch_size=policy.batch_size)
                 reference = None
                 if "reference" in models:
-                    reference = compute_lm_statistics(models["reference"], tokenizer, texts, batch_size=policy.batch_size)
+                    reference = compute_lm_statistics(
+                        models["reference"], tokenizer, texts, batch_size=policy.batch_size
+                    )
                 return lm_membership_scores(stats, min_k_fraction=policy.min_k_fraction, reference=reference)
         else:
+
             def scores(records):
                 return classifier_membership_scores(compute_classifier_statistics(model, records))
 

@@ -64,13 +64,15 @@ class Subject:
         """(attribute, question, answer) triples about this subject."""
         article = "an" if self.profession[0] in "aeiou" else "a"
         return [
-            ("profession", f"What is the profession of {self.name}?",
-             f"{self.name} works as {article} {self.profession}."),
+            (
+                "profession",
+                f"What is the profession of {self.name}?",
+                f"{self.name} works as {article} {self.profession}.",
+            ),
             ("birth_city", f"Where was {self.name} born?", f"{self.name} was born in {self.city}."),
             ("birth_date", f"When was {self.name} born?", f"{self.name} was born on {self.birth_date}."),
             ("employer", f"Who employs {self.name}?", f"{self.name} works at {self.employer}."),
-            ("phone", f"What is the phone number of {self.name}?",
-             f"The phone number of {self.name} is {self.phone}."),
+            ("phone", f"What is the phone number of {self.name}?", f"The phone number of {self.name} is {self.phone}."),
             ("hobby", f"What does {self.name} enjoy in free time?", f"{self.name} enjoys {self.hobby}."),
         ]
 
@@ -119,9 +121,7 @@ def _check_counts(train: int, holdout: int) -> None:
     if train < 0 or holdout < 0:
         raise InvalidInput("subject counts must not be negative")
     if train + holdout > name_capacity():
-        raise InvalidInput(
-            f"{train} training + {holdout} holdout subjects exceed the {name_capacity()} distinct names"
-        )
+        raise InvalidInput(f"{train} training + {holdout} holdout subjects exceed the {name_capacity()} distinct names")
 
 
 def generate_subjects(count: int, seed: int) -> list[Subject]:

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 def subject_key_digest(subject_key: str) -> str:
     """What erasure evidence keeps instead of a subject key."""
-    return hashlib.sha256(f"erased-subject-key:{subject_key}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"erased-subject-key:{subject_key}".encode()).hexdigest()
 
 
 def request_digest(subject_keys: list[str], record_ids: list[str]) -> str:
@@ -206,7 +206,11 @@ def _finish(
 
 
 def _report_already_erased(
-    datasets: DatasetStore, version_id: str, manifests: dict[str, dict], earlier: list[tuple[str, dict]], keys: list[str]
+    datasets: DatasetStore,
+    version_id: str,
+    manifests: dict[str, dict],
+    earlier: list[tuple[str, dict]],
+    keys: list[str],
 ) -> ErasureReport:
     """Every requested record is already erased: finish those erasures' cleanup (a no-op when
     they completed) and say that nothing was left to remove."""
@@ -324,7 +328,9 @@ def _orphans_holding(store, orphans: set[str], holds_erased, key_set: set[str]) 
             continue
         except IntegrityMismatch:
             continue
-        entries = ({"record_id": r.record_id, "content_hash": r.content_hash, "subject_key": r.subject_key} for r in records)
+        entries = (
+            {"record_id": r.record_id, "content_hash": r.content_hash, "subject_key": r.subject_key} for r in records
+        )
         if any(holds_erased(entry) for entry in entries):
             found.add(key)
     return found

@@ -54,7 +54,7 @@ def revision_key(dataset: str, version: str, revision: int, sha256: str) -> str:
 
 def parse_revision_key(dataset: str, key: str) -> tuple[str, int, str] | None:
     """(version id, revision, sha256) of a manifest revision key, None for anything else."""
-    rest = key[len(manifests_prefix(dataset)):] if key.startswith(manifests_prefix(dataset)) else ""
+    rest = key[len(manifests_prefix(dataset)) :] if key.startswith(manifests_prefix(dataset)) else ""
     version, _, name = rest.partition("/")
     match = _REVISION.match(name)
     if not match or not _VERSION_ID.match(version):

@@ -29,7 +29,7 @@ Place = tuple[int, int]
 
 
 def _digest(record_id: str, seed: int) -> str:
-    return hashlib.sha256(f"sisa-placement:{seed}:{record_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"sisa-placement:{seed}:{record_id}".encode()).hexdigest()
 
 
 def placement_key(record_id: str, subject_key: str = "") -> str:
@@ -67,10 +67,14 @@ def assign_places(
         if key in previous_places:
             shard, slice_ = previous_places[key]
             if not (0 <= shard < shards and 0 <= slice_ < slices):
-                raise InvalidInput(f"recorded place {shard}/{slice_} of {key!r} is outside the {shards}x{slices} layout")
+                raise InvalidInput(
+                    f"recorded place {shard}/{slice_} of {key!r} is outside the {shards}x{slices} layout"
+                )
             group_place[key] = (shard, slice_)
             load[shard][slice_] += size
-    new_groups = sorted((key for key in sizes if key not in group_place), key=lambda key: (-sizes[key], _digest(key, seed)))
+    new_groups = sorted(
+        (key for key in sizes if key not in group_place), key=lambda key: (-sizes[key], _digest(key, seed))
+    )
     for key in new_groups:
         shard = min(range(shards), key=lambda s: (sum(load[s]), s))
         slice_ = min(range(slices), key=lambda j: (load[shard][j], j))
@@ -83,7 +87,10 @@ def places_of_entries(entries: Iterable[Mapping]) -> dict[str, Place]:
     """placement key -> place, from manifest record entries (record_id, subject_key, shard, slice)."""
     places: dict[str, Place] = {}
     for entry in entries:
-        places[placement_key(entry["record_id"], entry.get("subject_key", ""))] = (int(entry["shard"]), int(entry["slice"]))
+        places[placement_key(entry["record_id"], entry.get("subject_key", ""))] = (
+            int(entry["shard"]),
+            int(entry["slice"]),
+        )
     return places
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from erasure_engine.datasets import layout
-from erasure_engine.datasets.jsonl import encode_records
 from erasure_engine.datasets import manifest as manifest_io
+from erasure_engine.datasets.jsonl import encode_records
 from erasure_engine.datasets.placement import BALANCED_SCHEME, assign_places, check_layout, order_key, places_of_entries
 from erasure_engine.datasets.version import DatasetVersion
 from erasure_engine.errors import EngineError, InvalidInput, ObjectNotFound
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class DatasetStore:
@@ -102,7 +102,7 @@ class DatasetStore:
 
     def erase(
         self, version_id: str, *, subject_keys: Iterable[str] = (), record_ids: Iterable[str] = ()
-    ) -> "ErasureReport":
+    ) -> ErasureReport:
         """Erase records from `version_id` and from every stored version of this dataset;
         see `erasure_engine.datasets.erasure.erase`."""
         from erasure_engine.datasets.erasure import erase  # erasure builds on this module

@@ -93,8 +93,12 @@ class TreeHead:
 def tree_head_sign(*, tree_size: int, root_hash: bytes, timestamp_ms: int, private_key: Ed25519PrivateKey) -> TreeHead:
     log_id = key_id(private_key.public_key())
     document = {
-        "kind": STH_KIND, "schema_version": 1, "log_id": log_id,
-        "tree_size": tree_size, "root_hash": root_hash.hex(), "timestamp_ms": timestamp_ms,
+        "kind": STH_KIND,
+        "schema_version": 1,
+        "log_id": log_id,
+        "tree_size": tree_size,
+        "root_hash": root_hash.hex(),
+        "timestamp_ms": timestamp_ms,
     }
     return TreeHead(tree_size, root_hash, timestamp_ms, log_id, sign_document(document, private_key))
 
@@ -142,7 +146,9 @@ def tree_heads_consistency_check(older: TreeHead, newer: TreeHead, proof_hex: Se
             Tampering.STH_ROLLBACK,
             f"the tree shrank: {older.describe()} was followed by {newer.describe()}",
         )
-    if not verify_consistency(older.tree_size, newer.tree_size, older.root_hash, newer.root_hash, hashes_from_hex(proof_hex)):
+    if not verify_consistency(
+        older.tree_size, newer.tree_size, older.root_hash, newer.root_hash, hashes_from_hex(proof_hex)
+    ):
         return Finding(
             Tampering.INCONSISTENT_STH,
             f"{newer.describe()} does not extend {older.describe()}: history before size {older.tree_size} was rewritten",

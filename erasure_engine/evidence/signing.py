@@ -117,5 +117,7 @@ def verify_document(data: bytes, public_key: Ed25519PublicKey) -> SignedDocument
         raw_signature = base64.b64decode(signature.get("value", ""), validate=True)
         public_key.verify(raw_signature, canonical_json(parsed["document"]))
     except (binascii.Error, ValueError, InvalidSignature):
-        raise SignatureInvalid("the signature does not match the document: it was altered or signed by another key") from None
+        raise SignatureInvalid(
+            "the signature does not match the document: it was altered or signed by another key"
+        ) from None
     return SignedDocument(document=parsed["document"], key_id=expected_key)

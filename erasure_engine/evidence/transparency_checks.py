@@ -35,7 +35,9 @@ def signed_tree_head_from_json(value, public_key: Ed25519PublicKey) -> TreeHead:
     return tree_head_verify(canonical_json(value), public_key)
 
 
-def certificate_transparency_check(document: dict, public_key: Ed25519PublicKey) -> tuple[list[Finding], TreeHead | None]:
+def certificate_transparency_check(
+    document: dict, public_key: Ed25519PublicKey
+) -> tuple[list[Finding], TreeHead | None]:
     """Every embedded event must be included in the embedded, validly signed tree head."""
     transparency = document.get("transparency")
     if transparency is None:
@@ -48,7 +50,10 @@ def certificate_transparency_check(document: dict, public_key: Ed25519PublicKey)
     for entry in transparency.get("events", []):
         try:
             finding = event_inclusion_check(
-                entry["event"], leaf_index=int(entry["leaf_index"]), proof_hex=entry["inclusion_proof"], head=head,
+                entry["event"],
+                leaf_index=int(entry["leaf_index"]),
+                proof_hex=entry["inclusion_proof"],
+                head=head,
             )
         except (KeyError, TypeError, ValueError, EngineError) as error:
             finding = Finding(Tampering.INVALID_PROOF, f"malformed proof entry: {error}")
@@ -59,7 +64,11 @@ def certificate_transparency_check(document: dict, public_key: Ed25519PublicKey)
 
 def log_export_check(export: dict, public_key: Ed25519PublicKey) -> tuple[list[Finding], list[TreeHead]]:
     """Recompute every exported tree head's root from the exported leaves, in time order."""
-    if not isinstance(export, dict) or not isinstance(export.get("sths"), list) or not isinstance(export.get("leaf_hashes"), list):
+    if (
+        not isinstance(export, dict)
+        or not isinstance(export.get("sths"), list)
+        or not isinstance(export.get("leaf_hashes"), list)
+    ):
         raise InvalidInput('a log export is {"sths": [...], "leaf_hashes": [...]}')
     tree = MerkleTree(hashes_from_hex(export["leaf_hashes"]))
     findings, heads = [], []
@@ -76,13 +85,28 @@ def tree_heads_against_leaves(heads: list[TreeHead], tree: MerkleTree, source: s
     findings, previous = [], None
     for head in sorted(heads, key=lambda h: h.timestamp_ms):
         if previous is not None and head.tree_size < previous.tree_size:
-            findings.append(Finding(Tampering.STH_ROLLBACK, f"{source} {head.describe()} is smaller than the earlier "
-                                                            f"{previous.describe()}: the log was rolled back"))
+            findings.append(
+                Finding(
+                    Tampering.STH_ROLLBACK,
+                    f"{source} {head.describe()} is smaller than the earlier "
+                    f"{previous.describe()}: the log was rolled back",
+                )
+            )
         if head.tree_size > len(tree):
-            findings.append(Finding(Tampering.TRUNCATION, f"{source} {head.describe()} covers {head.tree_size} leaves but "
-                                                          f"the log holds {len(tree)}: leaves were removed from the end"))
+            findings.append(
+                Finding(
+                    Tampering.TRUNCATION,
+                    f"{source} {head.describe()} covers {head.tree_size} leaves but "
+                    f"the log holds {len(tree)}: leaves were removed from the end",
+                )
+            )
         elif tree.root(head.tree_size) != head.root_hash:
-            findings.append(Finding(Tampering.CONSISTENT_REWRITE, f"history rewritten: the first {head.tree_size} leaves "
-                                                                  f"no longer hash to the root of the {source} {head.describe()}"))
+            findings.append(
+                Finding(
+                    Tampering.CONSISTENT_REWRITE,
+                    f"history rewritten: the first {head.tree_size} leaves "
+                    f"no longer hash to the root of the {source} {head.describe()}",
+                )
+            )
         previous = head
     return findings

@@ -65,7 +65,7 @@ class Artifact:
         return {"prefix": self.prefix, "files": dict(self.files), "weights_digest": self.weights_digest}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Artifact":
+    def from_dict(cls, data: dict) -> Artifact:
         try:
             return cls(data["prefix"], dict(data["files"]), data.get("weights_digest", ""))
         except (KeyError, TypeError) as error:

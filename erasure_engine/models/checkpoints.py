@@ -26,8 +26,7 @@ def checkpoint_directory(directory: str | Path) -> Path:
     if any((directory / name).is_file() for name in SAFETENSORS_FILES):
         return directory
     pickles = sorted(
-        path.name for path in directory.iterdir()
-        if path.suffix in PICKLE_SUFFIXES and path.name not in IGNORED_PICKLES
+        path.name for path in directory.iterdir() if path.suffix in PICKLE_SUFFIXES and path.name not in IGNORED_PICKLES
     )
     if pickles:
         raise UnsafeCheckpoint(
@@ -63,10 +62,14 @@ def checked_from_pretrained(auto_class, directory: str | Path, **kwargs):
         )
     except (ValueError, KeyError, OSError, RuntimeError) as error:
         # Unknown model_type, custom code (auto_map), a tensor of the wrong shape, a broken file.
-        raise InvalidInput(f"cannot load the model in {directory} as the architecture its config declares: {error}") from None
+        raise InvalidInput(
+            f"cannot load the model in {directory} as the architecture its config declares: {error}"
+        ) from None
     problems = _loading_problems(info)
     if problems:
-        summary = "; ".join(f"{len(values)} {key.replace('_', ' ')} (e.g. {values[0]})" for key, values in problems.items())
+        summary = "; ".join(
+            f"{len(values)} {key.replace('_', ' ')} (e.g. {values[0]})" for key, values in problems.items()
+        )
         raise CheckpointMismatch(
             f"the weights in {directory} do not match its config ({type(model).__name__}): {summary}. "
             "Refusing to load: the missing tensors would be initialised at random",

@@ -28,7 +28,7 @@ class ClassifierConfig:
             raise InvalidInput(f"invalid classifier config {self}")
 
     @classmethod
-    def for_size(cls, size: str, *, input_dim: int, num_classes: int) -> "ClassifierConfig":
+    def for_size(cls, size: str, *, input_dim: int, num_classes: int) -> ClassifierConfig:
         if size not in CLASSIFIER_SIZES:
             raise InvalidInput(f"unknown classifier size {size!r}; choose one of {sorted(CLASSIFIER_SIZES)}")
         return cls(input_dim, num_classes, list(CLASSIFIER_SIZES[size]))
@@ -37,7 +37,7 @@ class ClassifierConfig:
         return {"model_type": MODEL_TYPE, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ClassifierConfig":
+    def from_dict(cls, data: dict) -> ClassifierConfig:
         if data.get("model_type") != MODEL_TYPE:
             raise InvalidInput(f"not a classifier config: model_type {data.get('model_type')!r}")
         return cls(int(data["input_dim"]), int(data["num_classes"]), [int(w) for w in data["hidden_dims"]])
@@ -68,7 +68,7 @@ class MLPClassifier(nn.Module):
         save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> "MLPClassifier":
+    def from_pretrained(cls, directory: str | Path) -> MLPClassifier:
         directory = Path(directory)
         for name in ("config.json", "model.safetensors"):
             if not (directory / name).is_file():

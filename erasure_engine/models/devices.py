@@ -10,7 +10,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """"auto" (or None) is the first GPU when there is one, else the CPU."""
+    """ "auto" (or None) is the first GPU when there is one, else the CPU."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

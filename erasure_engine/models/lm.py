@@ -24,22 +24,62 @@ DEFAULT_ARCHITECTURE = "gpt2"
 
 # The same sizes for other families transformers ships, in each family's own key names, every
 # dropout at 0 (determinism). Used to build small models here, e.g. to test a family end to end.
-_LLAMA_LIKE = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-               "num_key_value_heads": 1, "max_position_embeddings": 64, "attention_dropout": 0.0}
+_LLAMA_LIKE = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "max_position_embeddings": 64,
+    "attention_dropout": 0.0,
+}
 ARCHITECTURE_SIZES: dict[str, dict[str, dict]] = {
-    "gpt2": {size: {**values, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0} for size, values in LM_SIZES.items()},
+    "gpt2": {
+        size: {**values, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0} for size, values in LM_SIZES.items()
+    },
     "llama": {"tiny": dict(_LLAMA_LIKE)},
     "qwen2": {"tiny": {**_LLAMA_LIKE, "use_sliding_window": False}},
     "mistral": {"tiny": {**_LLAMA_LIKE, "sliding_window": None}},
-    "gpt_neox": {"tiny": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                          "max_position_embeddings": 64, "rotary_pct": 0.5, "hidden_dropout": 0.0,
-                          "attention_dropout": 0.0, "use_parallel_residual": True}},
-    "phi": {"tiny": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                     "max_position_embeddings": 64, "partial_rotary_factor": 0.5, "resid_pdrop": 0.0,
-                     "embd_pdrop": 0.0, "attention_dropout": 0.0}},
-    "opt": {"tiny": {"hidden_size": 32, "ffn_dim": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                     "word_embed_proj_dim": 32, "max_position_embeddings": 64, "dropout": 0.0,
-                     "attention_dropout": 0.0, "layerdrop": 0.0, "activation_dropout": 0.0}},
+    "gpt_neox": {
+        "tiny": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 64,
+            "rotary_pct": 0.5,
+            "hidden_dropout": 0.0,
+            "attention_dropout": 0.0,
+            "use_parallel_residual": True,
+        }
+    },
+    "phi": {
+        "tiny": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 64,
+            "partial_rotary_factor": 0.5,
+            "resid_pdrop": 0.0,
+            "embd_pdrop": 0.0,
+            "attention_dropout": 0.0,
+        }
+    },
+    "opt": {
+        "tiny": {
+            "hidden_size": 32,
+            "ffn_dim": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "word_embed_proj_dim": 32,
+            "max_position_embeddings": 64,
+            "dropout": 0.0,
+            "attention_dropout": 0.0,
+            "layerdrop": 0.0,
+            "activation_dropout": 0.0,
+        }
+    },
 }
 # sdpa is deterministic on the CPU and named explicitly so a reloaded model runs the exact
 # same kernels as the one that was trained.

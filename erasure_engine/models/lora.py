@@ -31,8 +31,7 @@ def adaptable_layers(model: nn.Module) -> dict[str, nn.Module]:
     """Every linear (or GPT-2 Conv1D) layer but the output head, by full name."""
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return {
-        name: module for name, module in model.named_modules()
-        if isinstance(module, ADAPTABLE) and module is not head
+        name: module for name, module in model.named_modules() if isinstance(module, ADAPTABLE) and module is not head
     }
 
 
@@ -91,7 +90,9 @@ def config_for_base(base: nn.Module, config: LoraConfig) -> LoraConfig:
         return config
     if requested and all(any(_matches(name, wanted) for name in names) for wanted in requested):
         targets = [name for name in adaptable_layers(base) if any(_matches(name, w) for w in requested)]
-        return dataclasses.replace(config, target_modules=list(requested), fan_in_fan_out=stores_transposed(base, targets))
+        return dataclasses.replace(
+            config, target_modules=list(requested), fan_in_fan_out=stores_transposed(base, targets)
+        )
     targets = lora_targets(base)
     return dataclasses.replace(config, target_modules=targets, fan_in_fan_out=stores_transposed(base, targets))
 

@@ -50,7 +50,13 @@ class MemoryEstimate:
         return f"{self.job} on {self.device} in {self.dtype}: about {self.total / GIB:.2f} GiB ({parts} GiB)"
 
     def to_json(self) -> dict:
-        return {"job": self.job, "device": self.device, "dtype": self.dtype, "total_bytes": self.total, "parts": dict(self.parts)}
+        return {
+            "job": self.job,
+            "device": self.device,
+            "dtype": self.dtype,
+            "total_bytes": self.total,
+            "parts": dict(self.parts),
+        }
 
 
 def _config_shape(config) -> ModelShape:
@@ -96,11 +102,17 @@ def saved_model_shape(directory: str | Path) -> ModelShape:
     return model_shape(model)
 
 
-def _activations(shape: ModelShape, *, batch_size: int, sequence_length: int, dtype_bytes: int, checkpointing: bool) -> int:
+def _activations(
+    shape: ModelShape, *, batch_size: int, sequence_length: int, dtype_bytes: int, checkpointing: bool
+) -> int:
     tokens = batch_size * sequence_length
     per_layer = tokens * shape.hidden_size * ACTIVATION_VALUES_PER_HIDDEN * dtype_bytes
     # Checkpointing keeps each layer's input and recomputes one layer at a time.
-    layers = per_layer + shape.layers * tokens * shape.hidden_size * dtype_bytes if checkpointing else per_layer * shape.layers
+    layers = (
+        per_layer + shape.layers * tokens * shape.hidden_size * dtype_bytes
+        if checkpointing
+        else per_layer * shape.layers
+    )
     logits = 3 * tokens * shape.vocab_size * 4  # logits, float32 log-softmax and its gradient
     return layers + logits
 
@@ -119,8 +131,13 @@ def estimate_memory(
     """Bytes a job needs: `job` is an approximate method name, or "verify"."""
     dtype_bytes = torch.tensor([], dtype=dtype).element_size()
     weights = shape.parameters * dtype_bytes
-    activations = _activations(shape, batch_size=batch_size, sequence_length=sequence_length, dtype_bytes=dtype_bytes,
-                               checkpointing=gradient_checkpointing)
+    activations = _activations(
+        shape,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        dtype_bytes=dtype_bytes,
+        checkpointing=gradient_checkpointing,
+    )
     parts = {"weights": weights, "working copy": weights}  # unlearning changes a copy of the input model
     if job in FULL_MODEL_METHODS:
         parts.update(gradients=weights, optimizer=2 * weights, activations=activations)
@@ -131,8 +148,13 @@ def estimate_memory(
         parts.update(adapter=adapter, gradients=adapter, optimizer=2 * adapter, activations=activations)
     elif job == "verify":
         # candidate + parent (+ oracle), a quantized and a relearning copy with its gradients and optimizer.
-        parts = {"candidate": weights, "parent": weights, "attack copies": weights, "relearning": 3 * weights,
-                 "activations": activations}
+        parts = {
+            "candidate": weights,
+            "parent": weights,
+            "attack copies": weights,
+            "relearning": 3 * weights,
+            "activations": activations,
+        }
     else:
         raise InvalidInput(f"no memory estimate for job {job!r}")
     return MemoryEstimate(job=job, device=device, dtype=str(dtype).removeprefix("torch."), parts=parts)
@@ -188,6 +210,13 @@ def memory_preflight(
     """Estimate a job before it starts and check it against the device's free memory:
     (estimate, warning or None); raises InvalidInput when it cannot fit."""
     length = sequence_length or min(shape.max_positions or DEFAULT_SEQUENCE_LENGTH, DEFAULT_SEQUENCE_LENGTH)
-    estimate = estimate_memory(shape, job, dtype=dtype, device=str(device), batch_size=batch_size,
-                               sequence_length=length, gradient_checkpointing=gradient_checkpointing)
+    estimate = estimate_memory(
+        shape,
+        job,
+        dtype=dtype,
+        device=str(device),
+        batch_size=batch_size,
+        sequence_length=length,
+        gradient_checkpointing=gradient_checkpointing,
+    )
     return estimate, check_memory(estimate, available_memory(device))

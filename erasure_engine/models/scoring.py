@@ -80,7 +80,10 @@ def record_losses(
     batch_size: int = 32,
 ) -> list[float]:
     """Mean per-token negative log-likelihood of each text (the usual membership-attack loss)."""
-    return [total / max(count, 1) for total, count in record_token_nll(model, tokenizer, texts, max_length=max_length, batch_size=batch_size)]
+    return [
+        total / max(count, 1)
+        for total, count in record_token_nll(model, tokenizer, texts, max_length=max_length, batch_size=batch_size)
+    ]
 
 
 def perplexity(

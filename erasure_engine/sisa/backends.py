@@ -125,7 +125,9 @@ class CausalLMBackend(_TextBackend):
         missing, unexpected = model.load_state_dict(load_file(str(directory / "model.safetensors")), strict=False)
         # save_pretrained drops the output head because it is tied to the input embedding.
         if unexpected or set(missing) - {"lm_head.weight"}:
-            raise InvalidInput(f"checkpoint in {directory} does not fit the model: missing {missing}, unexpected {unexpected}")
+            raise InvalidInput(
+                f"checkpoint in {directory} does not fit the model: missing {missing}, unexpected {unexpected}"
+            )
 
 
 class LoraBackend(_TextBackend):

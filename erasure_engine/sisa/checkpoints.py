@@ -44,7 +44,9 @@ def restore_checkpoint(
         directory = download_dir(store, checkpoint, workdir)
         model = backend.initial_model(shard)
         backend.load_weights(model, directory)
-        verify_weights(backend.trainable_state(model), checkpoint.weights_digest, what=f"checkpoint {checkpoint.prefix}")
+        verify_weights(
+            backend.trainable_state(model), checkpoint.weights_digest, what=f"checkpoint {checkpoint.prefix}"
+        )
         optimizer = backend.optimizer(model)
         optimizer.load_state_dict(torch.load(directory / OPTIMIZER_FILE, weights_only=True))
         torch.set_rng_state(torch.load(directory / RNG_FILE, weights_only=True))

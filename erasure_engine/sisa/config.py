@@ -38,7 +38,7 @@ class SisaConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SisaConfig":
+    def from_dict(cls, data: dict) -> SisaConfig:
         known = {name for name in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:

@@ -78,9 +78,13 @@ class InMemoryDataset:
         self.slices = slices
         self.parent_id = parent_id
         self._records = sorted(records, key=lambda record: record.record_id)
-        self._position = assign_places(self._records, seed=0, shards=shards, slices=slices, previous_places=previous_places)
+        self._position = assign_places(
+            self._records, seed=0, shards=shards, slices=slices, previous_places=previous_places
+        )
         listing = [[r.record_id, r.content_hash, *self._position[r.record_id]] for r in self._records]
-        self.manifest_sha256 = hashlib.sha256(canonical_json({"shards": shards, "slices": slices, "records": listing})).hexdigest()
+        self.manifest_sha256 = hashlib.sha256(
+            canonical_json({"shards": shards, "slices": slices, "records": listing})
+        ).hexdigest()
         self.version_id = "mem-" + self.manifest_sha256[:12]
         self.dataset = "in-memory"
         # Same shape as DatasetVersion.manifest's erasure block: the evidence of what was removed.
@@ -109,7 +113,7 @@ class InMemoryDataset:
         by_id = {record.record_id: record for record in self._records}
         return {record_id: by_id[record_id].content_hash for record_id in record_ids if record_id in by_id}
 
-    def without(self, record_ids: Iterable[str]) -> "InMemoryDataset":
+    def without(self, record_ids: Iterable[str]) -> InMemoryDataset:
         """The next version: the same records minus `record_ids`."""
         removed = set(record_ids)
         unknown = sorted(removed - set(self._position))
@@ -119,12 +123,22 @@ class InMemoryDataset:
         evidence = {
             "from_version": self.version_id,
             "removed": [
-                {"record_id": r.record_id, "content_hash": r.content_hash, "shard": self._position[r.record_id][0], "slice": self._position[r.record_id][1]}
+                {
+                    "record_id": r.record_id,
+                    "content_hash": r.content_hash,
+                    "shard": self._position[r.record_id][0],
+                    "slice": self._position[r.record_id][1],
+                }
                 for r in self._records
                 if r.record_id in removed
             ],
         }
         places = {placement_key(r.record_id, r.subject_key): self._position[r.record_id] for r in self._records}
         return InMemoryDataset(
-            kept, shards=self.shards, slices=self.slices, parent_id=self.version_id, erasure=evidence, previous_places=places
+            kept,
+            shards=self.shards,
+            slices=self.slices,
+            parent_id=self.version_id,
+            erasure=evidence,
+            previous_places=places,
         )

@@ -29,7 +29,14 @@ class ShardEnsemble:
     shards with no active model or no records are left out. For lm-lora, one PeftModel holds
     all the adapters."""
 
-    def __init__(self, version: ModelVersion, models: list[nn.Module], assets: LoadedAssets, *, shards: Sequence[int] | None = None):
+    def __init__(
+        self,
+        version: ModelVersion,
+        models: list[nn.Module],
+        assets: LoadedAssets,
+        *,
+        shards: Sequence[int] | None = None,
+    ):
         self.version = version
         self.shards = list(range(len(models)) if shards is None else shards)  # shard id of each model
         if len(self.shards) != len(models) or not models:
@@ -87,14 +94,22 @@ class ShardEnsemble:
         """Mean per-token NLL of each text under the ensemble (membership-attack input)."""
         self._require("lm", "lm-lora")
         pairs = record_token_nll(
-            self.next_token_log_probs, self.tokenizer, texts, max_length=self.version.training.max_length, batch_size=batch_size
+            self.next_token_log_probs,
+            self.tokenizer,
+            texts,
+            max_length=self.version.training.max_length,
+            batch_size=batch_size,
         )
         return [total / max(count, 1) for total, count in pairs]
 
     def perplexity(self, texts: Sequence[str], *, batch_size: int = 32) -> float:
         self._require("lm", "lm-lora")
         pairs = record_token_nll(
-            self.next_token_log_probs, self.tokenizer, texts, max_length=self.version.training.max_length, batch_size=batch_size
+            self.next_token_log_probs,
+            self.tokenizer,
+            texts,
+            max_length=self.version.training.max_length,
+            batch_size=batch_size,
         )
         return math.exp(sum(nll for nll, _ in pairs) / max(1, sum(count for _, count in pairs)))
 
@@ -103,7 +118,9 @@ class ShardEnsemble:
             raise InvalidInput(f"model {self.version.model_name} is a {self.version.kind}, not {' or '.join(kinds)}")
 
 
-def load_shard_model(store: ObjectStore, version: ModelVersion, shard: int, *, assets: LoadedAssets | None = None) -> nn.Module:
+def load_shard_model(
+    store: ObjectStore, version: ModelVersion, shard: int, *, assets: LoadedAssets | None = None
+) -> nn.Module:
     """One shard's final model via from_pretrained on a verified local copy."""
     assets = assets or load_assets(store, version.assets)
     return _load_models(store, version, [shard], assets)[0]
@@ -116,7 +133,9 @@ def load_ensemble(store: ObjectStore, model_name: str, version_id: str) -> Shard
     return ShardEnsemble(version, _load_models(store, version, active, assets), assets, shards=active)
 
 
-def _load_models(store: ObjectStore, version: ModelVersion, shards: Sequence[int], assets: LoadedAssets) -> list[nn.Module]:
+def _load_models(
+    store: ObjectStore, version: ModelVersion, shards: Sequence[int], assets: LoadedAssets
+) -> list[nn.Module]:
     backend = backend_for(version.training, version.model_config, assets)
     models: list[nn.Module] = []
     peft_model: PeftModel | None = None
@@ -138,6 +157,8 @@ def _load_models(store: ObjectStore, version: ModelVersion, shards: Sequence[int
                 model = peft_model
             if isinstance(model, PeftModel):
                 model.set_adapter(f"shard-{shard}")
-            verify_weights(backend.trainable_state(model), checkpoint.weights_digest, what=f"shard {shard} of {version.version_id}")
+            verify_weights(
+                backend.trainable_state(model), checkpoint.weights_digest, what=f"shard {shard} of {version.version_id}"
+            )
             models.append(model.eval())
     return models

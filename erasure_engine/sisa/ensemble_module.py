@@ -25,7 +25,9 @@ def normalised_weights(weights, count: int) -> torch.Tensor:
         return torch.full((count,), 1.0 / count)
     vector = torch.as_tensor(weights, dtype=torch.float32)
     if vector.shape != (count,) or bool((vector < 0).any()) or float(vector.sum()) <= 0:
-        raise InvalidInput(f"need {count} non-negative shard weights with a positive sum, got {list(map(float, vector.reshape(-1)))}")
+        raise InvalidInput(
+            f"need {count} non-negative shard weights with a positive sum, got {list(map(float, vector.reshape(-1)))}"
+        )
     return vector / vector.sum()
 
 

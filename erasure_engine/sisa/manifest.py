@@ -109,7 +109,7 @@ class ModelVersion:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelVersion":
+    def from_dict(cls, data: dict) -> ModelVersion:
         try:
             return cls(
                 model_name=data["model_name"],
@@ -164,7 +164,7 @@ class ModelRegistry:
     def version_ids(self, model_name: str) -> list[str]:
         prefix = f"models/{check_model_name(model_name)}/versions/"
         return sorted(
-            key[len(prefix):].split("/")[0]
+            key[len(prefix) :].split("/")[0]
             for key in self.store.list_keys(prefix)
             if key.count("/") == prefix.count("/") + 1 and key.endswith("/manifest.json")
         )

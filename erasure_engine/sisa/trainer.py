@@ -45,7 +45,13 @@ from erasure_engine.sisa.backends import Batch, CausalLMBackend, LoadedAssets, S
 from erasure_engine.sisa.checkpoints import restore_checkpoint, save_checkpoint
 from erasure_engine.sisa.config import SisaConfig
 from erasure_engine.sisa.data import ShardedDataset, slice_listings
-from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion, check_model_name, checkpoint_prefix, version_prefix
+from erasure_engine.sisa.manifest import (
+    ModelRegistry,
+    ModelVersion,
+    check_model_name,
+    checkpoint_prefix,
+    version_prefix,
+)
 from erasure_engine.sisa.seeds import derive_seed, deterministic_torch, generator
 from erasure_engine.storage import ObjectStore
 
@@ -83,7 +89,7 @@ class TrainingPlan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainingPlan":
+    def from_dict(cls, data: dict) -> TrainingPlan:
         return cls(
             model_name=data["model_name"],
             version_id=data["version_id"],
@@ -115,7 +121,7 @@ class ShardResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ShardResult":
+    def from_dict(cls, data: dict) -> ShardResult:
         return cls(
             int(data["shard"]),
             int(data["start_slice"]),
@@ -207,7 +213,10 @@ def _general_texts_digest(texts: Sequence[str]) -> str:
 
 def _classifier_model_config(dataset: ShardedDataset, config: SisaConfig) -> dict:
     records: list[Record] = [
-        record for shard in range(dataset.shards) for slice_ in range(dataset.slices) for record in dataset.records_in(shard, slice_)
+        record
+        for shard in range(dataset.shards)
+        for slice_ in range(dataset.slices)
+        for record in dataset.records_in(shard, slice_)
     ]
     if not records:
         raise InvalidInput(f"dataset version {dataset.version_id} has no records to train on")
@@ -231,7 +240,9 @@ def _train_base(tokenizer, model_config: dict, config: SisaConfig, general_texts
     return model
 
 
-def train_shared_base(store: ObjectStore, model_name: str, config: SisaConfig, general_texts: Sequence[str]) -> dict[str, Artifact]:
+def train_shared_base(
+    store: ObjectStore, model_name: str, config: SisaConfig, general_texts: Sequence[str]
+) -> dict[str, Artifact]:
     """Tokenizer + base LM trained here on general (subject-free) text, stored once under
     models/<name>/bases/<id>, for `shared_assets` of any number of lm-lora versions."""
     check_model_name(model_name)
@@ -266,10 +277,14 @@ def training_version_id(
         "model_name": model_name,
         "dataset": dataset_identity(dataset),
         "config": config.to_dict(),
-        "general_texts": _general_texts_digest(general_texts) if config.kind != "classifier" and not shared_assets else None,
+        "general_texts": _general_texts_digest(general_texts)
+        if config.kind != "classifier" and not shared_assets
+        else None,
     }
     if shared_assets:
-        identity["shared_assets"] = {name: artifact.to_dict()["files"] for name, artifact in sorted(shared_assets.items())}
+        identity["shared_assets"] = {
+            name: artifact.to_dict()["files"] for name, artifact in sorted(shared_assets.items())
+        }
     return "v-" + hashlib.sha256(canonical_json(identity)).hexdigest()[:16]
 
 
@@ -281,9 +296,13 @@ def _check_shared_assets(store: ObjectStore, config: SisaConfig, shared_assets: 
     if set(shared_assets) != {"tokenizer", "base"}:
         raise InvalidInput(f"shared assets must be a tokenizer and a base, got {sorted(shared_assets)}")
     loaded = load_assets(store, shared_assets)
-    model_config = {key: value for key, value in loaded.base.config.to_diff_dict().items() if key != "transformers_version"}
+    model_config = {
+        key: value for key, value in loaded.base.config.to_diff_dict().items() if key != "transformers_version"
+    }
     if loaded.base.config.n_positions < config.max_length:
-        raise InvalidInput(f"max_length {config.max_length} exceeds the base's {loaded.base.config.n_positions} positions")
+        raise InvalidInput(
+            f"max_length {config.max_length} exceeds the base's {loaded.base.config.n_positions} positions"
+        )
     return model_config
 
 
@@ -308,7 +327,9 @@ def plan_training(
     needs_text = config.kind in ("lm", "lm-lora") and not shared_assets
     if needs_text and not general_texts:
         raise InvalidInput(f"model kind {config.kind!r} needs general (subject-free) texts for its tokenizer")
-    version_id = training_version_id(model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets)
+    version_id = training_version_id(
+        model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets
+    )
     assets: dict[str, Artifact] = {}
     if shared_assets:
         model_config = _check_shared_assets(store, config, shared_assets)
@@ -319,8 +340,12 @@ def plan_training(
         tokenizer = train_tokenizer(general_texts, vocab_size=config.vocab_size)
         gpt2_config = lm_config(config.size, tokenizer=tokenizer, overrides=config.model_overrides)
         if gpt2_config.n_positions < config.max_length:
-            raise InvalidInput(f"max_length {config.max_length} exceeds the model's {gpt2_config.n_positions} positions")
-        model_config = {key: value for key, value in gpt2_config.to_diff_dict().items() if key != "transformers_version"}
+            raise InvalidInput(
+                f"max_length {config.max_length} exceeds the model's {gpt2_config.n_positions} positions"
+            )
+        model_config = {
+            key: value for key, value in gpt2_config.to_diff_dict().items() if key != "transformers_version"
+        }
         prefix = version_prefix(model_name, version_id)
         with tempfile.TemporaryDirectory(prefix="sisa-assets-") as workdir:
             tokenizer_dir = Path(workdir) / "tokenizer"
@@ -351,9 +376,15 @@ _ASSET_CACHE_SIZE = 4
 
 
 def _assets_key(assets: dict[str, Artifact], device: str) -> tuple:
-    return (device, tuple(sorted(
-        (name, artifact.weights_digest, tuple(sorted(artifact.files.items()))) for name, artifact in assets.items()
-    )))
+    return (
+        device,
+        tuple(
+            sorted(
+                (name, artifact.weights_digest, tuple(sorted(artifact.files.items())))
+                for name, artifact in assets.items()
+            )
+        ),
+    )
 
 
 def load_assets(
@@ -375,7 +406,9 @@ def load_assets(
             verify_weights(base, assets["base"].weights_digest, what=f"base model {assets['base'].prefix}")
             # peft writes the base's path into every adapter's config and card: name it by its
             # content, not by this temporary folder, so checkpoints are byte-identical anywhere.
-            base.name_or_path = base.config._name_or_path = f"sha256:{assets['base'].weights_digest or weights_digest(base)}"
+            base.name_or_path = base.config._name_or_path = (
+                f"sha256:{assets['base'].weights_digest or weights_digest(base)}"
+            )
             for parameter in base.parameters():
                 parameter.requires_grad_(False)
             loaded.base = base.eval().to(device)
@@ -499,10 +532,14 @@ def train_all(
     """Plan, train every shard in this process, finalize. Training is deterministic, so an
     existing version with the same id is returned as it is unless reuse_existing=False."""
     registry = ModelRegistry(store)
-    version_id = training_version_id(model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets)
+    version_id = training_version_id(
+        model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets
+    )
     if reuse_existing and registry.exists(model_name, version_id):
         return registry.load(model_name, version_id)
     plan = plan_training(store, model_name, dataset, config, general_texts=general_texts, shared_assets=shared_assets)
     assets = load_assets(store, plan.assets, device=device)
-    results = [train_shard(store, plan, dataset, shard, assets=assets, progress=progress) for shard in range(plan.shards)]
+    results = [
+        train_shard(store, plan, dataset, shard, assets=assets, progress=progress) for shard in range(plan.shards)
+    ]
     return finalize_training(store, plan, results, results_device=device)

@@ -45,7 +45,7 @@ class Deletion:
     slice: int
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Deletion":
+    def from_dict(cls, data: dict) -> Deletion:
         try:
             return cls(str(data["record_id"]), str(data["content_hash"]), int(data["shard"]), int(data["slice"]))
         except (KeyError, TypeError, ValueError) as error:
@@ -103,7 +103,7 @@ class UnlearningPlan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "UnlearningPlan":
+    def from_dict(cls, data: dict) -> UnlearningPlan:
         return cls(
             parent=ModelVersion.from_dict(data["parent"]),
             training=TrainingPlan.from_dict(data["training"]),
@@ -117,11 +117,18 @@ class UnlearningPlan:
 
 
 def unlearning_version_id(parent: ModelVersion, dataset_after: dict, deleted_ids: Sequence[str]) -> str:
-    identity = {"parent": parent.version_id, "dataset_after": dataset_after, "deleted": sorted(deleted_ids), "method": METHOD}
+    identity = {
+        "parent": parent.version_id,
+        "dataset_after": dataset_after,
+        "deleted": sorted(deleted_ids),
+        "method": METHOD,
+    }
     return "v-" + hashlib.sha256(canonical_json(identity)).hexdigest()[:16]
 
 
-def plan_exact_unlearning(parent: ModelVersion, *, dataset_after: ShardedDataset, deletions: Sequence[Deletion]) -> UnlearningPlan:
+def plan_exact_unlearning(
+    parent: ModelVersion, *, dataset_after: ShardedDataset, deletions: Sequence[Deletion]
+) -> UnlearningPlan:
     """Prove `dataset_after` is the parent's training data minus `deletions`, slice by slice,
     and plan one retrain per affected shard from its earliest affected slice."""
     if not deletions:
@@ -134,7 +141,9 @@ def plan_exact_unlearning(parent: ModelVersion, *, dataset_after: ShardedDataset
     by_id = {deletion.record_id: deletion for deletion in deletions}
     for deletion in by_id.values():
         if not (0 <= deletion.shard < parent.shards and 0 <= deletion.slice < parent.slices):
-            raise InvalidInput(f"deleted record {deletion.record_id} has an impossible place {deletion.shard}/{deletion.slice}")
+            raise InvalidInput(
+                f"deleted record {deletion.record_id} has an impossible place {deletion.shard}/{deletion.slice}"
+            )
     for shard in range(parent.shards):
         for slice_ in range(parent.slices):
             rows = listing_rows(dataset_after, shard, slice_)
@@ -191,7 +200,14 @@ def retrain_shard(
     start = plan.first_affected_slice[shard]
     resume = plan.parent.checkpoints[shard][start - 1] if start > 0 else None
     return train_shard(
-        store, plan.training, dataset_after, shard, start_slice=start, resume_from=resume, assets=assets, progress=progress
+        store,
+        plan.training,
+        dataset_after,
+        shard,
+        start_slice=start,
+        resume_from=resume,
+        assets=assets,
+        progress=progress,
     )
 
 
@@ -210,7 +226,9 @@ def finalize_exact_unlearning(
     parent = plan.parent
     checkpoints = []
     for shard in range(parent.shards):
-        kept = parent.checkpoints[shard][: by_shard[shard].start_slice] if shard in by_shard else parent.checkpoints[shard]
+        kept = (
+            parent.checkpoints[shard][: by_shard[shard].start_slice] if shard in by_shard else parent.checkpoints[shard]
+        )
         checkpoints.append(list(kept) + (by_shard[shard].checkpoints if shard in by_shard else []))
     seconds = sum(result.seconds for result in results)
     samples = sum(result.samples_processed for result in results)
@@ -281,7 +299,8 @@ def unlearn_exact(
         return existing
     assets = load_assets(store, plan.training.assets, device=device)
     results = [
-        retrain_shard(store, plan, dataset_after, shard, assets=assets, progress=progress) for shard in plan.first_affected_slice
+        retrain_shard(store, plan, dataset_after, shard, assets=assets, progress=progress)
+        for shard in plan.first_affected_slice
     ]
     if existing is not None:
         recomputed = {result.shard: result.checkpoints[-1].weights_digest for result in results}

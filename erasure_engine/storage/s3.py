@@ -34,33 +34,36 @@ class S3ObjectStore(ObjectStore):
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
         if versioning:
-            self.client.put_bucket_versioning(
-                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
-            )
+            self.client.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
 
     def _full(self, key: str) -> str:
         return self.prefix + validate_key(key)
 
     def _relative(self, full_key: str) -> str:
-        return full_key[len(self.prefix):]
+        return full_key[len(self.prefix) :]
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         response = self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=data)
-        return ObjectInfo(
-            key=key, size=len(data), sha256=sha256_hex(data), version_id=response.get("VersionId")
-        )
+        return ObjectInfo(key=key, size=len(data), sha256=sha256_hex(data), version_id=response.get("VersionId"))
 
     def put_bytes_retained(self, key: str, data: bytes, *, retain_until) -> tuple[ObjectInfo, bool]:
         from botocore.exceptions import ClientError
 
         try:
             response = self.client.put_object(
-                Bucket=self.bucket, Key=self._full(key), Body=data,
-                ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until,
+                Bucket=self.bucket,
+                Key=self._full(key),
+                Body=data,
+                ObjectLockMode="COMPLIANCE",
+                ObjectLockRetainUntilDate=retain_until,
             )
         except ClientError as error:
             # Buckets created without Object Lock refuse the header: store plainly and say so.
-            if error.response.get("Error", {}).get("Code") in ("InvalidRequest", "InvalidArgument", "ObjectLockConfigurationNotFoundError"):
+            if error.response.get("Error", {}).get("Code") in (
+                "InvalidRequest",
+                "InvalidArgument",
+                "ObjectLockConfigurationNotFoundError",
+            ):
                 return self.put_bytes(key, data), False
             raise
         info = ObjectInfo(key=key, size=len(data), sha256=sha256_hex(data), version_id=response.get("VersionId"))
@@ -105,9 +108,7 @@ class S3ObjectStore(ObjectStore):
         # keeps the data; erasure must destroy every version explicitly.
         targets = [
             {"Key": item_key, "VersionId": version}
-            for item_key, version in (
-                (self.prefix + k, v) for k, v in self.list_versions(key)
-            )
+            for item_key, version in ((self.prefix + k, v) for k, v in self.list_versions(key))
             if item_key == full and version not in (None, "null")
         ]
         removed = 0

@@ -2,6 +2,17 @@
 
 See docs/metrics.md for every metric's formula, direction and default threshold."""
 
+from erasure_engine.verification.classifier_statistics import ClassifierRecordStatistics, compute_classifier_statistics
+from erasure_engine.verification.lira import ReferenceModel, lira_scores
+from erasure_engine.verification.lm_statistics import (
+    LMRecordStatistics,
+    TokenScores,
+    compute_lm_statistics,
+    min_k_percent,
+    token_scores_from_logits,
+    zlib_length,
+)
+from erasure_engine.verification.membership import MembershipResult, membership_attack
 from erasure_engine.verification.metrics import (
     KsResult,
     RocCurve,
@@ -14,19 +25,8 @@ from erasure_engine.verification.metrics import (
     rouge_l,
     tpr_at_fpr,
 )
-from erasure_engine.verification.lm_statistics import (
-    LMRecordStatistics,
-    TokenScores,
-    compute_lm_statistics,
-    min_k_percent,
-    token_scores_from_logits,
-    zlib_length,
-)
-from erasure_engine.verification.classifier_statistics import ClassifierRecordStatistics, compute_classifier_statistics
-from erasure_engine.verification.membership import MembershipResult, membership_attack
 from erasure_engine.verification.plots import write_report
 from erasure_engine.verification.policy import VerificationPolicy
-from erasure_engine.verification.lira import ReferenceModel, lira_scores
 from erasure_engine.verification.verdict import FAILED, INCONCLUSIVE, PASSED, SCHEMA_VERSION, MetricResult, Verdict
 from erasure_engine.verification.verify import metric_names, verify
 

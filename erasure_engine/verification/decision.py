@@ -36,28 +36,50 @@ def critical_value(confidence: float) -> float:
     return float(stats.norm.ppf(confidence))
 
 
-def one_sided_decision(excess: float, standard_error: float, *, margin: float, cap: float, confidence: float) -> Decision:
+def one_sided_decision(
+    excess: float, standard_error: float, *, margin: float, cap: float, confidence: float
+) -> Decision:
     if margin < 0 or cap < 0 or standard_error < 0:
         raise InvalidInput("margin, cap and standard error must not be negative")
     needed = critical_value(confidence) * standard_error
     allowance = min(needed, cap)
     threshold = margin + allowance
     if math.isnan(excess) or excess > threshold:
-        return Decision(FAILED, excess, standard_error, allowance, threshold,
-                        f"exceeds its target by {excess:.4g}, more than margin {margin:.4g} + noise allowance {allowance:.4g}")
+        return Decision(
+            FAILED,
+            excess,
+            standard_error,
+            allowance,
+            threshold,
+            f"exceeds its target by {excess:.4g}, more than margin {margin:.4g} + noise allowance {allowance:.4g}",
+        )
     if needed > cap and excess + needed > margin:
         # Too noisy to decide within the cap, unless even the upper confidence bound is within the margin.
-        return Decision(INCONCLUSIVE, excess, standard_error, allowance, threshold,
-                        f"sampling noise too large to decide: {confidence:.0%} one-sided allowance {needed:.4g} "
-                        f"(standard error {standard_error:.4g}) exceeds the cap {cap:.4g}")
-    return Decision(PASSED, excess, standard_error, allowance, threshold,
-                    f"within margin {margin:.4g} + noise allowance {allowance:.4g} of its target")
+        return Decision(
+            INCONCLUSIVE,
+            excess,
+            standard_error,
+            allowance,
+            threshold,
+            f"sampling noise too large to decide: {confidence:.0%} one-sided allowance {needed:.4g} "
+            f"(standard error {standard_error:.4g}) exceeds the cap {cap:.4g}",
+        )
+    return Decision(
+        PASSED,
+        excess,
+        standard_error,
+        allowance,
+        threshold,
+        f"within margin {margin:.4g} + noise allowance {allowance:.4g} of its target",
+    )
 
 
 def p_value_decision(p_value: float, *, minimum: float) -> Decision:
     """A two-sample test of 'same distribution as the oracle': rejected (p < minimum) fails."""
     if math.isnan(p_value) or p_value < minimum:
-        return Decision(FAILED, p_value, 0.0, 0.0, minimum, f"p = {p_value:.4g} < {minimum:.4g}: differs from the oracle")
+        return Decision(
+            FAILED, p_value, 0.0, 0.0, minimum, f"p = {p_value:.4g} < {minimum:.4g}: differs from the oracle"
+        )
     return Decision(PASSED, p_value, 0.0, 0.0, minimum, f"p = {p_value:.4g} ≥ {minimum:.4g}")
 
 
@@ -76,6 +98,8 @@ def with_controls(
         return INCONCLUSIVE, candidate.reason
     if parent is not None and parent.outcome != FAILED:
         plural = "subject" if forget_subjects == 1 else "subjects"
-        return INCONCLUSIVE, (f"with {forget_subjects} forget {plural} this check cannot tell the parent from the "
-                              f"{target} (the parent's own result: {parent.outcome})")
+        return INCONCLUSIVE, (
+            f"with {forget_subjects} forget {plural} this check cannot tell the parent from the "
+            f"{target} (the parent's own result: {parent.outcome})"
+        )
     return PASSED, candidate.reason

@@ -8,7 +8,9 @@ from erasure_engine.verification.lm_statistics import model_device, model_max_le
 
 
 @torch.no_grad()
-def greedy_continuations(model, prompts: list[list[int]], new_token_counts: list[int], *, batch_size: int = 16) -> list[list[int]]:
+def greedy_continuations(
+    model, prompts: list[list[int]], new_token_counts: list[int], *, batch_size: int = 16
+) -> list[list[int]]:
     """Arg-max continuation of each prompt, `new_token_counts[i]` tokens long.
 
     Prompts are left-padded into batches in the order given (whatever the tokenizer's padding
@@ -61,8 +63,11 @@ def _greedy_batch(model, prompts: list[list[int]], steps: int) -> torch.Tensor:
         cache = getattr(output, "cache", None)  # transformers >= 5 names the KV cache `cache`
         if cache is not None:
             output = model(
-                input_ids=input_ids[:, -1:], attention_mask=attention_mask,
-                position_ids=position_ids[:, -1:], cache=cache, use_cache=True,
+                input_ids=input_ids[:, -1:],
+                attention_mask=attention_mask,
+                position_ids=position_ids[:, -1:],
+                cache=cache,
+                use_cache=True,
             )
         else:  # no KV cache: re-read the whole sequence
             output = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)

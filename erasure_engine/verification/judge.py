@@ -84,7 +84,10 @@ class Judge:
             values[role] = float(raw[0])
             excess = abs(distances[0]) if two_sided else distances[0]
             decisions[role] = one_sided_decision(
-                float(excess), float(np.std(distances[1:], ddof=1)), margin=margin, cap=cap,
+                float(excess),
+                float(np.std(distances[1:], ddof=1)),
+                margin=margin,
+                cap=cap,
                 confidence=self.policy.confidence,
             )
         candidate = decisions["candidate"]
@@ -102,30 +105,64 @@ class Judge:
         else:
             value, target_value = values["candidate"], float(targets[0])
         metric = MetricResult(
-            name=name, value=float(value), direction=CLOSER_TO_TARGET if two_sided else NOT_ABOVE_TARGET,
-            threshold=candidate.threshold, policy_threshold=margin, noise_allowance=candidate.allowance,
-            target=float(target_value), gating=self._gating(name), decided=outcome, reason=reason,
+            name=name,
+            value=float(value),
+            direction=CLOSER_TO_TARGET if two_sided else NOT_ABOVE_TARGET,
+            threshold=candidate.threshold,
+            policy_threshold=margin,
+            noise_allowance=candidate.allowance,
+            target=float(target_value),
+            gating=self._gating(name),
+            decided=outcome,
+            reason=reason,
             standard_error=candidate.standard_error,
             controls={role: decisions[role].outcome for role in ("parent", "oracle") if role in decisions},
         )
         self.metrics.append(metric)
         return metric
 
-    def decided(self, name: str, value: float, direction: str, threshold: float, candidate: Decision, *,
-                parent: Decision | None, oracle: Decision | None, target: str) -> MetricResult:
-        outcome, reason = with_controls(candidate, parent=parent, oracle=oracle, forget_subjects=self.forget_subjects,
-                                        target=target)
+    def decided(
+        self,
+        name: str,
+        value: float,
+        direction: str,
+        threshold: float,
+        candidate: Decision,
+        *,
+        parent: Decision | None,
+        oracle: Decision | None,
+        target: str,
+    ) -> MetricResult:
+        outcome, reason = with_controls(
+            candidate, parent=parent, oracle=oracle, forget_subjects=self.forget_subjects, target=target
+        )
         controls = {role: d.outcome for role, d in (("parent", parent), ("oracle", oracle)) if d is not None}
-        metric = MetricResult(name=name, value=float(value), direction=direction, threshold=threshold,
-                              policy_threshold=threshold, gating=self._gating(name), decided=outcome, reason=reason,
-                              controls=controls)
+        metric = MetricResult(
+            name=name,
+            value=float(value),
+            direction=direction,
+            threshold=threshold,
+            policy_threshold=threshold,
+            gating=self._gating(name),
+            decided=outcome,
+            reason=reason,
+            controls=controls,
+        )
         self.metrics.append(metric)
         return metric
 
     def inconclusive(self, name: str, margin: float, reason: str) -> MetricResult:
         """A gate that could not be run with these data: inconclusive, never passed."""
-        metric = MetricResult(name=name, value=float("nan"), direction=LOWER_IS_BETTER, threshold=margin,
-                              policy_threshold=margin, gating=self._gating(name), decided=INCONCLUSIVE, reason=reason)
+        metric = MetricResult(
+            name=name,
+            value=float("nan"),
+            direction=LOWER_IS_BETTER,
+            threshold=margin,
+            policy_threshold=margin,
+            gating=self._gating(name),
+            decided=INCONCLUSIVE,
+            reason=reason,
+        )
         self.metrics.append(metric)
         return metric
 

@@ -34,10 +34,14 @@ class ReferenceModel:
 
 def out_mask(references: Sequence[ReferenceModel], records: list[Record]) -> np.ndarray:
     """(references × records) True where the reference never trained on the record's subject."""
-    mask = np.array([[record.subject_key not in ref.trained_subjects for record in records] for ref in references], dtype=bool)
+    mask = np.array(
+        [[record.subject_key not in ref.trained_subjects for record in records] for ref in references], dtype=bool
+    )
     if mask.size and not mask.any(axis=0).all():
         missing = [records[i].record_id for i in np.flatnonzero(~mask.any(axis=0))[:3]]
-        raise InvalidInput(f"LiRA needs, for every record, a reference model that never saw its subject (none for {missing})")
+        raise InvalidInput(
+            f"LiRA needs, for every record, a reference model that never saw its subject (none for {missing})"
+        )
     return mask
 
 

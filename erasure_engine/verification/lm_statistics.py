@@ -51,7 +51,9 @@ def encode_text(tokenizer, text: str, *, max_length: int | None = None) -> list[
     return ids
 
 
-def token_scores_from_logits(logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[TokenScores]:
+def token_scores_from_logits(
+    logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> list[TokenScores]:
     """Pure function of one batch: logits [B, T, V] at positions 0..T-1 predict ids 1..T."""
     logits, input_ids, attention_mask = logits.float().cpu(), input_ids.cpu(), attention_mask.cpu()
     log_probs = torch.log_softmax(logits[:, :-1], dim=-1)

@@ -22,8 +22,14 @@ def plot_membership_roc(verdict: Verdict, path: Path) -> Path:
         auc = verdict.details["membership"]["loss"][role]["auc"]
         # clip_on=False: a perfect attack runs along the axes and must stay visible.
         axes.plot(
-            curve.fpr, curve.tpr, drawstyle="steps-post", color=ROLE_COLOURS.get(role), linestyle=ROLE_STYLES.get(role, "-"),
-            linewidth=2, clip_on=False, label=f"{role} (AUC {auc:.3f})",
+            curve.fpr,
+            curve.tpr,
+            drawstyle="steps-post",
+            color=ROLE_COLOURS.get(role),
+            linestyle=ROLE_STYLES.get(role, "-"),
+            linewidth=2,
+            clip_on=False,
+            label=f"{role} (AUC {auc:.3f})",
         )
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="chance")
     axes.set_xlabel("false-positive rate (holdout called member)")

@@ -49,7 +49,13 @@ class VerificationPolicy:
     def __post_init__(self):
         if not 0.5 <= self.confidence < 1.0:
             raise InvalidInput(f"policy confidence must lie in [0.5, 1), got {self.confidence}")
-        fractions = ("low_fpr", "min_k_fraction", "privleak_min_k_fraction", "extraction_prefix_fraction", "relearn_fraction")
+        fractions = (
+            "low_fpr",
+            "min_k_fraction",
+            "privleak_min_k_fraction",
+            "extraction_prefix_fraction",
+            "relearn_fraction",
+        )
         for name in fractions:
             value = getattr(self, name)
             if not 0.0 < value < 1.0 and not (name.endswith("k_fraction") and value == 1.0):
@@ -68,7 +74,7 @@ class VerificationPolicy:
             raise InvalidInput(f"policy quantization_bits must each lie in 2..16, got {list(self.quantization_bits)}")
 
     @classmethod
-    def from_dict(cls, overrides: dict | None) -> "VerificationPolicy":
+    def from_dict(cls, overrides: dict | None) -> VerificationPolicy:
         overrides = dict(overrides or {})
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(overrides) - set(known))
@@ -93,7 +99,7 @@ class VerificationPolicy:
         return cls(**values)
 
     @classmethod
-    def from_json_file(cls, path: str | Path) -> "VerificationPolicy":
+    def from_json_file(cls, path: str | Path) -> VerificationPolicy:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -67,8 +67,12 @@ class LanguageProbes:
         return self._cached(
             ("extraction", model_key, set_key),
             lambda: extraction_scores(
-                model, self.tokenizer, [r.content["text"] for r in records], prefix_fraction=p.extraction_prefix_fraction,
-                max_new_tokens=p.extraction_max_new_tokens, batch_size=p.batch_size,
+                model,
+                self.tokenizer,
+                [r.content["text"] for r in records],
+                prefix_fraction=p.extraction_prefix_fraction,
+                max_new_tokens=p.extraction_max_new_tokens,
+                batch_size=p.batch_size,
             ),
         )
 
@@ -84,8 +88,13 @@ class LanguageProbes:
     def finetune(self, model, records, seed: int):
         p = self.policy
         return finetuned_copy(
-            model, records, tokenizer=self.tokenizer, steps=p.relearn_steps,
-            learning_rate=p.relearn_learning_rate, batch_size=p.relearn_batch_size, seed=seed,
+            model,
+            records,
+            tokenizer=self.tokenizer,
+            steps=p.relearn_steps,
+            learning_rate=p.relearn_learning_rate,
+            batch_size=p.relearn_batch_size,
+            seed=seed,
         )
 
 
@@ -118,6 +127,10 @@ class ClassifierProbes:
     def finetune(self, model, records, seed: int):
         p = self.policy
         return finetuned_copy(
-            model, records, steps=p.relearn_steps, learning_rate=p.relearn_learning_rate,
-            batch_size=p.relearn_batch_size, seed=seed,
+            model,
+            records,
+            steps=p.relearn_steps,
+            learning_rate=p.relearn_learning_rate,
+            batch_size=p.relearn_batch_size,
+            seed=seed,
         )

@@ -15,7 +15,7 @@ import torch
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import Record
 from erasure_engine.verification.classifier_statistics import tabular_tensors
-from erasure_engine.verification.lm_statistics import padded_batch, encode_text, model_max_length, pad_token_id
+from erasure_engine.verification.lm_statistics import encode_text, model_max_length, pad_token_id, padded_batch
 
 
 def split_by_subject(records: list[Record], fraction: float, seed: int) -> tuple[list[Record], list[Record]]:

@@ -73,8 +73,9 @@ def _auc_statistic(member: dict[str, np.ndarray], nonmember: dict[str, np.ndarra
 
 
 def _lira(run: Run, role: str, records: list[Record], set_key: str) -> np.ndarray:
-    reference = np.stack([-run.probes.losses(ref.model, f"lira-reference-{k}", records, set_key)
-                          for k, ref in enumerate(run.references)])
+    reference = np.stack(
+        [-run.probes.losses(ref.model, f"lira-reference-{k}", records, set_key) for k, ref in enumerate(run.references)]
+    )
     target = -run.probes.losses(run.models[role], run.key(role), records, set_key)
     return lira_scores(target, reference, out_mask(run.references, records))
 
@@ -90,11 +91,15 @@ def membership_stage(run: Run) -> None:
         if run.references:
             member_scores[role]["lira"] = _lira(run, role, run.forget, "forget")
             nonmember_scores[role]["lira"] = _lira(run, role, run.holdout, "holdout")
-        attacks[role] = {s: membership_attack(member_scores[role][s], nonmember_scores[role][s], low_fpr=p.low_fpr)
-                         for s in member_scores[role]}
+        attacks[role] = {
+            s: membership_attack(member_scores[role][s], nonmember_scores[role][s], low_fpr=p.low_fpr)
+            for s in member_scores[role]
+        }
         run.curves["membership_roc"][role] = attacks[role]["loss"].roc
-        run.curves["losses"][role] = {"forget": probes.losses(model, run.key(role), run.forget, "forget"),
-                                      "holdout": probes.losses(model, run.key(role), run.holdout, "holdout")}
+        run.curves["losses"][role] = {
+            "forget": probes.losses(model, run.key(role), run.forget, "forget"),
+            "holdout": probes.losses(model, run.key(role), run.holdout, "holdout"),
+        }
     if run.kind == CAUSAL_LM and probes.reference is None:
         run.skipped["membership.reference"] = "no reference model given"
     if not run.references:
@@ -105,19 +110,32 @@ def membership_stage(run: Run) -> None:
     for statistic in attacks["candidate"]:
         member = {role: member_scores[role][statistic] for role in run.roles}
         nonmember = {role: nonmember_scores[role][statistic] for role in run.roles}
-        run.judge.gate(f"membership.{statistic}.auc", _auc_statistic(member, nonmember), run.roles, run.forget,
-                       run.holdout, baseline=0.5, margin=p.auc_tolerance, cap=p.auc_noise_cap)
+        run.judge.gate(
+            f"membership.{statistic}.auc",
+            _auc_statistic(member, nonmember),
+            run.roles,
+            run.forget,
+            run.holdout,
+            baseline=0.5,
+            margin=p.auc_tolerance,
+            cap=p.auc_noise_cap,
+        )
         run.judge.report(f"membership.{statistic}.tpr_at_low_fpr", attacks["candidate"][statistic].tpr_at_low_fpr)
         subject_level[statistic] = {}
         for role in run.roles:
             members, _ = subject_means(member[role], forget_subjects)
             nonmembers, _ = subject_means(nonmember[role], holdout_subjects)
-            subject_level[statistic][role] = {"auc": roc_auc(members, nonmembers),
-                                              "tpr_at_low_fpr": tpr_at_fpr(members, nonmembers, p.low_fpr)}
+            subject_level[statistic][role] = {
+                "auc": roc_auc(members, nonmembers),
+                "tpr_at_low_fpr": tpr_at_fpr(members, nonmembers, p.low_fpr),
+            }
         run.judge.report(f"membership.{statistic}.subject_auc", subject_level[statistic]["candidate"]["auc"])
-        run.judge.report(f"membership.{statistic}.subject_tpr_at_low_fpr",
-                         subject_level[statistic]["candidate"]["tpr_at_low_fpr"])
-    run.details["membership"] = {s: {role: attacks[role][s].to_json() for role in run.roles} for s in attacks["candidate"]}
+        run.judge.report(
+            f"membership.{statistic}.subject_tpr_at_low_fpr", subject_level[statistic]["candidate"]["tpr_at_low_fpr"]
+        )
+    run.details["membership"] = {
+        s: {role: attacks[role][s].to_json() for role in run.roles} for s in attacks["candidate"]
+    }
     run.details["membership_subject_level"] = subject_level
 
 
@@ -130,18 +148,39 @@ def oracle_stage(run: Run) -> None:
     losses = {role: probes.losses(run.models[role], run.key(role), forget, "forget") for role in run.roles}
     ks = {role: ks_two_sample(losses[role], losses["oracle"]) for role in run.roles}
     decisions = {role: p_value_decision(ks[role].p_value, minimum=p.forget_quality_min_p_value) for role in run.roles}
-    run.judge.decided("oracle.forget_quality", ks["candidate"].p_value, HIGHER_IS_BETTER, p.forget_quality_min_p_value,
-                      decisions["candidate"], parent=decisions["parent"], oracle=decisions["oracle"], target="oracle")
-    scores = {(role, name): probes.privleak_scores(run.models[role], run.key(role), records, name)
-              for role in run.roles for name, records in (("forget", forget), ("holdout", holdout))}
+    run.judge.decided(
+        "oracle.forget_quality",
+        ks["candidate"].p_value,
+        HIGHER_IS_BETTER,
+        p.forget_quality_min_p_value,
+        decisions["candidate"],
+        parent=decisions["parent"],
+        oracle=decisions["oracle"],
+        target="oracle",
+    )
+    scores = {
+        (role, name): probes.privleak_scores(run.models[role], run.key(role), records, name)
+        for role in run.roles
+        for name, records in (("forget", forget), ("holdout", holdout))
+    }
     member = {role: scores[role, "forget"] for role in run.roles}
     nonmember = {role: scores[role, "holdout"] for role in run.roles}
     auc = {role: roc_auc(member[role], nonmember[role]) for role in run.roles}
     # PrivLeak = 100·(AUC − AUC_oracle)/AUC_oracle; the oracle's AUC is held fixed as the unit
     # (a ratio's bootstrap is unstable when the oracle AUC itself wanders on few subjects).
-    run.judge.gate("oracle.privleak", _auc_statistic(member, nonmember), run.roles, forget, holdout, baseline=0.5,
-                   margin=p.privleak_tolerance, cap=p.privleak_noise_cap, two_sided=True,
-                   scale=100.0 / auc["oracle"], value_is_distance=True)
+    run.judge.gate(
+        "oracle.privleak",
+        _auc_statistic(member, nonmember),
+        run.roles,
+        forget,
+        holdout,
+        baseline=0.5,
+        margin=p.privleak_tolerance,
+        cap=p.privleak_noise_cap,
+        two_sided=True,
+        scale=100.0 / auc["oracle"],
+        value_is_distance=True,
+    )
     run.details["oracle"] = {
         "ks_statistic": ks["candidate"].statistic,
         "ks_p_value": ks["candidate"].p_value,
@@ -154,6 +193,7 @@ def oracle_stage(run: Run) -> None:
 
 def _excess_statistic(first: dict[str, np.ndarray], second: dict[str, np.ndarray]):
     """mean over the first set − mean over the second, per role."""
+
     def statistic(role, i, j) -> float:
         return float(np.mean(first[role][i]) - np.mean(second[role][j]))
 
@@ -162,18 +202,37 @@ def _excess_statistic(first: dict[str, np.ndarray], second: dict[str, np.ndarray
 
 def extraction_stage(run: Run) -> None:
     """Verbatim extraction: ROUGE-L of greedy continuations, forget minus holdout, against the oracle's."""
-    forget_scores = {role: run.probes.extraction(run.models[role], run.key(role), run.forget, "forget") for role in run.roles}
-    holdout_scores = {role: run.probes.extraction(run.models[role], run.key(role), run.holdout, "holdout") for role in run.roles}
-    run.judge.gate("extraction.rouge_l_excess", _excess_statistic(forget_scores, holdout_scores), run.roles, run.forget,
-                   run.holdout, baseline=0.0, margin=run.policy.extraction_excess_max, cap=run.policy.excess_noise_cap)
-    run.details["extraction"] = {role: {"forget": float(np.mean(forget_scores[role])),
-                                        "holdout": float(np.mean(holdout_scores[role]))} for role in run.roles}
+    forget_scores = {
+        role: run.probes.extraction(run.models[role], run.key(role), run.forget, "forget") for role in run.roles
+    }
+    holdout_scores = {
+        role: run.probes.extraction(run.models[role], run.key(role), run.holdout, "holdout") for role in run.roles
+    }
+    run.judge.gate(
+        "extraction.rouge_l_excess",
+        _excess_statistic(forget_scores, holdout_scores),
+        run.roles,
+        run.forget,
+        run.holdout,
+        baseline=0.0,
+        margin=run.policy.extraction_excess_max,
+        cap=run.policy.excess_noise_cap,
+    )
+    run.details["extraction"] = {
+        role: {"forget": float(np.mean(forget_scores[role])), "holdout": float(np.mean(holdout_scores[role]))}
+        for role in run.roles
+    }
 
 
 def knowledge_stage(run: Run) -> None:
     """Question answering about forget subjects beyond never-seen ones, against the oracle's."""
-    knowledge = {role: {name: run.probes.knowledge(run.models[role], run.key(role), records, name)
-                        for name, records in (("forget", run.forget), ("holdout", run.holdout))} for role in run.roles}
+    knowledge = {
+        role: {
+            name: run.probes.knowledge(run.models[role], run.key(role), records, name)
+            for name, records in (("forget", run.forget), ("holdout", run.holdout))
+        }
+        for role in run.roles
+    }
     if knowledge["candidate"]["forget"] is None or knowledge["candidate"]["holdout"] is None:
         run.skipped["knowledge"] = "forget or holdout set holds no question-answer records"
         return
@@ -181,11 +240,22 @@ def knowledge_stage(run: Run) -> None:
     for name, field_name in (("accuracy", "greedy_matches"), ("answer_probability", "answer_probabilities")):
         first = {role: getattr(knowledge[role]["forget"], field_name) for role in run.roles}
         second = {role: getattr(knowledge[role]["holdout"], field_name) for role in run.roles}
-        run.judge.gate(f"knowledge.{name}_excess", _excess_statistic(first, second), run.roles, forget_qa, holdout_qa,
-                       baseline=0.0, margin=run.policy.knowledge_excess_max, cap=run.policy.excess_noise_cap)
+        run.judge.gate(
+            f"knowledge.{name}_excess",
+            _excess_statistic(first, second),
+            run.roles,
+            forget_qa,
+            holdout_qa,
+            baseline=0.0,
+            margin=run.policy.knowledge_excess_max,
+            cap=run.policy.excess_noise_cap,
+        )
     run.details["knowledge"] = {
-        role: {name: {"accuracy": result.accuracy, "answer_probability": result.mean_answer_probability}
-               for name, result in sets.items()} for role, sets in knowledge.items()
+        role: {
+            name: {"accuracy": result.accuracy, "answer_probability": result.mean_answer_probability}
+            for name, result in sets.items()
+        }
+        for role, sets in knowledge.items()
     }
 
 
@@ -193,16 +263,38 @@ def _attacked_probe(run: Run, prefix: str, attacked: dict, members: list[Record]
     """Loss-attack membership AUC and knowledge excess of every attacked role, judged against the
     oracle under the same attack; the attacked parent is the power control."""
     p, probes = run.policy, run.probes
-    member = {role: -probes.losses(model, f"{prefix}:{run.key(role)}", members, member_key) for role, model in attacked.items()}
-    nonmember = {role: -probes.losses(model, f"{prefix}:{run.key(role)}", run.holdout, "holdout") for role, model in attacked.items()}
+    member = {
+        role: -probes.losses(model, f"{prefix}:{run.key(role)}", members, member_key)
+        for role, model in attacked.items()
+    }
+    nonmember = {
+        role: -probes.losses(model, f"{prefix}:{run.key(role)}", run.holdout, "holdout")
+        for role, model in attacked.items()
+    }
     roles = list(attacked)
-    metric = run.judge.gate(f"{prefix}.membership_auc", _auc_statistic(member, nonmember), roles, members, run.holdout,
-                            baseline=0.5, margin=p.auc_tolerance, cap=p.auc_noise_cap)
-    entry = {"membership_auc_candidate": metric.value, "membership_auc_target": metric.target,
-             "membership_auc_parent": roc_auc(member["parent"], nonmember["parent"])}
-    member_knowledge = {role: probes.knowledge(model, f"{prefix}:{run.key(role)}", members, member_key) for role, model in attacked.items()}
-    holdout_knowledge = {role: probes.knowledge(model, f"{prefix}:{run.key(role)}", run.holdout, "holdout")
-                         for role, model in attacked.items()}
+    metric = run.judge.gate(
+        f"{prefix}.membership_auc",
+        _auc_statistic(member, nonmember),
+        roles,
+        members,
+        run.holdout,
+        baseline=0.5,
+        margin=p.auc_tolerance,
+        cap=p.auc_noise_cap,
+    )
+    entry = {
+        "membership_auc_candidate": metric.value,
+        "membership_auc_target": metric.target,
+        "membership_auc_parent": roc_auc(member["parent"], nonmember["parent"]),
+    }
+    member_knowledge = {
+        role: probes.knowledge(model, f"{prefix}:{run.key(role)}", members, member_key)
+        for role, model in attacked.items()
+    }
+    holdout_knowledge = {
+        role: probes.knowledge(model, f"{prefix}:{run.key(role)}", run.holdout, "holdout")
+        for role, model in attacked.items()
+    }
     if member_knowledge["candidate"] is not None and holdout_knowledge["candidate"] is not None:
         entry["knowledge_accuracy"] = member_knowledge["candidate"].accuracy
         first = {role: k.greedy_matches for role, k in member_knowledge.items()}
@@ -210,9 +302,17 @@ def _attacked_probe(run: Run, prefix: str, attacked: dict, members: list[Record]
         # Power: whether the probe sees the parent's own knowledge (an attack may blunt the parent's
         # answers and the oracle's alike; that says nothing about what the candidate hides).
         parent_knowledge = run.judge.decisions.get("knowledge.accuracy_excess", {}).get("parent")
-        run.judge.gate(f"{prefix}.knowledge_accuracy_excess", _excess_statistic(first, second), roles, questions(members),
-                       questions(run.holdout), baseline=0.0, margin=p.knowledge_excess_max, cap=p.excess_noise_cap,
-                       power=parent_knowledge if parent_knowledge is not None else True)
+        run.judge.gate(
+            f"{prefix}.knowledge_accuracy_excess",
+            _excess_statistic(first, second),
+            roles,
+            questions(members),
+            questions(run.holdout),
+            baseline=0.0,
+            margin=p.knowledge_excess_max,
+            cap=p.excess_noise_cap,
+            power=parent_knowledge if parent_knowledge is not None else True,
+        )
     run.details.setdefault("attacks", {})[prefix] = entry
     return entry
 
@@ -227,9 +327,12 @@ def relearning_stage(run: Run) -> None:
     if subject_count(run.forget) < 2 and "oracle" not in run.models:
         # Relearning from one subject's records and probing its other records measures what was
         # just taught, unless the oracle under the same attack shows how much teaching alone gives.
-        run.judge.inconclusive("relearn_forget.membership_auc", p.auc_tolerance,
-                               "with 1 forget subject and no oracle, relearning cannot tell hidden knowledge from "
-                               "what the attack itself teaches")
+        run.judge.inconclusive(
+            "relearn_forget.membership_auc",
+            p.auc_tolerance,
+            "with 1 forget subject and no oracle, relearning cannot tell hidden knowledge from "
+            "what the attack itself teaches",
+        )
         run.skipped["relearn_forget"] = "only 1 forget subject and no oracle"
         attack_records = len(run.forget) // 2 or 1
     else:
@@ -237,7 +340,9 @@ def relearning_stage(run: Run) -> None:
         # are split, and the oracle after the same attack is the target.
         attack_set, evaluation_set = split_by_subject(run.forget, p.relearn_fraction, run.seed)
         attacked = run.per_model(lambda model: run.probes.finetune(model, attack_set, run.seed))
-        _attacked_probe(run, "relearn_forget", attacked, evaluation_set, "forget_evaluation")["attack_records"] = len(attack_set)
+        _attacked_probe(run, "relearn_forget", attacked, evaluation_set, "forget_evaluation")["attack_records"] = len(
+            attack_set
+        )
         attack_records = len(attack_set)
     benign = sample_records(run.retain, attack_records, run.seed)
     attacked = run.per_model(lambda model: run.probes.finetune(model, benign, run.seed))
@@ -264,31 +369,65 @@ def utility_stage(run: Run) -> None:
                 return math.exp(loss[role] - loss["parent"]) - 1.0
 
             threshold = p.retain_perplexity_increase_max if name == "retain" else p.general_perplexity_increase_max
-            run.judge.gate(f"utility.{name}_perplexity_increase", increase, roles, records, records, baseline=0.0,
-                           margin=threshold, cap=p.utility_noise_cap, power=False)
-            utility[name] = {f"perplexity_{role}": math.exp(float(np.sum(sums[role][0]) / np.sum(sums[role][1])))
-                             for role in run.roles}
-        knowledge = {role: probes.knowledge(run.models[role], run.key(role), run.retain, "retain") for role in run.roles}
+            run.judge.gate(
+                f"utility.{name}_perplexity_increase",
+                increase,
+                roles,
+                records,
+                records,
+                baseline=0.0,
+                margin=threshold,
+                cap=p.utility_noise_cap,
+                power=False,
+            )
+            utility[name] = {
+                f"perplexity_{role}": math.exp(float(np.sum(sums[role][0]) / np.sum(sums[role][1])))
+                for role in run.roles
+            }
+        knowledge = {
+            role: probes.knowledge(run.models[role], run.key(role), run.retain, "retain") for role in run.roles
+        }
         if knowledge["candidate"] is None:
             run.skipped["utility.retain_knowledge_drop"] = "retain set holds no question-answer records"
         else:
+
             def drop(role, i, _j) -> float:
                 return float(np.mean(knowledge["parent"].greedy_matches[i] - knowledge[role].greedy_matches[i]))
 
             retain_qa = questions(run.retain)
-            run.judge.gate("utility.retain_knowledge_drop", drop, roles, retain_qa, retain_qa, baseline=0.0,
-                           margin=p.retain_knowledge_drop_max, cap=p.utility_noise_cap, power=False)
+            run.judge.gate(
+                "utility.retain_knowledge_drop",
+                drop,
+                roles,
+                retain_qa,
+                retain_qa,
+                baseline=0.0,
+                margin=p.retain_knowledge_drop_max,
+                cap=p.utility_noise_cap,
+                power=False,
+            )
             utility["retain"].update({f"knowledge_accuracy_{r}": k.accuracy for r, k in knowledge.items()})
     else:
         for name, records in (("retain", run.retain), ("general", run.general)):
-            correct = {role: probes.statistics(run.models[role], run.key(role), records, name).correct.astype(np.float64)
-                       for role in run.roles}
+            correct = {
+                role: probes.statistics(run.models[role], run.key(role), records, name).correct.astype(np.float64)
+                for role in run.roles
+            }
 
             def accuracy_drop(role, i, _j, correct=correct) -> float:
                 return float(np.mean(correct["parent"][i]) - np.mean(correct[role][i]))
 
             threshold = p.retain_accuracy_drop_max if name == "retain" else p.general_accuracy_drop_max
-            run.judge.gate(f"utility.{name}_accuracy_drop", accuracy_drop, roles, records, records, baseline=0.0,
-                           margin=threshold, cap=p.utility_noise_cap, power=False)
+            run.judge.gate(
+                f"utility.{name}_accuracy_drop",
+                accuracy_drop,
+                roles,
+                records,
+                records,
+                baseline=0.0,
+                margin=threshold,
+                cap=p.utility_noise_cap,
+                power=False,
+            )
             utility[name] = {f"accuracy_{role}": float(np.mean(values)) for role, values in correct.items()}
     run.details["utility"] = utility

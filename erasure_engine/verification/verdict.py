@@ -164,8 +164,10 @@ class Verdict:
         calibration = self.calibration
         reasons = []
         if not calibration["parent_failed"]:
-            reasons.append("the parent control fails no gate, so at this sample size the suite cannot tell a model "
-                           "that still holds the data from one that does not")
+            reasons.append(
+                "the parent control fails no gate, so at this sample size the suite cannot tell a model "
+                "that still holds the data from one that does not"
+            )
         if calibration["oracle_passed"] is False:
             reasons.append("the oracle control does not pass every gate")
         if self.inconclusive_metrics:

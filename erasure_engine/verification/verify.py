@@ -66,7 +66,9 @@ def _check_inputs(models: dict, forget, retain, holdout, tokenizer) -> str:
     holdout_subjects = {r.subject_key for r in holdout if r.subject_key}
     trained_subjects = {r.subject_key for r in (*forget, *retain) if r.subject_key}
     if holdout_subjects & trained_subjects:
-        raise InvalidInput("holdout records must be about never-seen subjects, but some subjects also appear in forget/retain")
+        raise InvalidInput(
+            "holdout records must be about never-seen subjects, but some subjects also appear in forget/retain"
+        )
     holdout_ids = {r.record_id for r in holdout}
     if holdout_ids & {r.record_id for r in (*forget, *retain)}:
         raise InvalidInput("holdout records must never have been trained on, but some are in forget/retain")
@@ -88,20 +90,6 @@ def _check_inputs(models: dict, forget, retain, holdout, tokenizer) -> str:
         if any(not isinstance(r.content.get("text"), str) for r in records):
             raise InvalidInput(f"every {role} record of a language model needs content 'text'")
     return CAUSAL_LM
-
-
-def environment() -> dict:
-    import scipy
-    import transformers
-
-    return {
-        "erasure_engine": erasure_engine.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "scipy": scipy.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-    }
 
 
 def environment() -> dict:
@@ -184,23 +172,44 @@ def verify(
     if kind == CLASSIFIER and reference is not None:
         raise InvalidInput("the reference-model attack is for language models only")
     general = list(general) if general else list(holdout)
-    retain = sample_records(list(retain), policy.max_retain_records, seed) if len(retain) > policy.max_retain_records else list(retain)
+    retain = (
+        sample_records(list(retain), policy.max_retain_records, seed)
+        if len(retain) > policy.max_retain_records
+        else list(retain)
+    )
     probes = LanguageProbes(tokenizer, policy, reference) if kind == CAUSAL_LM else ClassifierProbes(policy)
     run = stages.Run(
-        kind=kind, policy=policy, seed=seed, models=models, forget=list(forget), retain=retain, holdout=list(holdout),
-        general=general, probes=probes, judge=Judge(policy, seed, subject_count(forget)), references=references,
+        kind=kind,
+        policy=policy,
+        seed=seed,
+        models=models,
+        forget=list(forget),
+        retain=retain,
+        holdout=list(holdout),
+        general=general,
+        probes=probes,
+        judge=Judge(policy, seed, subject_count(forget)),
+        references=references,
     )
     digests = {role: weights_digest(model) for role, model in models.items()}
     if "oracle" in digests and digests["oracle"] == digests["candidate"]:
         run.aliases["oracle"] = "candidate"
-    run.details["sizes"] = {"forget": len(forget), "retain": len(retain), "holdout": len(holdout), "general": len(general),
-                            "forget_subjects": subject_count(forget), "holdout_subjects": subject_count(holdout)}
+    run.details["sizes"] = {
+        "forget": len(forget),
+        "retain": len(retain),
+        "holdout": len(holdout),
+        "general": len(general),
+        "forget_subjects": subject_count(forget),
+        "holdout_subjects": subject_count(holdout),
+    }
     plan = [("membership inference", stages.membership_stage), ("distance to the oracle", stages.oracle_stage)]
     if kind == CAUSAL_LM:
         plan += [("verbatim extraction", stages.extraction_stage), ("knowledge probes", stages.knowledge_stage)]
     plan += [("relearning attacks", stages.relearning_stage)]
-    plan += [(f"{bits}-bit quantization attack", lambda run, bits=bits: stages.quantization_stage(run, bits))
-             for bits in policy.quantization_bits]
+    plan += [
+        (f"{bits}-bit quantization attack", lambda run, bits=bits: stages.quantization_stage(run, bits))
+        for bits in policy.quantization_bits
+    ]
     plan += [("utility", stages.utility_stage)]
     steps = _Progress(progress, len(plan))
     for message, stage in plan:
@@ -216,8 +225,9 @@ def verify(
         },
     }
     if references:
-        inputs["references"] = [{"sha256": weights_digest(ref.model), "trained_subjects": len(ref.trained_subjects)}
-                                for ref in references]
+        inputs["references"] = [
+            {"sha256": weights_digest(ref.model), "trained_subjects": len(ref.trained_subjects)} for ref in references
+        ]
     if tokenizer is not None:
         inputs["tokenizer"] = tokenizer_digest(tokenizer)
     return Verdict(

@@ -32,10 +32,18 @@ def give_legacy_events_a_uid_and_mac(apps, schema_editor):
     key = settings.AUDIT_MAC_KEY.encode("utf-8")
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         event.uid = uuid.uuid4()
-        event.mac = event_mac(key, audit_event_content(
-            uid=event.uid, occurred_at=event.occurred_at, actor=event.actor, action=event.action,
-            entity_type=event.entity_type, entity_id=event.entity_id, data=event.data,
-        ))
+        event.mac = event_mac(
+            key,
+            audit_event_content(
+                uid=event.uid,
+                occurred_at=event.occurred_at,
+                actor=event.actor,
+                action=event.action,
+                entity_type=event.entity_type,
+                entity_id=event.entity_id,
+                data=event.data,
+            ),
+        )
         AuditEvent.objects.filter(pk=event.pk).update(uid=event.uid, mac=event.mac)
     if _postgres(schema_editor):
         schema_editor.execute(f"ALTER TABLE core_auditevent ENABLE TRIGGER {OLD_TRIGGER}")
@@ -49,7 +57,9 @@ def protect(apps, schema_editor):
     schema_editor.execute("DROP FUNCTION IF EXISTS core_auditevent_refuse_change()")
     with schema_editor.connection.cursor() as cursor:
         audit_privileges_apply(
-            cursor, app_role=settings.AUDIT_DB_APP_ROLE, log_role=settings.AUDIT_DB_LOG_ROLE,
+            cursor,
+            app_role=settings.AUDIT_DB_APP_ROLE,
+            log_role=settings.AUDIT_DB_LOG_ROLE,
             quote=schema_editor.connection.ops.quote_name,
         )
 
@@ -69,14 +79,19 @@ class Migration(migrations.Migration):
         migrations.RemoveField("auditevent", "hash"),
         migrations.RenameField("auditevent", "id", "sequence"),
         migrations.AlterField("auditevent", "sequence", models.BigAutoField(primary_key=True, serialize=False)),
-        migrations.AddIndex("auditevent", models.Index(fields=["entity_type", "entity_id"], name="core_audit_entity_idx")),
+        migrations.AddIndex(
+            "auditevent", models.Index(fields=["entity_type", "entity_id"], name="core_audit_entity_idx")
+        ),
         migrations.DeleteModel("AuditChainHead"),
         migrations.CreateModel(
             name="AuditLogLeaf",
             fields=[
                 ("leaf_index", models.BigIntegerField(primary_key=True, serialize=False)),
                 ("leaf_hash", models.CharField(max_length=64)),
-                ("event", models.OneToOneField(on_delete=models.deletion.PROTECT, related_name="leaf", to="core.auditevent")),
+                (
+                    "event",
+                    models.OneToOneField(on_delete=models.deletion.PROTECT, related_name="leaf", to="core.auditevent"),
+                ),
             ],
             options={"ordering": ["leaf_index"]},
         ),

@@ -10,10 +10,32 @@ class Migration(migrations.Migration):
     dependencies = [("registry", "0001_initial")]
 
     operations = [
-        migrations.AddField("subjectrecord", "dataset", models.ForeignKey(
-            null=True, on_delete=django.db.models.deletion.CASCADE, related_name="subject_records", to="registry.dataset")),
-        migrations.AddField("subjectrecord", "valid_from", models.ForeignKey(
-            null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion")),
-        migrations.AddField("subjectrecord", "valid_until", models.ForeignKey(
-            blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion")),
+        migrations.AddField(
+            "subjectrecord",
+            "dataset",
+            models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subject_records",
+                to="registry.dataset",
+            ),
+        ),
+        migrations.AddField(
+            "subjectrecord",
+            "valid_from",
+            models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion"
+            ),
+        ),
+        migrations.AddField(
+            "subjectrecord",
+            "valid_until",
+            models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="registry.datasetversion",
+            ),
+        ),
     ]

@@ -16,7 +16,11 @@ def fold_rows_into_intervals(apps, schema_editor):
                 seen.add(row.record_id)
                 kept = open_rows.get(row.record_id)
                 same = kept is not None and (kept.subject_key, kept.content_hash, kept.shard, kept.slice) == (
-                    row.subject_key, row.content_hash, row.shard, row.slice)
+                    row.subject_key,
+                    row.content_hash,
+                    row.shard,
+                    row.slice,
+                )
                 if same:
                     row.delete()
                     continue

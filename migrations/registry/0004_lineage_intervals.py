@@ -11,11 +11,25 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint("subjectrecord", "registry_subject_record_once"),
         migrations.RemoveIndex("subjectrecord", "registry_subject_lookup"),
         migrations.RemoveField("subjectrecord", "dataset_version"),
-        migrations.AlterField("subjectrecord", "dataset", models.ForeignKey(
-            on_delete=django.db.models.deletion.CASCADE, related_name="subject_records", to="registry.dataset")),
-        migrations.AlterField("subjectrecord", "valid_from", models.ForeignKey(
-            on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion")),
+        migrations.AlterField(
+            "subjectrecord",
+            "dataset",
+            models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="subject_records", to="registry.dataset"
+            ),
+        ),
+        migrations.AlterField(
+            "subjectrecord",
+            "valid_from",
+            models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="registry.datasetversion"
+            ),
+        ),
         migrations.AddIndex("subjectrecord", models.Index(fields=["subject_key"], name="registry_subject_key_lookup")),
-        migrations.AddConstraint("subjectrecord", models.UniqueConstraint(
-            fields=["dataset", "record_id", "valid_from"], name="registry_record_interval_once")),
+        migrations.AddConstraint(
+            "subjectrecord",
+            models.UniqueConstraint(
+                fields=["dataset", "record_id", "valid_from"], name="registry_record_interval_once"
+            ),
+        ),
     ]

@@ -88,7 +88,9 @@ if AUDIT_MAC_KEY is not None and len(AUDIT_MAC_KEY) < 32:
     raise ImproperlyConfigured("ERASURE_AUDIT_MAC_KEY must be at least 32 characters (e.g. secrets.token_hex(32))")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("ERASURE_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env_list(
+    "ERASURE_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 if PRODUCTION and not ALLOWED_HOSTS:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -235,7 +237,9 @@ OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
 # before its earliest member's legal deadline — the deadline always wins.
 ERASURE_BATCH_WINDOW_SECONDS = env_int("ERASURE_BATCH_WINDOW_SECONDS", 6 * 3600 if PRODUCTION else 30)
 ERASURE_BATCH_MAX_AGE_SECONDS = env_int("ERASURE_BATCH_MAX_AGE_SECONDS", 3 * 86400 if PRODUCTION else 120)
-ERASURE_BATCH_DEADLINE_MARGIN_SECONDS = env_int("ERASURE_BATCH_DEADLINE_MARGIN_SECONDS", 5 * 86400 if PRODUCTION else 60)
+ERASURE_BATCH_DEADLINE_MARGIN_SECONDS = env_int(
+    "ERASURE_BATCH_DEADLINE_MARGIN_SECONDS", 5 * 86400 if PRODUCTION else 60
+)
 # Bring your own model: local directories and s3:// prefixes the API and portal may import model
 # versions from (the management command, run by an operator on the host, may read any path).
 ERASURE_MODEL_IMPORT_ROOTS = env_list("ERASURE_MODEL_IMPORT_ROOTS", [] if PRODUCTION else [str(VAR_DIR / "imports")])
@@ -290,9 +294,9 @@ if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured(f"ERASURE_CACHE_URL={CACHE_URL!r}: use redis://host:port/db")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-    if CACHE_URL else
+    if CACHE_URL
     # The table is made by migrations/portal/0001_cache_table (or `manage.py createcachetable`).
-    {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "erasure_cache"}
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "erasure_cache"}
 }
 # Proxies in front of the web processes that append to X-Forwarded-For (nginx: 1). Throttles key
 # on the address the outermost trusted proxy saw; 0 means clients connect directly.

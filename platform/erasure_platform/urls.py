@@ -13,8 +13,16 @@ urlpatterns = [
     path("api/", include("erasure_platform.evidence.api.urls")),
     path("evidence/", include("erasure_platform.evidence.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny]), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[AllowAny]), name="api-redoc"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+        name="api-redoc",
+    ),
     path("admin/", admin.site.urls),
 ]
 

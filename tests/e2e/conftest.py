@@ -31,13 +31,17 @@ import pytest
 # with a running loop unless told it is safe (it is: the loop only drives the browser).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from tests.platform.conftest import REPO_ROOT, wait_until  # noqa: E402  (re-exported for journeys)
-from tests.platform.conftest import process_env, purge_broker, start_worker  # noqa: E402,F401  (fixtures)
+from tests.platform.conftest import REPO_ROOT, wait_until  # noqa: E402  (re-exported for journeys)  # noqa: E402,F401  (fixtures)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
 ]
 PASSWORD = "e2e-pass-2026-long"
 CODE_PATTERN = re.compile(r"one-time code is: (\d{6})")
@@ -45,6 +49,7 @@ DEFAULT_TIMEOUT_MS = 15_000
 
 
 # ---- browser -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -82,6 +87,7 @@ def new_page(browser, live_url):
 
 # ---- people --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def staff_user(transactional_db, settings):
     from erasure_platform.accounts.roles import Role
@@ -93,8 +99,11 @@ def staff_user(transactional_db, settings):
     def make(role, username: str | None = None):
         counter["n"] += 1
         roles = [Role(role)] if role else []
-        return user_create(username=username or f"{Role(role).name.lower() if role else 'norole'}{counter['n']}",
-                           password=PASSWORD, roles=roles)
+        return user_create(
+            username=username or f"{Role(role).name.lower() if role else 'norole'}{counter['n']}",
+            password=PASSWORD,
+            roles=roles,
+        )
 
     return make
 
@@ -121,6 +130,7 @@ def sign_in_as(new_page, staff_user):
 
 # ---- mail ----------------------------------------------------------------------------------------
 
+
 class Mailbox:
     """Messages sent by the live server (this process) and by worker subprocesses (files)."""
 
@@ -139,8 +149,13 @@ class Mailbox:
                     if chunk.strip():
                         message = message_from_bytes(chunk.strip(), policy=default_policy)
                         body = message.get_body(preferencelist=("plain",))
-                        found.append({"to": [message["To"]], "subject": str(message["Subject"]),
-                                      "body": body.get_content() if body else ""})
+                        found.append(
+                            {
+                                "to": [message["To"]],
+                                "subject": str(message["Subject"]),
+                                "body": body.get_content() if body else "",
+                            }
+                        )
         return found
 
     def to(self, address: str) -> list[dict]:
@@ -148,6 +163,7 @@ class Mailbox:
 
     def code_for(self, address: str, *, after: int = 0, timeout: float = 20) -> str:
         """The latest one-time code e-mailed to `address` (among its messages after the first `after`)."""
+
         def latest():
             for message in reversed(self.to(address)[after:]):
                 match = CODE_PATTERN.search(message["body"])
@@ -168,6 +184,7 @@ def mailbox(settings):
 
 # ---- events: a real worker and dispatcher ----------------------------------------------------------
 
+
 class EventPipeline:
     def __init__(self, env: dict, start_worker_fixture, log_dir: Path):
         self.env = env
@@ -176,13 +193,17 @@ class EventPipeline:
         self.dispatcher = None
         self.workers = []
 
-    def start(self, queues: str = "default,gpu") -> "EventPipeline":
+    def start(self, queues: str = "default,gpu") -> EventPipeline:
         self.workers.append(self._start_worker(queues))
         if self.dispatcher is None:
             self._log = open(self.log_dir / "dispatcher.log", "w")
             self.dispatcher = subprocess.Popen(
-                [sys.executable, "manage.py", "run_dispatcher"], cwd=REPO_ROOT, env=self.env,
-                stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "manage.py", "run_dispatcher"],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return self
 
@@ -223,8 +244,16 @@ def event_pipeline(process_env, start_worker, purge_broker, tmp_path, live_serve
 
 # ---- owner journey steps -----------------------------------------------------------------------------
 
-def owner_files_request(page, *, identifier: str, jurisdiction: str = "GDPR", record_ids: list[str] | None = None,
-                        contact_email: str = "", message: str = "") -> str:
+
+def owner_files_request(
+    page,
+    *,
+    identifier: str,
+    jurisdiction: str = "GDPR",
+    record_ids: list[str] | None = None,
+    contact_email: str = "",
+    message: str = "",
+) -> str:
     """Fill /requests/new as a data owner; returns the private status URL shown afterwards."""
     page.goto("/requests/new")
     page.get_by_label("Your e-mail address or customer id").fill(identifier)
@@ -257,8 +286,12 @@ def owner_request(new_page, mailbox):
         page = new_page()
         status_url = owner_files_request(page, identifier=identifier, **kwargs)
         if verify:
-            owner_verifies(page, status_url, address=kwargs.get("contact_email") if "@" not in identifier else identifier,
-                           mailbox=mailbox)
+            owner_verifies(
+                page,
+                status_url,
+                address=kwargs.get("contact_email") if "@" not in identifier else identifier,
+                mailbox=mailbox,
+            )
         return page, status_url
 
     return make

@@ -23,7 +23,8 @@ SERIOUS = {"serious", "critical"}
 @pytest.fixture(scope="module")
 def screenshot_dir():
     folder = os.environ.get("ERASURE_SCREENSHOT_DIR") or str(
-        REPO_ROOT / "var" / "screenshots" / time.strftime("run-%Y%m%d-%H%M%S"))
+        REPO_ROOT / "var" / "screenshots" / time.strftime("run-%Y%m%d-%H%M%S")
+    )
     os.makedirs(folder, exist_ok=True)
     print(f"\nscreenshots of every page: {folder}")
     return folder
@@ -47,19 +48,35 @@ def test_every_page_per_role_is_accessible(new_page, staff_user, owner_request, 
     world = World(train=False, subjects=3)
     owner, status_url = owner_request("ada@example.com", jurisdiction="GDPR")
     problems: list[str] = []
-    for path in ["/", "/requests/new", "/login/", "/evidence/certificates/check/", "/no/such/page",
-                 urlparse(status_url).path]:
+    for path in [
+        "/",
+        "/requests/new",
+        "/login/",
+        "/evidence/certificates/check/",
+        "/no/such/page",
+        urlparse(status_url).path,
+    ]:
         audit(owner, path, "owner", screenshot_dir, problems)
 
     from erasure_platform.subject_requests.models import ErasureRequest
 
     request = ErasureRequest.objects.get()
     pages = {
-        Role.OFFICER: ["/requests/queue/", "/requests/dashboard/", "/requests/records/",
-                       f"/requests/review/{request.id}/", f"/ml/lineage/?q={request.reference}",
-                       "/evidence/reports/", "/evidence/audit/"],
-        Role.ML_ENGINEER: ["/ml/", f"/ml/models/{world.model.name}/", f"/ml/models/{world.model.name}/method",
-                           "/ml/lineage/"],
+        Role.OFFICER: [
+            "/requests/queue/",
+            "/requests/dashboard/",
+            "/requests/records/",
+            f"/requests/review/{request.id}/",
+            f"/ml/lineage/?q={request.reference}",
+            "/evidence/reports/",
+            "/evidence/audit/",
+        ],
+        Role.ML_ENGINEER: [
+            "/ml/",
+            f"/ml/models/{world.model.name}/",
+            f"/ml/models/{world.model.name}/method",
+            "/ml/lineage/",
+        ],
         Role.RELEASE_APPROVER: ["/ml/"],
         Role.AUDITOR: ["/evidence/reports/", "/requests/queue/"],
     }

@@ -46,8 +46,9 @@ def requests_on_record(staff_user, mailbox, live_url):
     officer = staff_user(Role.OFFICER, "olivia")
 
     def filed_and_verified(identifier: str, jurisdiction: str = "GDPR"):
-        request, token = request_create(identifier=identifier, jurisdiction=jurisdiction, channel=Channel.PORTAL,
-                                        link_base=live_url)
+        request, token = request_create(
+            identifier=identifier, jurisdiction=jurisdiction, channel=Channel.PORTAL, link_base=live_url
+        )
         request = request_verify_identity(request=request, code=mailbox.code_for(identifier))
         return request, token
 
@@ -57,8 +58,12 @@ def requests_on_record(staff_user, mailbox, live_url):
     refused, _ = filed_and_verified("henry@example.com")
     refused = request_refuse(request=refused, officer=officer, ground="gdpr_legal_claims", reason=REFUSAL)
     in_review, _ = filed_and_verified("ivy@example.com", jurisdiction="CCPA")
-    return {"completed": completed, "refused": refused, "in_review": in_review,
-            "status_url": f"{live_url}/requests/s/{token}/"}
+    return {
+        "completed": completed,
+        "refused": refused,
+        "in_review": in_review,
+        "status_url": f"{live_url}/requests/s/{token}/",
+    }
 
 
 @pytest.fixture
@@ -91,7 +96,9 @@ def pdf_text(data: bytes, tmp_path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def test_owner_downloads_a_certificate_that_verifies_offline(requests_on_record, pipeline, new_page, live_url, tmp_path):
+def test_owner_downloads_a_certificate_that_verifies_offline(
+    requests_on_record, pipeline, new_page, live_url, tmp_path
+):
     from erasure_engine.evidence import verify_document
     from erasure_engine.evidence.signing import SignatureInvalid
 
@@ -129,8 +136,8 @@ def test_auditor_generates_a_period_report_and_checks_the_audit_chain(
     requests_on_record, pipeline, sign_in_as, live_url, tmp_path
 ):
     from django.utils import timezone
-    from erasure_engine.evidence import verify_document
 
+    from erasure_engine.evidence import verify_document
     from erasure_platform.core.models import AuditEvent, SignedTreeHead
 
     today = timezone.localdate().isoformat()
@@ -165,7 +172,11 @@ def test_auditor_generates_a_period_report_and_checks_the_audit_chain(
     assert figures["deadlines"]["share_met"] == 1.0 and figures["deadlines"]["median_days_to_close"] == 0
     assert [(r["reference"], r["ground"]) for r in figures["refusals"]] == [(refused.reference, "gdpr_legal_claims")]
     assert [(m["request"], m["model"]) for m in figures["models_unlearned"]] == [(completed.reference, "support-lm")]
-    assert {r["reference"] for r in figures["requests"]} == {completed.reference, refused.reference, in_review.reference}
+    assert {r["reference"] for r in figures["requests"]} == {
+        completed.reference,
+        refused.reference,
+        in_review.reference,
+    }
     assert report["audit_chain"]["ok"] is True
 
     # The auditor checks the chain itself.
@@ -175,6 +186,9 @@ def test_auditor_generates_a_period_report_and_checks_the_audit_chain(
     head = auditor.get_by_test_id("head-hash").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", head)
     assert SignedTreeHead.objects.filter(root_hash=head).exists()
-    assert int(auditor.get_by_test_id("events-checked").inner_text()) >= AuditEvent.objects.filter(
-        action__in=["request.completed", "request.refused", "report.generated"]).count() > 0
+    assert (
+        int(auditor.get_by_test_id("events-checked").inner_text())
+        >= AuditEvent.objects.filter(action__in=["request.completed", "request.refused", "report.generated"]).count()
+        > 0
+    )
     expect(auditor.get_by_role("button", name="Grant erasure")).to_have_count(0)  # read-only

@@ -71,8 +71,11 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
 
     def batched():
         plan = ErasurePlan.objects.filter(request_id=str(erasure_request.id)).first()
-        return plan is not None and plan.status == ErasurePlan.Status.AWAITING_MODELS and UnlearningBatch.objects.filter(
-            model=world.model, status=BatchStatus.OPEN).exists()
+        return (
+            plan is not None
+            and plan.status == ErasurePlan.Status.AWAITING_MODELS
+            and UnlearningBatch.objects.filter(model=world.model, status=BatchStatus.OPEN).exists()
+        )
 
     wait_until(batched, timeout=90, interval=0.5, message="dataset erasure done and the model batched")
     owner.reload()
@@ -92,7 +95,9 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     expect(engineer.get_by_text("started by erin")).to_be_visible()
     engineer.evaluate("window.__sameDocument = true")  # lost on any whole-page reload
     expect(engineer.locator("#job-status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
-    assert engineer.evaluate("window.__sameDocument === true"), "the job page reloaded itself instead of updating in place"
+    assert engineer.evaluate("window.__sameDocument === true"), (
+        "the job page reloaded itself instead of updating in place"
+    )
     expect(engineer.get_by_label("Progress")).to_have_attribute("value", "100")
 
     engineer.get_by_role("link", name="Candidate version").click()
@@ -121,8 +126,9 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     expect(table.locator("tbody")).to_contain_text("membership")
     roc = approver.get_by_role("img", name=re.compile("ROC curves"))
     expect(roc).to_be_visible()
-    wait_until(lambda: roc.evaluate("img => img.complete && img.naturalWidth > 0"), timeout=10,
-               message="the ROC image to load")
+    wait_until(
+        lambda: roc.evaluate("img => img.complete && img.naturalWidth > 0"), timeout=10, message="the ROC image to load"
+    )
     png = approver.request.get(live_url + roc.get_attribute("src"))
     assert png.status == 200 and png.headers["content-type"] == "image/png" and png.body()[:8] == b"\x89PNG\r\n\x1a\n"
     approve_form_submit(approver, "Approve and release")

@@ -17,8 +17,9 @@ REASON = "Your account data is under a litigation hold until the case closes."
 def test_owner_files_and_verifies_officer_grants_and_owner_sees_completion(
     owner_request, sign_in_as, mailbox, event_pipeline
 ):
-    from erasure_platform.core.services.outbox import outbox_publish
     from django.db import transaction
+
+    from erasure_platform.core.services.outbox import outbox_publish
 
     owner, status_url = owner_request("ada@example.com", jurisdiction="GDPR")
     expect(owner.locator("#request-status")).to_have_text("Identity verified — in review")
@@ -36,26 +37,36 @@ def test_owner_files_and_verifies_officer_grants_and_owner_sees_completion(
     # request.granted leaves through the real dispatcher; the registry's answer is simulated here.
     event_pipeline.wait_processed("request.granted")
     with transaction.atomic():
-        outbox_publish(topic="request.erasure_progress",
-                       payload={"request_id": str(erasure_request.id), "stage": "datasets_erased", "detail": {}})
-        outbox_publish(topic="request.erasure_completed",
-                       payload={"request_id": str(erasure_request.id),
-                                "datasets": [{"dataset": "demo", "before": 1, "after": 2, "removed_record_hashes": ["ab"]}],
-                                "models": [{"model": "demo-lm", "before": 1, "after": 2, "method": "sisa", "verdict": "pass"}]})
+        outbox_publish(
+            topic="request.erasure_progress",
+            payload={"request_id": str(erasure_request.id), "stage": "datasets_erased", "detail": {}},
+        )
+        outbox_publish(
+            topic="request.erasure_completed",
+            payload={
+                "request_id": str(erasure_request.id),
+                "datasets": [{"dataset": "demo", "before": 1, "after": 2, "removed_record_hashes": ["ab"]}],
+                "models": [{"model": "demo-lm", "before": 1, "after": 2, "method": "sisa", "verdict": "pass"}],
+            },
+        )
     event_pipeline.wait_processed("request.erasure_completed", consumer="subject_requests.complete")
 
     owner.reload()
     expect(owner.locator("#request-status")).to_have_text("Completed")
     expect(owner.get_by_role("list").filter(has_text="Erased from our datasets")).to_be_visible()
     expect(owner.get_by_text("Datasets: 1 · Models: 1")).to_be_visible()
-    wait_until(lambda: any("erased" in m["subject"] for m in mailbox.to("ada@example.com")),
-               timeout=20, message="the completion e-mail (sent by the worker)")
+    wait_until(
+        lambda: any("erased" in m["subject"] for m in mailbox.to("ada@example.com")),
+        timeout=20,
+        message="the completion e-mail (sent by the worker)",
+    )
 
 
 def test_owner_needs_the_right_code(new_page, mailbox):
     page = new_page()
-    status_url = owner_files_request(page, identifier="cid-owner@example.com", jurisdiction="CCPA",
-                                     record_ids=["rec-1", "rec-2"])
+    status_url = owner_files_request(
+        page, identifier="cid-owner@example.com", jurisdiction="CCPA", record_ids=["rec-1", "rec-2"]
+    )
     expect(page.get_by_text("The records rec-1, rec-2")).to_be_visible()
     page.get_by_role("link", name="confirm the identifier is yours").click()
     right = mailbox.code_for("cid-owner@example.com")
@@ -125,8 +136,13 @@ def test_an_owner_cannot_open_another_owners_request(owner_request, new_page, li
     intruder = new_page()
     owner_files_request(intruder, identifier="eve@example.com")
     token = re.search(r"/requests/s/([^/]+)/", first_url).group(1)
-    for path in (f"/requests/s/{first.id}/", f"/requests/s/{first.reference}/", f"/requests/s/{token[:-3]}abc/",
-                 f"/requests/s/{token[:-3]}abc/verify", f"/requests/review/{first.id}/"):
+    for path in (
+        f"/requests/s/{first.id}/",
+        f"/requests/s/{first.reference}/",
+        f"/requests/s/{token[:-3]}abc/",
+        f"/requests/s/{token[:-3]}abc/verify",
+        f"/requests/review/{first.id}/",
+    ):
         response = intruder.goto(path)
         if "/review/" in path:
             assert "/login/" in intruder.url  # staff pages: sign-in, not the request

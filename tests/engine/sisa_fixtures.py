@@ -18,7 +18,9 @@ GENERAL_TEXTS = [record.content["text"] for record in generate_general_text(60, 
 def tiny_config(kind: str) -> SisaConfig:
     if kind == "classifier":
         return SisaConfig(kind=kind, epochs=2, batch_size=8, learning_rate=1e-2, seed=7)
-    return SisaConfig(kind=kind, epochs=1, batch_size=8, learning_rate=3e-3, seed=7, max_length=32, vocab_size=300, base_epochs=1)
+    return SisaConfig(
+        kind=kind, epochs=1, batch_size=8, learning_rate=3e-3, seed=7, max_length=32, vocab_size=300, base_epochs=1
+    )
 
 
 def tiny_dataset(kind: str) -> InMemoryDataset:

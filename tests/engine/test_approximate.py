@@ -63,22 +63,42 @@ def lm():
     train(model, task, records, steps=200, lr=3e-3, batch_size=16)
     forget, retain = records[:10], records[10:]
     assert {r.subject_key for r in forget}.isdisjoint(r.subject_key for r in retain)
-    return {"model": model, "tokenizer": tokenizer, "task": task, "forget": forget, "retain": retain,
-            "forget_loss": loss_on(model, task, forget), "retain_loss": loss_on(model, task, retain)}
+    return {
+        "model": model,
+        "tokenizer": tokenizer,
+        "task": task,
+        "forget": forget,
+        "retain": retain,
+        "forget_loss": loss_on(model, task, forget),
+        "retain_loss": loss_on(model, task, retain),
+    }
 
 
 @pytest.fixture(scope="module")
 def classifier():
     """An MLP that memorised 24 subjects' tabular rows (subject spread >> class separation);
     the forget set is two subjects (16 rows)."""
-    rows = generate_tabular(generate_subjects(24, seed=0), SECRET, seed=0, records_per_subject=8,
-                            class_separation=0.5, subject_spread=4.0, noise=0.3)
+    rows = generate_tabular(
+        generate_subjects(24, seed=0),
+        SECRET,
+        seed=0,
+        records_per_subject=8,
+        class_separation=0.5,
+        subject_spread=4.0,
+        noise=0.3,
+    )
     model = build_classifier(ClassifierConfig(input_dim=8, num_classes=3, hidden_dims=[64]), seed=0)
     task = ClassifierTask(model)
     train(model, task, rows, steps=500, lr=1e-2, batch_size=len(rows))
     forget, retain = rows[:16], rows[16:]
-    return {"model": model, "task": task, "forget": forget, "retain": retain,
-            "forget_loss": loss_on(model, task, forget), "retain_accuracy": accuracy_on(model, task, retain)}
+    return {
+        "model": model,
+        "task": task,
+        "forget": forget,
+        "retain": retain,
+        "forget_loss": loss_on(model, task, forget),
+        "retain_accuracy": accuracy_on(model, task, retain),
+    }
 
 
 # (method, params, retain-loss bound: at most this much above the original's; None = not bounded)
@@ -94,8 +114,9 @@ LM_CASES = [
 @pytest.mark.parametrize("method,params,retain_bound", LM_CASES, ids=[case[0] for case in LM_CASES])
 def test_each_method_makes_the_lm_forget(lm, method, params, retain_bound):
     assert lm["forget_loss"] < 0.2, "the fixture must memorise the forget set first"
-    result = unlearn(method, lm["model"], forget=lm["forget"], retain=lm["retain"], tokenizer=lm["tokenizer"],
-                     params=params, seed=0)
+    result = unlearn(
+        method, lm["model"], forget=lm["forget"], retain=lm["retain"], tokenizer=lm["tokenizer"], params=params, seed=0
+    )
     candidate = result.merged_model()
     forget_after = loss_on(candidate, lm["task"], lm["forget"])
     retain_after = loss_on(candidate, lm["task"], lm["retain"])
@@ -119,8 +140,9 @@ CLASSIFIER_CASES = [
 @pytest.mark.parametrize("method,params,min_retain_accuracy", CLASSIFIER_CASES, ids=[c[0] for c in CLASSIFIER_CASES])
 def test_each_method_makes_the_classifier_forget(classifier, method, params, min_retain_accuracy):
     assert classifier["forget_loss"] < 0.05 and classifier["retain_accuracy"] == 1.0
-    result = unlearn(method, classifier["model"], forget=classifier["forget"], retain=classifier["retain"],
-                     params=params)
+    result = unlearn(
+        method, classifier["model"], forget=classifier["forget"], retain=classifier["retain"], params=params
+    )
     forget_after = loss_on(result.model, classifier["task"], classifier["forget"])
     assert forget_after > classifier["forget_loss"] + 1.0, forget_after
     if min_retain_accuracy is not None:
@@ -129,16 +151,28 @@ def test_each_method_makes_the_classifier_forget(classifier, method, params, min
 
 
 def test_lora_on_the_classifier_trains_only_the_adapter(classifier):
-    result = unlearn("lora", classifier["model"], forget=classifier["forget"], retain=classifier["retain"],
-                     params={"lr": 1e-2, "steps": 10, "rank": 4})
+    result = unlearn(
+        "lora",
+        classifier["model"],
+        forget=classifier["forget"],
+        retain=classifier["retain"],
+        params={"lr": 1e-2, "steps": 10, "rank": 4},
+    )
     assert isinstance(result.model, PeftModel) and result.is_adapter
     assert loss_on(result.merged_model(), classifier["task"], classifier["forget"]) > classifier["forget_loss"] + 1.0
 
 
 def test_same_inputs_same_weights_and_the_seed_matters(lm):
     def run(seed: int) -> str:
-        result = unlearn("gradient_difference", lm["model"], forget=lm["forget"], retain=lm["retain"],
-                         tokenizer=lm["tokenizer"], params={"steps": 3, "batch_size": 4}, seed=seed)
+        result = unlearn(
+            "gradient_difference",
+            lm["model"],
+            forget=lm["forget"],
+            retain=lm["retain"],
+            tokenizer=lm["tokenizer"],
+            params={"steps": 3, "batch_size": 4},
+            seed=seed,
+        )
         return weights_digest(result.model)
 
     first = run(0)
@@ -150,8 +184,9 @@ def test_the_input_model_and_the_callers_rng_are_untouched(lm):
     before, rng_before = weights_digest(lm["model"]), torch.get_rng_state()
     lm["model"].train()
     try:
-        result = unlearn("npo", lm["model"], forget=lm["forget"], retain=lm["retain"], tokenizer=lm["tokenizer"],
-                         params={"steps": 2})
+        result = unlearn(
+            "npo", lm["model"], forget=lm["forget"], retain=lm["retain"], tokenizer=lm["tokenizer"], params={"steps": 2}
+        )
         assert weights_digest(lm["model"]) == before
         assert lm["model"].training, "the caller's train/eval mode must not change"
         assert torch.equal(torch.get_rng_state(), rng_before)
@@ -162,8 +197,14 @@ def test_the_input_model_and_the_callers_rng_are_untouched(lm):
 
 def test_lora_leaves_base_weights_untouched_and_round_trips_as_an_adapter(lm, tmp_path):
     original = dict(lm["model"].state_dict())
-    result = unlearn("lora", lm["model"], forget=lm["forget"], retain=lm["retain"], tokenizer=lm["tokenizer"],
-                     params={"steps": 3, "rank": 2})
+    result = unlearn(
+        "lora",
+        lm["model"],
+        forget=lm["forget"],
+        retain=lm["retain"],
+        tokenizer=lm["tokenizer"],
+        params={"steps": 3, "rank": 2},
+    )
     assert isinstance(result.model, PeftModel) and result.is_adapter
     adapter, base = {}, {}
     for name, tensor in result.model.state_dict().items():
@@ -190,16 +231,30 @@ def test_lora_leaves_base_weights_untouched_and_round_trips_as_an_adapter(lm, tm
 
 def test_progress_is_reported_up_to_completion(lm):
     calls: list[tuple[float, str]] = []
-    unlearn("gradient_ascent", lm["model"], forget=lm["forget"], retain=[], tokenizer=lm["tokenizer"],
-            params={"steps": 4}, progress=lambda fraction, message: calls.append((fraction, message)))
+    unlearn(
+        "gradient_ascent",
+        lm["model"],
+        forget=lm["forget"],
+        retain=[],
+        tokenizer=lm["tokenizer"],
+        params={"steps": 4},
+        progress=lambda fraction, message: calls.append((fraction, message)),
+    )
     fractions = [fraction for fraction, _ in calls]
     assert len(calls) >= 4 and fractions == sorted(fractions)
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and all(message for _, message in calls)
 
 
 def test_result_records_every_parameter_and_a_short_log(lm):
-    result = unlearn("npo", lm["model"], forget=lm["forget"], retain=lm["retain"], tokenizer=lm["tokenizer"],
-                     params={"steps": 60, "batch_size": 2, "beta": 0.5}, seed=7)
+    result = unlearn(
+        "npo",
+        lm["model"],
+        forget=lm["forget"],
+        retain=lm["retain"],
+        tokenizer=lm["tokenizer"],
+        params={"steps": 60, "batch_size": 2, "beta": 0.5},
+        seed=7,
+    )
     declared = {spec.name: spec.default for spec in available_methods()["npo"].params}
     assert result.params == {**declared, "steps": 60, "batch_size": 2, "beta": 0.5}
     summary = result.to_json()
@@ -216,7 +271,10 @@ def test_methods_declare_typed_parameters_with_defaults():
         assert described["params"], spec.name
         for param in described["params"]:
             assert param["type"] in {"int", "float", "bool", "str"} and "default" in param
-            assert spec.params[[p.name for p in spec.params].index(param["name"])].check(param["default"], spec.name) == param["default"]
+            assert (
+                spec.params[[p.name for p in spec.params].index(param["name"])].check(param["default"], spec.name)
+                == param["default"]
+            )
     assert {"alpha", "lambda"} <= {p.name for p in methods["ssd"].params}
 
 
@@ -254,8 +312,12 @@ def test_input_errors(lm, classifier):
     with pytest.raises(InvalidInput, match="the model expects 8"):
         unlearn("gradient_ascent", classifier["model"], forget=narrow, retain=[])
     with pytest.raises(InvalidInput, match="label 3; the model has 3 classes"):
-        unlearn("gradient_ascent", classifier["model"], forget=[Record("r2", "k", {"features": [0.0] * 8, "label": 3})],
-                retain=[])
+        unlearn(
+            "gradient_ascent",
+            classifier["model"],
+            forget=[Record("r2", "k", {"features": [0.0] * 8, "label": 3})],
+            retain=[],
+        )
     with pytest.raises(InvalidInput, match="all be text"):
         unlearn("gradient_ascent", classifier["model"], forget=classifier["forget"], retain=lm["retain"])
     with pytest.raises(InvalidInput, match="seed"):

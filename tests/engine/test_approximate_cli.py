@@ -48,9 +48,27 @@ def lm_dir(tmp_path_factory):
 
 def test_unlearn_approx_writes_a_loadable_candidate_and_its_result(lm_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["unlearn-approx", "--method", "npo", "--param", "steps=3", "--param", "beta=0.5",
-                 "--model", str(lm_dir / "model"), "--forget", str(lm_dir / "forget.jsonl"),
-                 "--retain", str(lm_dir / "retain.jsonl"), "--seed", "4", "--output", str(out)])
+    code = main(
+        [
+            "unlearn-approx",
+            "--method",
+            "npo",
+            "--param",
+            "steps=3",
+            "--param",
+            "beta=0.5",
+            "--model",
+            str(lm_dir / "model"),
+            "--forget",
+            str(lm_dir / "forget.jsonl"),
+            "--retain",
+            str(lm_dir / "retain.jsonl"),
+            "--seed",
+            "4",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((out / RESULT_FILE).read_text())
@@ -63,9 +81,28 @@ def test_unlearn_approx_writes_a_loadable_candidate_and_its_result(lm_dir, tmp_p
 
 def test_unlearn_approx_lora_saves_adapter_and_merged_model(lm_dir, tmp_path):
     out = tmp_path / "out"
-    assert main(["unlearn-approx", "--method", "lora", "--param", "steps=2", "--param", "rank=2",
-                 "--model", str(lm_dir / "model"), "--forget", str(lm_dir / "forget.jsonl"),
-                 "--retain", str(lm_dir / "retain.jsonl"), "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "unlearn-approx",
+                "--method",
+                "lora",
+                "--param",
+                "steps=2",
+                "--param",
+                "rank=2",
+                "--model",
+                str(lm_dir / "model"),
+                "--forget",
+                str(lm_dir / "forget.jsonl"),
+                "--retain",
+                str(lm_dir / "retain.jsonl"),
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     base = load_causal_lm(lm_dir / "model")
     adapted, merged = load_lora(base, out / "adapter"), load_causal_lm(out / "model")
     ids = torch.tensor([[1, 5, 9, 20, 40]])
@@ -79,9 +116,25 @@ def test_unlearn_approx_on_a_classifier_from_a_stored_dataset(tmp_path, capsys):
     store = LocalObjectStore(tmp_path / "store")
     DatasetStore(store, "tabular").create_version(rows, shards=1, slices=1, seed=0)
     build_classifier(ClassifierConfig(input_dim=8, num_classes=3), seed=0).save_pretrained(tmp_path / "clf")
-    code = main(["unlearn-approx", "--method", "ssd", "--param", "alpha=2", "--model", str(tmp_path / "clf"),
-                 "--store", str(tmp_path / "store"), "--dataset", "tabular",
-                 "--forget-subject-key", rows[0].subject_key, "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "unlearn-approx",
+            "--method",
+            "ssd",
+            "--param",
+            "alpha=2",
+            "--model",
+            str(tmp_path / "clf"),
+            "--store",
+            str(tmp_path / "store"),
+            "--dataset",
+            "tabular",
+            "--forget-subject-key",
+            rows[0].subject_key,
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["forget_records"] == 4 and printed["retain_records"] == 12 and printed["model_kind"] == "classifier"
@@ -98,8 +151,18 @@ def test_unlearn_approx_on_a_classifier_from_a_stored_dataset(tmp_path, capsys):
     ],
 )
 def test_bad_input_exits_2_with_one_line(lm_dir, tmp_path, capsys, extra, message):
-    code = main(["unlearn-approx", *extra, "--model", str(lm_dir / "model"),
-                 "--forget", str(lm_dir / "forget.jsonl"), "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "unlearn-approx",
+            *extra,
+            "--model",
+            str(lm_dir / "model"),
+            "--forget",
+            str(lm_dir / "forget.jsonl"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.startswith("error [invalid_input]")
     assert not (tmp_path / "out").exists()
@@ -114,10 +177,26 @@ def test_methods_lists_every_method_with_defaults(capsys):
 
 def test_module_entry_point_runs_in_a_subprocess(lm_dir, tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "erasure_engine", "unlearn-approx", "--method", "gradient_ascent",
-         "--param", "steps=1", "--model", str(lm_dir / "model"), "--forget", str(lm_dir / "forget.jsonl"),
-         "--output", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+        [
+            sys.executable,
+            "-m",
+            "erasure_engine",
+            "unlearn-approx",
+            "--method",
+            "gradient_ascent",
+            "--param",
+            "steps=1",
+            "--model",
+            str(lm_dir / "model"),
+            "--forget",
+            str(lm_dir / "forget.jsonl"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["method"] == "gradient_ascent"

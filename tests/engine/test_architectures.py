@@ -11,7 +11,12 @@ import torch
 from safetensors.torch import save_file
 
 from erasure_engine.cli import main
-from erasure_engine.datagen import generate_general_text, generate_holdout_subjects, generate_subjects, records_from_subjects
+from erasure_engine.datagen import (
+    generate_general_text,
+    generate_holdout_subjects,
+    generate_subjects,
+    records_from_subjects,
+)
 from erasure_engine.datasets.jsonl import encode_records
 from erasure_engine.errors import CheckpointMismatch, InvalidInput, UnsafeCheckpoint
 from erasure_engine.models import (
@@ -36,8 +41,12 @@ torch.set_num_threads(1)
 SECRET = "architectures"
 FAMILIES = sorted(ARCHITECTURE_SIZES)  # gpt2, gpt_neox, llama, mistral, opt, phi, qwen2
 CLASSES = {
-    "gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM",
-    "mistral": "MistralForCausalLM", "gpt_neox": "GPTNeoXForCausalLM", "phi": "PhiForCausalLM",
+    "gpt2": "GPT2LMHeadModel",
+    "llama": "LlamaForCausalLM",
+    "qwen2": "Qwen2ForCausalLM",
+    "mistral": "MistralForCausalLM",
+    "gpt_neox": "GPTNeoXForCausalLM",
+    "phi": "PhiForCausalLM",
     "opt": "OPTForCausalLM",
 }
 METHODS = {
@@ -111,8 +120,9 @@ def test_every_method_unlearns_and_keeps_the_architecture(saved, data, method, t
     family, directory, _ = saved
     model = load_causal_lm(directory)
     tokenizer = load_tokenizer(directory)
-    result = unlearn(method, model, forget=data["forget"], retain=data["retain"], tokenizer=tokenizer,
-                     params=METHODS[method], seed=0)
+    result = unlearn(
+        method, model, forget=data["forget"], retain=data["retain"], tokenizer=tokenizer, params=METHODS[method], seed=0
+    )
     candidate = result.merged_model()
     assert_family(candidate, family)
     assert weights_digest(candidate) != weights_digest(model), f"{method} changed nothing on {family}"
@@ -155,10 +165,25 @@ def test_quantization_rounds_every_linear_layer_but_keeps_embeddings_and_head(sa
 def test_verify_runs_on_every_family(saved, data):
     family, directory, _ = saved
     parent = load_causal_lm(directory)
-    candidate = unlearn("gradient_ascent", parent, forget=data["forget"], retain=data["retain"],
-                        tokenizer=load_tokenizer(directory), params=METHODS["gradient_ascent"], seed=0).merged_model()
-    verdict = verify(candidate, parent, data["forget"], data["retain"], data["holdout"],
-                     tokenizer=load_tokenizer(directory), policy=POLICY, seed=0)
+    candidate = unlearn(
+        "gradient_ascent",
+        parent,
+        forget=data["forget"],
+        retain=data["retain"],
+        tokenizer=load_tokenizer(directory),
+        params=METHODS["gradient_ascent"],
+        seed=0,
+    ).merged_model()
+    verdict = verify(
+        candidate,
+        parent,
+        data["forget"],
+        data["retain"],
+        data["holdout"],
+        tokenizer=load_tokenizer(directory),
+        policy=POLICY,
+        seed=0,
+    )
     names = {metric.name for metric in verdict.metrics}
     assert any("quantiz" in name for name in names) and any("extraction" in name for name in names), names
     assert_family(candidate, family)
@@ -170,18 +195,47 @@ def test_unlearn_approx_and_verify_commands_keep_a_llama_a_llama(data, tmp_path,
     data["tokenizer"].save_pretrained(tmp_path / "llama")
     (tmp_path / "forget.jsonl").write_bytes(encode_records(data["forget"]))
     (tmp_path / "retain.jsonl").write_bytes(encode_records(data["retain"]))
-    code = main(["unlearn-approx", "--method", "npo", "--param", "steps=2", "--model", str(tmp_path / "llama"),
-                 "--forget", str(tmp_path / "forget.jsonl"), "--retain", str(tmp_path / "retain.jsonl"),
-                 "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "unlearn-approx",
+            "--method",
+            "npo",
+            "--param",
+            "steps=2",
+            "--model",
+            str(tmp_path / "llama"),
+            "--forget",
+            str(tmp_path / "forget.jsonl"),
+            "--retain",
+            str(tmp_path / "retain.jsonl"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     assert_family(load_causal_lm(tmp_path / "out" / "model"), "llama")
     (tmp_path / "holdout.jsonl").write_bytes(encode_records(data["holdout"]))
     (tmp_path / "policy.json").write_text(json.dumps(POLICY))
     capsys.readouterr()
-    code = main(["verify", "--candidate", str(tmp_path / "out" / "model"), "--parent", str(tmp_path / "llama"),
-                 "--forget", str(tmp_path / "forget.jsonl"), "--retain", str(tmp_path / "retain.jsonl"),
-                 "--holdout", str(tmp_path / "holdout.jsonl"), "--policy", str(tmp_path / "policy.json"),
-                 "--out", str(tmp_path / "verdict")])
+    code = main(
+        [
+            "verify",
+            "--candidate",
+            str(tmp_path / "out" / "model"),
+            "--parent",
+            str(tmp_path / "llama"),
+            "--forget",
+            str(tmp_path / "forget.jsonl"),
+            "--retain",
+            str(tmp_path / "retain.jsonl"),
+            "--holdout",
+            str(tmp_path / "holdout.jsonl"),
+            "--policy",
+            str(tmp_path / "policy.json"),
+            "--out",
+            str(tmp_path / "verdict"),
+        ]
+    )
     assert code in (0, 1), capsys.readouterr().err  # passed or failed, never an error
     assert json.loads((tmp_path / "verdict" / "verdict.json").read_text())["metrics"]
 
@@ -193,9 +247,23 @@ def test_unlearn_approx_reads_a_model_from_s3(data, tmp_path, s3_endpoint, s3_cl
     for path in (tmp_path / "qwen").iterdir():
         s3_client.upload_file(str(path), s3_bucket, f"models/qwen/{path.name}")
     (tmp_path / "forget.jsonl").write_bytes(encode_records(data["forget"]))
-    code = main(["unlearn-approx", "--method", "gradient_ascent", "--param", "steps=1", "--model",
-                 f"s3://{s3_bucket}/models/qwen", "--endpoint-url", s3_endpoint, "--forget", str(tmp_path / "forget.jsonl"),
-                 "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "unlearn-approx",
+            "--method",
+            "gradient_ascent",
+            "--param",
+            "steps=1",
+            "--model",
+            f"s3://{s3_bucket}/models/qwen",
+            "--endpoint-url",
+            s3_endpoint,
+            "--forget",
+            str(tmp_path / "forget.jsonl"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     assert_family(load_causal_lm(tmp_path / "out" / "model"), "qwen2")
 
@@ -216,8 +284,19 @@ def test_weights_of_another_architecture_are_refused_not_randomly_initialised(ll
         load_causal_lm(directory)
     assert caught.value.details["missing_keys"] and caught.value.details["unexpected_keys"]
     (tmp_path / "forget.jsonl").write_bytes(encode_records(data["forget"]))
-    code = main(["unlearn-approx", "--method", "gradient_ascent", "--model", str(directory),
-                 "--forget", str(tmp_path / "forget.jsonl"), "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "unlearn-approx",
+            "--method",
+            "gradient_ascent",
+            "--model",
+            str(directory),
+            "--forget",
+            str(tmp_path / "forget.jsonl"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2 and not (tmp_path / "out").exists()
     assert "checkpoint_mismatch" in capsys.readouterr().err
 
@@ -244,7 +323,9 @@ def test_custom_code_and_unknown_architectures_are_refused(llama_dir):
     (directory / "config.json").write_text(json.dumps({**config, "model_type": "no-such-family"}))
     with pytest.raises(InvalidInput):
         load_causal_lm(directory)
-    (directory / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModelForCausalLM": "modeling.Evil"}}))
+    (directory / "config.json").write_text(
+        json.dumps({**config, "auto_map": {"AutoModelForCausalLM": "modeling.Evil"}})
+    )
     (directory / "modeling.py").write_text("raise SystemExit('remote code ran')\n")
     loaded = None
     try:

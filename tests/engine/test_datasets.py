@@ -101,7 +101,10 @@ def test_create_and_load_round_trip(object_store):
         assert obj["records"] == len(members)
         assert hashlib.sha256(object_store.get_bytes(obj["key"])).hexdigest() == obj["sha256"]
     record = CORPUS.records[5]
-    assert loaded.shard_slice_of(record.record_id) == assign_places(CORPUS.records, seed=9, shards=3, slices=2)[record.record_id]
+    assert (
+        loaded.shard_slice_of(record.record_id)
+        == assign_places(CORPUS.records, seed=9, shards=3, slices=2)[record.record_id]
+    )
     assert manifest["placement"] == {"scheme": "balanced-v1", "reused_from": None}
     assert loaded.content_hashes([record.record_id]) == {record.record_id: record.content_hash}
     assert loaded.record_ids_of_subjects([record.subject_key]) == [
@@ -124,7 +127,11 @@ def test_placement_is_stable_when_records_are_removed(tmp_path):
             full_order = [r.record_id for r in full.records_in(shard, slice_index) if r.record_id in kept]
             assert [r.record_id for r in fewer.records_in(shard, slice_index)] == full_order
     other_seed = datasets.create_version(CORPUS.records, shards=4, slices=3, seed=2)
-    moved = [r.record_id for r in CORPUS.records if full.shard_slice_of(r.record_id) != other_seed.shard_slice_of(r.record_id)]
+    moved = [
+        r.record_id
+        for r in CORPUS.records
+        if full.shard_slice_of(r.record_id) != other_seed.shard_slice_of(r.record_id)
+    ]
     assert len(moved) > len(CORPUS.records) // 2
     sizes = [obj["records"] for obj in full.manifest["objects"]]
     assert len(sizes) == 12 and sum(1 for size in sizes if size) >= 9  # 20 subjects spread over 12 cells
@@ -331,15 +338,41 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_cli_generate_show_list_and_erase(tmp_path, capsys, monkeypatch):
     store = str(tmp_path / "store")
     monkeypatch.setenv("ERASURE_SUBJECT_KEY_SECRET", SECRET)
-    code, out, _ = run_cli(capsys, "generate", "--store", store, "--dataset", "people", "--size", "tiny",
-                           "--seed", "3", "--shards", "2", "--slices", "2")
+    code, out, _ = run_cli(
+        capsys,
+        "generate",
+        "--store",
+        store,
+        "--dataset",
+        "people",
+        "--size",
+        "tiny",
+        "--seed",
+        "3",
+        "--shards",
+        "2",
+        "--slices",
+        "2",
+    )
     assert code == 0
     summary = json.loads(out)
     assert summary["version_id"] == "v0001" and summary["records"] == len(CORPUS.records)
     assert summary["subjects"] == len(CORPUS.subjects)
 
-    code, out, _ = run_cli(capsys, "generate", "--store", store, "--dataset", "rows", "--kind", "tabular",
-                           "--count", "5", "--secret-env", "ERASURE_SUBJECT_KEY_SECRET")
+    code, out, _ = run_cli(
+        capsys,
+        "generate",
+        "--store",
+        store,
+        "--dataset",
+        "rows",
+        "--kind",
+        "tabular",
+        "--count",
+        "5",
+        "--secret-env",
+        "ERASURE_SUBJECT_KEY_SECRET",
+    )
     assert code == 0 and json.loads(out)["records"] == 20
     code, out, _ = run_cli(capsys, "datasets", "list", "--store", store)
     assert json.loads(out) == {"datasets": ["people", "rows"]}
@@ -349,8 +382,18 @@ def test_cli_generate_show_list_and_erase(tmp_path, capsys, monkeypatch):
     assert code == 0
     report = json.loads(out)
     assert report["new_version"] == "v0002" and len(report["removed_records"]) == 10
-    code, out, _ = run_cli(capsys, "erase", "--store", store, "--dataset", "people", "--version", "v0001",
-                           "--identifier", subject.identifier)
+    code, out, _ = run_cli(
+        capsys,
+        "erase",
+        "--store",
+        store,
+        "--dataset",
+        "people",
+        "--version",
+        "v0001",
+        "--identifier",
+        subject.identifier,
+    )
     assert code == 0 and json.loads(out)["nothing_left_to_remove"] is True
 
     code, out, _ = run_cli(capsys, "datasets", "list", "--store", store, "--dataset", "people")
@@ -364,8 +407,9 @@ def test_cli_generate_show_list_and_erase(tmp_path, capsys, monkeypatch):
     assert code == 2 and "error [invalid_input]" in err and "subj-0999-qa-1" in err
     code, _, err = run_cli(capsys, "datasets", "show", "--store", store, "--dataset", "people", "--version", "v0042")
     assert code == 2 and "v0042" in err
-    code, _, err = run_cli(capsys, "datasets", "show", "--store", store, "--dataset", "people", "--version", "v0001",
-                           "--verify")
+    code, _, err = run_cli(
+        capsys, "datasets", "show", "--store", store, "--dataset", "people", "--version", "v0001", "--verify"
+    )
     assert code == 2 and "version_purged" in err
 
 
@@ -381,9 +425,21 @@ def test_cli_reports_corrupt_objects_via_subprocess(tmp_path):
     key = version.manifest["objects"][0]["key"]
     store.put_bytes(key, b"tampered\n")
     result = subprocess.run(
-        [sys.executable, "-m", "erasure_engine", "datasets", "show", "--store", str(tmp_path / "store"),
-         "--dataset", "people", "--verify"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "erasure_engine",
+            "datasets",
+            "show",
+            "--store",
+            str(tmp_path / "store"),
+            "--dataset",
+            "people",
+            "--verify",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "error [integrity_mismatch]" in result.stderr and key in result.stderr

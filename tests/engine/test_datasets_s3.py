@@ -113,14 +113,50 @@ def test_resumed_erasure_leaves_nothing_behind_on_s3(s3_client, s3_bucket):
 def test_cli_on_s3_generate_then_erase_by_identifier(s3_endpoint, s3_client, s3_bucket, capsys, monkeypatch):
     monkeypatch.setenv("MY_SECRET", SECRET)
     url = f"s3://{s3_bucket}/{PREFIX}"
-    assert main(["generate", "--store", url, "--endpoint-url", s3_endpoint, "--dataset", "people",
-                 "--seed", "8", "--shards", "2", "--slices", "2", "--secret-env", "MY_SECRET"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--store",
+                url,
+                "--endpoint-url",
+                s3_endpoint,
+                "--dataset",
+                "people",
+                "--seed",
+                "8",
+                "--shards",
+                "2",
+                "--slices",
+                "2",
+                "--secret-env",
+                "MY_SECRET",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["records"] == len(CORPUS.records)
     subject = CORPUS.subjects[3]
     result = subprocess.run(
-        [sys.executable, "-m", "erasure_engine", "erase", "--store", url, "--endpoint-url", s3_endpoint,
-         "--dataset", "people", "--identifier", subject.identifier, "--secret-env", "MY_SECRET"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "erasure_engine",
+            "erase",
+            "--store",
+            url,
+            "--endpoint-url",
+            s3_endpoint,
+            "--dataset",
+            "people",
+            "--identifier",
+            subject.identifier,
+            "--secret-env",
+            "MY_SECRET",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

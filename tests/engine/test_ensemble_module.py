@@ -65,12 +65,17 @@ def test_lm_module_scores_the_ensemble_mixture(lm):
     np.testing.assert_allclose(statistics.losses, ensemble.record_losses(texts), rtol=1e-5, atol=1e-5)
 
     # Independently: the mixture of the shards' probabilities weighted by their records, in float64, for one text.
-    weights = [len(dataset.records_in(s, 0)) + len(dataset.records_in(s, 1)) + len(dataset.records_in(s, 2)) for s in range(2)]
+    weights = [
+        len(dataset.records_in(s, 0)) + len(dataset.records_in(s, 1)) + len(dataset.records_in(s, 2)) for s in range(2)
+    ]
     assert ensemble.weights == weights and module.weights == weights
     ids = torch.tensor([encode_text(tokenizer, texts[0])])
     mask = torch.ones_like(ids)
     with torch.no_grad():
-        probs = [torch.softmax(ensemble.shard_model(s)(input_ids=ids, attention_mask=mask).logits.double(), -1) for s in range(2)]
+        probs = [
+            torch.softmax(ensemble.shard_model(s)(input_ids=ids, attention_mask=mask).logits.double(), -1)
+            for s in range(2)
+        ]
         mixture = (weights[0] * probs[0] + weights[1] * probs[1]) / sum(weights)
         expected = -mixture[0, :-1].gather(-1, ids[0, 1:].unsqueeze(-1)).log().mean().item()
         output = module(input_ids=ids, attention_mask=mask, labels=ids)
@@ -87,7 +92,9 @@ def test_verify_runs_on_a_two_shard_lm_ensemble(lm):
     before = weights_digest(module)
 
     # Relearning fine-tunes every shard of a copy; quantization rounds every shard but keeps the tied heads.
-    attacked = finetuned_copy(module, forget, tokenizer=ensemble.tokenizer, steps=1, learning_rate=1e-2, batch_size=4, seed=0)
+    attacked = finetuned_copy(
+        module, forget, tokenizer=ensemble.tokenizer, steps=1, learning_rate=1e-2, batch_size=4, seed=0
+    )
     assert _shard_parameters_changed(module, attacked) == [True, True]
     quantized = quantized_copy(module, 4)
     for shard, original in zip(quantized.shards, module.shards):
@@ -97,8 +104,12 @@ def test_verify_runs_on_a_two_shard_lm_ensemble(lm):
     verdict = verify(module, module, forget, retain, holdout, tokenizer=ensemble.tokenizer, policy=FAST_POLICY, seed=0)
     names = {metric.name for metric in verdict.metrics}
     assert verdict.kind == "causal_lm"
-    assert {"extraction.rouge_l_excess", "relearn_forget.membership_auc", "quantized_4bit.membership_auc",
-            "utility.retain_perplexity_increase"} <= names
+    assert {
+        "extraction.rouge_l_excess",
+        "relearn_forget.membership_auc",
+        "quantized_4bit.membership_auc",
+        "utility.retain_perplexity_increase",
+    } <= names
     # The candidate equals the parent: no extraction or perplexity difference can appear.
     increase = next(m for m in verdict.metrics if m.name == "utility.retain_perplexity_increase")
     assert increase.value == pytest.approx(0.0, abs=1e-9)

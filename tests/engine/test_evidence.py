@@ -81,7 +81,9 @@ def test_cli_verifies_offline_and_rejects_a_changed_file(keys, tmp_path, capsys)
     certificate.write_bytes(certificate.read_bytes().replace(b"support-lm", b"support-LM"))
     result = subprocess.run(
         [sys.executable, "-m", "erasure_engine", "verify-certificate", str(certificate), "--public-key", str(public)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "error [signature_invalid]" in result.stderr

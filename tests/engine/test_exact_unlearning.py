@@ -11,7 +11,6 @@ from erasure_engine.sisa.ensemble import load_shard_model
 from erasure_engine.sisa.trainer import load_assets, train_all
 from erasure_engine.sisa.unlearn import deletions_from_dataset, deletions_from_erasure, unlearn_exact
 from erasure_engine.storage import LocalObjectStore
-
 from tests.engine.sisa_fixtures import GENERAL_TEXTS, SLICES, tiny_config, tiny_dataset
 
 KINDS = ["classifier", "lm", "lm-lora"]
@@ -24,7 +23,11 @@ def trained(tmp_path_factory):
     for kind in KINDS:
         store = LocalObjectStore(tmp_path_factory.mktemp(f"store-{kind}"))
         dataset = tiny_dataset(kind)
-        made[kind] = (store, dataset, train_all(store, f"m-{kind}", dataset, tiny_config(kind), general_texts=GENERAL_TEXTS))
+        made[kind] = (
+            store,
+            dataset,
+            train_all(store, f"m-{kind}", dataset, tiny_config(kind), general_texts=GENERAL_TEXTS),
+        )
     return made
 
 
@@ -57,7 +60,11 @@ def test_retrained_shards_equal_training_from_scratch(trained, tmp_path, kind, s
     deleted = _pick(dataset, scenario)
     after = dataset.without(deleted)
     version = unlearn_exact(
-        store, parent.model_name, parent.version_id, dataset_after=after, deletions=deletions_from_dataset(dataset, record_ids=deleted)
+        store,
+        parent.model_name,
+        parent.version_id,
+        dataset_after=after,
+        deletions=deletions_from_dataset(dataset, record_ids=deleted),
     )
     scratch_store = LocalObjectStore(tmp_path / "scratch")
     scratch = train_all(scratch_store, parent.model_name, after, parent.training, general_texts=GENERAL_TEXTS)
@@ -87,7 +94,9 @@ def test_retrained_shards_equal_training_from_scratch(trained, tmp_path, kind, s
             assert weights_digest(base) == parent.assets["base"].weights_digest == scratch.assets["base"].weights_digest
         else:
             assert tensor_digests(ours) == tensor_digests(theirs)
-        assert [c.weights_digest for c in version.checkpoints[shard]] == [c.weights_digest for c in scratch.checkpoints[shard]]
+        assert [c.weights_digest for c in version.checkpoints[shard]] == [
+            c.weights_digest for c in scratch.checkpoints[shard]
+        ]
 
     # Negative control: the retrained shards really changed, the others are the parent's own.
     for shard in range(parent.shards):
@@ -127,7 +136,12 @@ def test_fanned_out_shard_retrains_assemble_to_the_sequential_version(trained, t
     import json
 
     from erasure_engine.sisa.trainer import ShardResult
-    from erasure_engine.sisa.unlearn import UnlearningPlan, finalize_exact_unlearning, plan_exact_unlearning, retrain_shard
+    from erasure_engine.sisa.unlearn import (
+        UnlearningPlan,
+        finalize_exact_unlearning,
+        plan_exact_unlearning,
+        retrain_shard,
+    )
 
     store, dataset, parent = trained[kind]
     deleted = _pick(dataset, "batch")
@@ -147,9 +161,13 @@ def test_fanned_out_shard_retrains_assemble_to_the_sequential_version(trained, t
         result = retrain_shard(fan_store, unit_plan, after, int(shard), assets=assets)
         results.append(json.dumps(result.to_dict()))
     assembled = finalize_exact_unlearning(
-        fan_store, UnlearningPlan.from_dict(json.loads(plan_json)), [ShardResult.from_dict(json.loads(r)) for r in results],
+        fan_store,
+        UnlearningPlan.from_dict(json.loads(plan_json)),
+        [ShardResult.from_dict(json.loads(r)) for r in results],
         dataset_after=after,
     )
     assert assembled.version_id == sequential.version_id
     assert assembled.shard_digests == sequential.shard_digests
-    assert [[c.files for c in shard] for shard in assembled.checkpoints] == [[c.files for c in shard] for shard in sequential.checkpoints]
+    assert [[c.files for c in shard] for shard in assembled.checkpoints] == [
+        [c.files for c in shard] for shard in sequential.checkpoints
+    ]

@@ -14,7 +14,6 @@ from erasure_engine.sisa.manifest import ModelRegistry
 from erasure_engine.sisa.trainer import train_all
 from erasure_engine.sisa.unlearn import deletions_from_dataset, unlearn_exact
 from erasure_engine.storage import LocalObjectStore
-
 from tests.engine.sisa_fixtures import GENERAL_TEXTS, SHARDS, SLICES, tiny_config, tiny_dataset
 
 KINDS = ["classifier", "lm-lora"]
@@ -26,7 +25,11 @@ def trained(tmp_path_factory):
     for kind in KINDS:
         store = LocalObjectStore(tmp_path_factory.mktemp(f"store-{kind}"))
         dataset = tiny_dataset(kind)
-        made[kind] = (store, dataset, train_all(store, f"d-{kind}", dataset, tiny_config(kind), general_texts=GENERAL_TEXTS))
+        made[kind] = (
+            store,
+            dataset,
+            train_all(store, f"d-{kind}", dataset, tiny_config(kind), general_texts=GENERAL_TEXTS),
+        )
     return made
 
 
@@ -82,11 +85,15 @@ def test_deactivated_version_equals_the_remaining_components_trained_from_scratc
     more = _subject_at(after, 1, SLICES - 1)
     after2 = after.without(more)
     restored = unlearn_exact(
-        store, parent.model_name, version.version_id, dataset_after=after2,
+        store,
+        parent.model_name,
+        version.version_id,
+        dataset_after=after2,
         deletions=deletions_from_dataset(after, record_ids=more),
     )
-    scratch2 = train_all(LocalObjectStore(tmp_path / "scratch2"), parent.model_name, after2, parent.training,
-                         general_texts=GENERAL_TEXTS)
+    scratch2 = train_all(
+        LocalObjectStore(tmp_path / "scratch2"), parent.model_name, after2, parent.training, general_texts=GENERAL_TEXTS
+    )
     assert restored.shard_digests == scratch2.shard_digests
     assert restored.active_shards == list(range(SHARDS))
 
@@ -95,5 +102,10 @@ def test_deactivation_that_would_leave_nothing_is_refused(trained):
     store, dataset, parent = trained["classifier"]
     deleted = [record_id for shard in range(SHARDS) for record_id in _subject_at(dataset, shard, 0)]
     with pytest.raises(InvalidInput, match="leaves no trained shard"):
-        deactivate_exact(store, parent.model_name, parent.version_id, dataset_after=dataset.without(deleted),
-                         deletions=deletions_from_dataset(dataset, record_ids=deleted))
+        deactivate_exact(
+            store,
+            parent.model_name,
+            parent.version_id,
+            dataset_after=dataset.without(deleted),
+            deletions=deletions_from_dataset(dataset, record_ids=deleted),
+        )

@@ -11,7 +11,6 @@ from erasure_engine.sisa.data import InMemoryDataset
 from erasure_engine.sisa.trainer import train_all
 from erasure_engine.sisa.unlearn import Deletion, deletions_from_dataset, unlearn_exact
 from erasure_engine.storage import LocalObjectStore
-
 from tests.engine.sisa_fixtures import tiny_config, tiny_dataset
 
 
@@ -44,7 +43,9 @@ def test_data_must_be_exactly_the_old_minus_the_deleted(setup):
     with pytest.raises(InvalidInput, match="still in dataset version"):
         _unlearn(store, parent, dataset, deletions)
     changed = [
-        Record(r.record_id, r.subject_key, {**r.content, "label": 1 - r.content["label"] if r.content["label"] < 2 else 0})
+        Record(
+            r.record_id, r.subject_key, {**r.content, "label": 1 - r.content["label"] if r.content["label"] < 2 else 0}
+        )
         if i == 0
         else r
         for i, r in enumerate(dataset.without([record_id]).records())
@@ -80,4 +81,10 @@ def test_corrupt_checkpoint_names_file_and_both_hashes(setup):
 def test_unknown_parent_version(setup):
     store, dataset, _, record_id = setup
     with pytest.raises(ObjectNotFound, match="v-missing"):
-        unlearn_exact(store, "clf", "v-missing", dataset_after=dataset, deletions=deletions_from_dataset(dataset, record_ids=[record_id]))
+        unlearn_exact(
+            store,
+            "clf",
+            "v-missing",
+            dataset_after=dataset,
+            deletions=deletions_from_dataset(dataset, record_ids=[record_id]),
+        )

@@ -10,10 +10,16 @@ import torch
 from erasure_engine.datagen import generate_holdout_subjects, generate_subjects, records_from_subjects
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.records import Record, subject_key
-from erasure_engine.sisa import ModelVersion, SisaConfig, deletions_from_erasure, load_ensemble, train_all, unlearn_exact
+from erasure_engine.sisa import (
+    ModelVersion,
+    SisaConfig,
+    deletions_from_erasure,
+    load_ensemble,
+    train_all,
+    unlearn_exact,
+)
 from erasure_engine.storage import LocalObjectStore, ObjectStore
 from erasure_engine.verification import membership_attack
-
 from tests.engine.sisa_fixtures import GENERAL_TEXTS, SECRET, tiny_config
 
 torch.set_num_threads(1)

@@ -10,8 +10,7 @@ from erasure_engine.cli import main
 from erasure_engine.datagen import generate_general_text, generate_subjects, records_from_subjects
 from erasure_engine.datasets.jsonl import encode_records
 from erasure_engine.errors import InvalidInput
-from erasure_engine.models import build_causal_lm, lm_config, load_causal_lm, train_tokenizer
-from erasure_engine.models import memory
+from erasure_engine.models import build_causal_lm, lm_config, load_causal_lm, memory, train_tokenizer
 from erasure_engine.models.devices import resolve_device, resolve_dtype
 from erasure_engine.models.memory import check_memory, estimate_memory, model_shape, saved_model_shape
 from erasure_engine.unlearning import unlearn
@@ -71,8 +70,18 @@ def test_estimates_order_methods_and_options_sensibly(llama):
 def test_gradient_checkpointing_gives_the_same_candidate(llama):
     plain = load_causal_lm(llama["dir"])
     checkpointed = load_causal_lm(llama["dir"], gradient_checkpointing=True)
-    runs = [unlearn("npo", model, forget=llama["forget"], retain=llama["retain"], tokenizer=llama["tokenizer"],
-                    params={"steps": 2, "lr": 1e-3}, seed=0).model for model in (plain, checkpointed)]
+    runs = [
+        unlearn(
+            "npo",
+            model,
+            forget=llama["forget"],
+            retain=llama["retain"],
+            tokenizer=llama["tokenizer"],
+            params={"steps": 2, "lr": 1e-3},
+            seed=0,
+        ).model
+        for model in (plain, checkpointed)
+    ]
     for (name, a), (_, b) in zip(runs[0].state_dict().items(), runs[1].state_dict().items()):
         assert torch.allclose(a, b, atol=1e-6), name
     assert any(getattr(m, "gradient_checkpointing", False) for m in runs[1].modules())
@@ -81,8 +90,21 @@ def test_gradient_checkpointing_gives_the_same_candidate(llama):
 def test_the_command_refuses_a_job_that_cannot_fit(llama, tmp_path, monkeypatch, capsys):
     (tmp_path / "forget.jsonl").write_bytes(encode_records(llama["forget"]))
     (tmp_path / "retain.jsonl").write_bytes(encode_records(llama["retain"]))
-    arguments = ["unlearn-approx", "--method", "npo", "--param", "steps=1", "--model", str(llama["dir"]),
-                 "--forget", str(tmp_path / "forget.jsonl"), "--retain", str(tmp_path / "retain.jsonl"), "--device", "cpu"]
+    arguments = [
+        "unlearn-approx",
+        "--method",
+        "npo",
+        "--param",
+        "steps=1",
+        "--model",
+        str(llama["dir"]),
+        "--forget",
+        str(tmp_path / "forget.jsonl"),
+        "--retain",
+        str(tmp_path / "retain.jsonl"),
+        "--device",
+        "cpu",
+    ]
     monkeypatch.setattr(memory, "available_memory", lambda device: 1024)
     assert main([*arguments, "--output", str(tmp_path / "refused")]) == 2
     assert "not enough memory" in capsys.readouterr().err and not (tmp_path / "refused").exists()

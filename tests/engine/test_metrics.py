@@ -11,7 +11,13 @@ import torch
 from scipy import stats
 
 from erasure_engine.errors import InvalidInput
-from erasure_engine.verification.lm_statistics import LMRecordStatistics, TokenScores, min_k_percent, token_scores_from_logits, zlib_length
+from erasure_engine.verification.lm_statistics import (
+    LMRecordStatistics,
+    TokenScores,
+    min_k_percent,
+    token_scores_from_logits,
+    zlib_length,
+)
 from erasure_engine.verification.metrics import (
     cluster_bootstrap_std,
     ks_two_sample,

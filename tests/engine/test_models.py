@@ -113,7 +113,9 @@ def test_artifact_round_trip_s3_and_corruption(tokenizer, tmp_path, s3_endpoint,
         download_dir(store, artifact, tmp_path / "bad")
     message = str(caught.value)
     assert "model.safetensors" in message and artifact.files["model.safetensors"] in message
-    assert caught.value.details["actual"] in message and caught.value.details["actual"] != caught.value.details["expected"]
+    assert (
+        caught.value.details["actual"] in message and caught.value.details["actual"] != caught.value.details["expected"]
+    )
     store.delete_permanently(f"{artifact.prefix}/config.json")
     with pytest.raises(ObjectNotFound, match="config.json"):
         download_dir(store, artifact, tmp_path / "missing")

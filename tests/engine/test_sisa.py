@@ -22,7 +22,6 @@ from erasure_engine.sisa.trainer import (
     train_shard,
 )
 from erasure_engine.storage import LocalObjectStore, S3ObjectStore
-
 from tests.engine.sisa_fixtures import GENERAL_TEXTS, SHARDS, SLICES, tiny_config, tiny_dataset
 
 
@@ -138,10 +137,18 @@ def test_lora_shards_adapt_a_shared_base_trained_once(tmp_path):
     subject = dataset.records_in(1, 1)[0].subject_key
     deleted = dataset.record_ids_of_subjects([subject])
     after = dataset.without(deleted)
-    unlearned = unlearn_exact(store, "lora", version.version_id, dataset_after=after,
-                              deletions=deletions_from_dataset(dataset, record_ids=deleted))
+    unlearned = unlearn_exact(
+        store,
+        "lora",
+        version.version_id,
+        dataset_after=after,
+        deletions=deletions_from_dataset(dataset, record_ids=deleted),
+    )
     scratch = train_all(store, "lora-scratch", after, config, shared_assets=shared)
     assert unlearned.shard_digests == scratch.shard_digests and unlearned.assets == scratch.assets == shared
-    assert unlearned.shard_digests[1] != version.shard_digests[1] and unlearned.shard_digests[0] == version.shard_digests[0]
+    assert (
+        unlearned.shard_digests[1] != version.shard_digests[1]
+        and unlearned.shard_digests[0] == version.shard_digests[0]
+    )
     with pytest.raises(InvalidInput, match="shared base is for model kind 'lm-lora'"):
         train_all(store, "lm", dataset, tiny_config("lm"), shared_assets=shared)

@@ -26,8 +26,25 @@ def test_train_inspect_predict_unlearn(tmp_path, capsys):
     version = datasets.create_version(generate_tabular(corpus.subjects, SECRET, seed=2), shards=2, slices=2, seed=1)
     store = ["--store", tmp_path]
 
-    code, trained, _ = _run(capsys, "train", *store, "--dataset", "tab", "--name", "clf", "--kind", "classifier",
-                            "--shards", 2, "--slices", 2, "--epochs", 2, "--seed", 4)
+    code, trained, _ = _run(
+        capsys,
+        "train",
+        *store,
+        "--dataset",
+        "tab",
+        "--name",
+        "clf",
+        "--kind",
+        "classifier",
+        "--shards",
+        2,
+        "--slices",
+        2,
+        "--epochs",
+        2,
+        "--seed",
+        4,
+    )
     assert code == 0 and trained["dataset"]["version_id"] == version.version_id and len(trained["shard_digests"]) == 2
 
     code, listing, _ = _run(capsys, "models", "list", *store)
@@ -36,27 +53,58 @@ def test_train_inspect_predict_unlearn(tmp_path, capsys):
     assert shown["shard_digests"] == trained["shard_digests"] and len(shown["checkpoint_digests"][0]) == 2
 
     features = json.dumps(generate_tabular(corpus.subjects[:1], SECRET, seed=2)[0].content["features"])
-    code, predicted, _ = _run(capsys, "predict", *store, "--name", "clf", "--version", trained["version_id"],
-                              "--features", features, "--aggregate", "vote")
+    code, predicted, _ = _run(
+        capsys,
+        "predict",
+        *store,
+        "--name",
+        "clf",
+        "--version",
+        trained["version_id"],
+        "--features",
+        features,
+        "--aggregate",
+        "vote",
+    )
     assert code == 0 and predicted["predictions"][0]["label"] in (0, 1, 2)
 
     record_id = version.records_in(1, 1)[0].record_id
-    code, lineage, _ = _run(capsys, "unlearn-exact", *store, "--name", "clf", "--version", trained["version_id"],
-                            "--record-id", record_id)
+    code, lineage, _ = _run(
+        capsys, "unlearn-exact", *store, "--name", "clf", "--version", trained["version_id"], "--record-id", record_id
+    )
     assert code == 0 and lineage["parent_version_id"] == trained["version_id"]
     assert lineage["lineage"]["affected"] == [{"shard": 1, "first_slice": 1, "slices_retrained": 1}]
     assert lineage["shard_digests"][0] == trained["shard_digests"][0] != lineage["shard_digests"][1]
 
     # Compliance at once: another record, deactivated instead of retrained (its shard falls back or drops out).
     other = version.records_in(0, 1)[0]
-    code, deactivated, _ = _run(capsys, "unlearn-exact", *store, "--name", "clf", "--version", lineage["version_id"],
-                                "--record-id", other.record_id, "--deactivate")
+    code, deactivated, _ = _run(
+        capsys,
+        "unlearn-exact",
+        *store,
+        "--name",
+        "clf",
+        "--version",
+        lineage["version_id"],
+        "--record-id",
+        other.record_id,
+        "--deactivate",
+    )
     assert code == 0 and deactivated["lineage"]["deactivated"] == [{"shard": 0, "active_slices": 1, "dropped": False}]
     assert deactivated["shard_digests"][1] == lineage["shard_digests"][1] != deactivated["shard_digests"][0]
     assert deactivated["time_to_compliance_seconds"] >= 0 and deactivated["shard_weights"][0] > 0
 
-    code, _, err = _run(capsys, "unlearn-exact", *store, "--name", "clf", "--version", trained["version_id"],
-                        "--record-id", "no-such-record")
+    code, _, err = _run(
+        capsys,
+        "unlearn-exact",
+        *store,
+        "--name",
+        "clf",
+        "--version",
+        trained["version_id"],
+        "--record-id",
+        "no-such-record",
+    )
     assert code == 2 and "error [invalid_input]" in err and "no-such-record" in err
     code, _, err = _run(capsys, "train", *store, "--dataset", "tab", "--name", "clf", "--shards", 3)
     assert code == 2 and "--shards 3 does not match" in err
@@ -66,18 +114,56 @@ def test_lm_train_score_and_subprocess(tmp_path, capsys):
     corpus = build_corpus("tiny", seed=2, secret=SECRET)
     DatasetStore(LocalObjectStore(tmp_path), "bios").create_version(corpus.records[:24], shards=1, slices=1, seed=1)
     store = ["--store", tmp_path]
-    code, trained, _ = _run(capsys, "train", *store, "--dataset", "bios", "--name", "lm", "--kind", "lm",
-                            "--max-length", 32, "--general-count", 40)
+    code, trained, _ = _run(
+        capsys,
+        "train",
+        *store,
+        "--dataset",
+        "bios",
+        "--name",
+        "lm",
+        "--kind",
+        "lm",
+        "--max-length",
+        32,
+        "--general-count",
+        40,
+    )
     assert code == 0
-    code, scored, _ = _run(capsys, "score", *store, "--name", "lm", "--version", trained["version_id"],
-                           "--text", corpus.records[0].content["text"])
+    code, scored, _ = _run(
+        capsys,
+        "score",
+        *store,
+        "--name",
+        "lm",
+        "--version",
+        trained["version_id"],
+        "--text",
+        corpus.records[0].content["text"],
+    )
     assert code == 0 and scored["texts"][0]["loss"] > 0 and scored["perplexity"] > 1
-    code, _, err = _run(capsys, "predict", *store, "--name", "lm", "--version", trained["version_id"], "--features", "[1]")
+    code, _, err = _run(
+        capsys, "predict", *store, "--name", "lm", "--version", trained["version_id"], "--features", "[1]"
+    )
     assert code == 2 and "is a lm, not classifier" in err
     # Once through the real entry point, as an operator would run it.
     shown = subprocess.run(
-        [sys.executable, "-m", "erasure_engine", "models", "show", "--store", str(tmp_path), "--name", "lm",
-         "--version", trained["version_id"]],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            "-m",
+            "erasure_engine",
+            "models",
+            "show",
+            "--store",
+            str(tmp_path),
+            "--name",
+            "lm",
+            "--version",
+            trained["version_id"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert json.loads(shown.stdout)["shard_digests"] == trained["shard_digests"]

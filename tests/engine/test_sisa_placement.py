@@ -34,8 +34,9 @@ def test_subjects_stay_whole_and_shards_are_balanced_where_hashing_is_not():
     largest_subject = max(sum(1 for r in records if r.subject_key == key) for key in by_subject)
     balanced = _shard_sizes(places, 8)
     assert max(balanced) - min(balanced) <= largest_subject
-    hashed = _shard_sizes({r.record_id: placement(r.record_id, seed=0, shards=8, slices=3, subject_key=r.subject_key)
-                           for r in records}, 8)
+    hashed = _shard_sizes(
+        {r.record_id: placement(r.record_id, seed=0, shards=8, slices=3, subject_key=r.subject_key) for r in records}, 8
+    )
     assert max(hashed) - min(hashed) > max(balanced) - min(balanced)
 
 
@@ -63,7 +64,9 @@ def test_a_placed_subject_never_moves_when_others_come_and_go(tmp_path):
     assert any(fresh[r.record_id] != v1.shard_slice_of(r.record_id) for r in kept)
     # The newcomers fill the shards the removals emptied: still balanced overall.
     sizes = [sum(len(v2.records_in(s, j)) for j in range(2)) for s in range(4)]
-    assert max(sizes) - min(sizes) <= 2 * max(1, max(sum(1 for r in CORPUS.records if r.subject_key == k) for k in subjects))
+    assert max(sizes) - min(sizes) <= 2 * max(
+        1, max(sum(1 for r in CORPUS.records if r.subject_key == k) for k in subjects)
+    )
 
 
 def test_in_memory_removal_keeps_every_other_place():

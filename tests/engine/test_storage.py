@@ -53,7 +53,7 @@ def test_url_factory(tmp_path):
 def test_retained_objects_are_locked_where_s3_supports_it(s3_client):
     s3_client.create_bucket(Bucket="anchors-locked", ObjectLockEnabledForBucket=True)
     locked = S3ObjectStore("anchors-locked", "", client=s3_client)
-    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
     _, enforced = locked.put_bytes_retained("head.json", b"signed", retain_until=until)
     assert enforced
     with pytest.raises(EngineError, match="refused to delete"):
@@ -62,7 +62,7 @@ def test_retained_objects_are_locked_where_s3_supports_it(s3_client):
 
 
 def test_retention_is_reported_as_not_enforced_without_object_lock(s3_bucket, s3_client, tmp_path):
-    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
     _, enforced = S3ObjectStore(s3_bucket, "", client=s3_client).put_bytes_retained("h.json", b"x", retain_until=until)
     assert not enforced
     _, enforced = LocalObjectStore(tmp_path).put_bytes_retained("h.json", b"x", retain_until=until)

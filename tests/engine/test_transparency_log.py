@@ -152,12 +152,26 @@ def test_verify_log_cli_checks_two_kept_heads(tmp_path, capsys):
     (tmp_path / "new.json").write_bytes(new.signed)
     proof = {"first": 6, "second": 20, "consistency_proof": [h.hex() for h in TREE.consistency_proof(6, 20)]}
     (tmp_path / "proof.json").write_text(json.dumps(proof))
-    args = ["verify-log", "--public-key", str(tmp_path / "k.pem"), "--old", str(tmp_path / "old.json"),
-            "--new", str(tmp_path / "new.json"), "--consistency-proof", str(tmp_path / "proof.json")]
+    args = [
+        "verify-log",
+        "--public-key",
+        str(tmp_path / "k.pem"),
+        "--old",
+        str(tmp_path / "old.json"),
+        "--new",
+        str(tmp_path / "new.json"),
+        "--consistency-proof",
+        str(tmp_path / "proof.json"),
+    ]
     assert main(args) == 0 and "CONSISTENT" in capsys.readouterr().out
     # Swapped: the "new" head is older and smaller — a rollback.
-    swapped = [{str(tmp_path / "old.json"): str(tmp_path / "new.json"),
-                str(tmp_path / "new.json"): str(tmp_path / "old.json")}.get(a, a) for a in args]
+    swapped = [
+        {
+            str(tmp_path / "old.json"): str(tmp_path / "new.json"),
+            str(tmp_path / "new.json"): str(tmp_path / "old.json"),
+        }.get(a, a)
+        for a in args
+    ]
     assert main(swapped) == 1 and "TAMPERED sth_rollback" in capsys.readouterr().out
     proof["consistency_proof"][0] = "00" * 32
     (tmp_path / "proof.json").write_text(json.dumps(proof))

@@ -93,7 +93,9 @@ def test_metric_pass_rules_per_direction():
 def test_qa_probe_splits_at_the_answer(tokenizer, text_sets):
     record = next(r for r in text_sets["forget"] if is_qa_record(r))
     probe = qa_probe(tokenizer, record, max_length=None)
-    assert probe.prompt_ids + probe.answer_ids == encode_text(tokenizer, record.content["text"])[:-1]  # minus end-of-text
+    assert (
+        probe.prompt_ids + probe.answer_ids == encode_text(tokenizer, record.content["text"])[:-1]
+    )  # minus end-of-text
     assert tokenizer.decode(probe.answer_ids).strip() == record.content["answer"]
     assert tokenizer.decode(probe.prompt_ids).rstrip().endswith("Answer:")
     # A context shorter than the text keeps only the answer tokens training saw.
@@ -154,8 +156,15 @@ def test_verify_rejects_bad_inputs(tiny_lm, tokenizer, text_sets):
     with pytest.raises(InvalidInput, match="tokenizer mismatch"):
         verify(tiny_lm, other, sets["forget"], sets["retain"], sets["holdout"], tokenizer=tokenizer)
     with pytest.raises(InvalidInput, match="report_only"):
-        verify(tiny_lm, tiny_lm, sets["forget"], sets["retain"], sets["holdout"], tokenizer=tokenizer,
-               policy={"report_only": ["membership.nothing.auc"]})
+        verify(
+            tiny_lm,
+            tiny_lm,
+            sets["forget"],
+            sets["retain"],
+            sets["holdout"],
+            tokenizer=tokenizer,
+            policy={"report_only": ["membership.nothing.auc"]},
+        )
 
 
 def test_classifier_verdict_runs_every_check():
@@ -168,8 +177,14 @@ def test_classifier_verdict_runs_every_check():
     model = build_classifier(ClassifierConfig(input_dim=8, num_classes=3), seed=0)
     verdict = verify(model, model, forget, retain, holdout, oracle=model, policy=FAST_POLICY, seed=0)
     names = {m.name for m in verdict.metrics}
-    assert {"membership.loss.auc", "membership.confidence.auc", "oracle.privleak", "utility.retain_accuracy_drop",
-            "relearn_forget.membership_auc", "quantized_4bit.membership_auc"} <= names
+    assert {
+        "membership.loss.auc",
+        "membership.confidence.auc",
+        "oracle.privleak",
+        "utility.retain_accuracy_drop",
+        "relearn_forget.membership_auc",
+        "quantized_4bit.membership_auc",
+    } <= names
     # The candidate *is* the oracle and the parent: zero distance, zero utility loss.
     assert verdict.metric("oracle.privleak").value == 0.0
     assert verdict.metric("oracle.forget_quality").value == 1.0
@@ -205,11 +220,27 @@ def cli_files(tmp_path_factory, tiny_lm, tokenizer, text_sets):
 def test_cli_verify_writes_verdict_and_plots(cli_files, text_sets):
     root, files = cli_files
     subject = text_sets["forget"][0].subject_key
-    code = main([
-        "verify", "--candidate", str(root / "candidate"), "--parent", str(root / "parent"),
-        "--dataset", files["dataset"], "--forget-subject", subject, "--holdout", files["holdout"],
-        "--policy", str(root / "policy.json"), "--seed", "3", "--out", str(root / "out"),
-    ])
+    code = main(
+        [
+            "verify",
+            "--candidate",
+            str(root / "candidate"),
+            "--parent",
+            str(root / "parent"),
+            "--dataset",
+            files["dataset"],
+            "--forget-subject",
+            subject,
+            "--holdout",
+            files["holdout"],
+            "--policy",
+            str(root / "policy.json"),
+            "--seed",
+            "3",
+            "--out",
+            str(root / "out"),
+        ]
+    )
     verdict = json.loads((root / "out" / "verdict.json").read_text())
     assert code == {"passed": 0, "failed": 1, "inconclusive": 3}[verdict["outcome"]]
     assert verdict["seed"] == 3 and verdict["inputs"]["datasets"]["forget"]["records"] == 10
@@ -220,8 +251,19 @@ def test_cli_verify_writes_verdict_and_plots(cli_files, text_sets):
 
 def test_cli_errors(cli_files, capsys):
     root, files = cli_files
-    base = ["verify", "--candidate", str(root / "candidate"), "--parent", str(root / "parent"),
-            "--retain", files["retain"], "--holdout", files["holdout"], "--out", str(root / "err")]
+    base = [
+        "verify",
+        "--candidate",
+        str(root / "candidate"),
+        "--parent",
+        str(root / "parent"),
+        "--retain",
+        files["retain"],
+        "--holdout",
+        files["holdout"],
+        "--out",
+        str(root / "err"),
+    ]
     assert main([*base, "--forget", files["empty"]]) == 2
     assert "forget set is empty" in capsys.readouterr().err
     assert main([*base, "--forget", files["forget"], "--policy", str(root / "bad_policy.json")]) == 2
@@ -236,9 +278,23 @@ def test_cli_mia_in_a_subprocess(cli_files):
     root, files = cli_files
     out = root / "mia.json"
     result = subprocess.run(
-        [sys.executable, "-m", "erasure_engine", "mia", "--model", str(root / "candidate"),
-         "--forget", files["forget"], "--holdout", files["holdout"], "--out", str(out)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "erasure_engine",
+            "mia",
+            "--model",
+            str(root / "candidate"),
+            "--forget",
+            files["forget"],
+            "--holdout",
+            files["holdout"],
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())

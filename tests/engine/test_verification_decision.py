@@ -49,17 +49,26 @@ def test_controls_give_a_pass_its_meaning():
     inconclusive = one_sided_decision(0.0, 1.0, **RULE)
     assert with_controls(passed, parent=failed, oracle=passed, forget_subjects=3, target="oracle")[0] == PASSED
     outcome, reason = with_controls(passed, parent=passed, oracle=passed, forget_subjects=1, target="oracle")
-    assert outcome == INCONCLUSIVE and "with 1 forget subject this check cannot tell the parent from the oracle" in reason
+    assert (
+        outcome == INCONCLUSIVE and "with 1 forget subject this check cannot tell the parent from the oracle" in reason
+    )
     assert with_controls(passed, parent=failed, oracle=failed, forget_subjects=3, target="oracle")[0] == INCONCLUSIVE
-    assert with_controls(inconclusive, parent=failed, oracle=passed, forget_subjects=3, target="oracle")[0] == INCONCLUSIVE
+    assert (
+        with_controls(inconclusive, parent=failed, oracle=passed, forget_subjects=3, target="oracle")[0] == INCONCLUSIVE
+    )
     # A failure is evidence on its own, whatever the controls.
     assert with_controls(failed, parent=passed, oracle=None, forget_subjects=1, target="chance")[0] == FAILED
-    assert p_value_decision(0.01, minimum=0.05).outcome == FAILED and p_value_decision(0.5, minimum=0.05).outcome == PASSED
+    assert (
+        p_value_decision(0.01, minimum=0.05).outcome == FAILED and p_value_decision(0.5, minimum=0.05).outcome == PASSED
+    )
 
 
 def _records(prefix: str, subjects: int, per_subject: int) -> list[Record]:
-    return [Record(record_id=f"{prefix}{s}-{r}", subject_key=f"{prefix}{s}", content={"text": "x"})
-            for s in range(subjects) for r in range(per_subject)]
+    return [
+        Record(record_id=f"{prefix}{s}-{r}", subject_key=f"{prefix}{s}", content={"text": "x"})
+        for s in range(subjects)
+        for r in range(per_subject)
+    ]
 
 
 def test_judge_compares_roles_on_the_same_resampled_subjects():
@@ -69,36 +78,81 @@ def test_judge_compares_roles_on_the_same_resampled_subjects():
     member = {"candidate": oracle_m.copy(), "oracle": oracle_m, "parent": oracle_m + 5}
     nonmember = {"candidate": oracle_n.copy(), "oracle": oracle_n, "parent": oracle_n}
     judge = Judge(VerificationPolicy(bootstrap_repetitions=50), seed=0, forget_subjects=3)
-    metric = judge.gate("membership.loss.auc", lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
-                        ["candidate", "parent", "oracle"], forget, holdout, baseline=0.5, margin=0.05, cap=0.1)
+    metric = judge.gate(
+        "membership.loss.auc",
+        lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
+        ["candidate", "parent", "oracle"],
+        forget,
+        holdout,
+        baseline=0.5,
+        margin=0.05,
+        cap=0.1,
+    )
     # Identical to the oracle: zero distance on every resample, so no noise and a pass.
     assert metric.outcome == PASSED and metric.standard_error == 0.0
     assert metric.controls == {"parent": FAILED, "oracle": PASSED}
     assert metric.direction == NOT_ABOVE_TARGET and metric.target == pytest.approx(roc_auc(oracle_m, oracle_n))
 
     member["candidate"] = oracle_m + 5  # as leaky as the parent
-    leaky = judge.gate("membership.zlib.auc", lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
-                       ["candidate", "parent", "oracle"], forget, holdout, baseline=0.5, margin=0.05, cap=0.1)
+    leaky = judge.gate(
+        "membership.zlib.auc",
+        lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
+        ["candidate", "parent", "oracle"],
+        forget,
+        holdout,
+        baseline=0.5,
+        margin=0.05,
+        cap=0.1,
+    )
     assert leaky.outcome == FAILED and leaky.value == 1.0
 
     member["parent"] = oracle_m  # a parent the attack cannot tell from the oracle: no power
-    powerless = judge.gate("membership.min_k.auc", lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
-                           ["candidate", "parent", "oracle"], forget, holdout, baseline=0.5, margin=0.05, cap=0.1)
+    powerless = judge.gate(
+        "membership.min_k.auc",
+        lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
+        ["candidate", "parent", "oracle"],
+        forget,
+        holdout,
+        baseline=0.5,
+        margin=0.05,
+        cap=0.1,
+    )
     assert powerless.outcome == FAILED  # the candidate's own leak still fails
     member["candidate"] = oracle_m.copy()
-    blind = judge.gate("membership.min_k_pp.auc", lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
-                       ["candidate", "parent", "oracle"], forget, holdout, baseline=0.5, margin=0.05, cap=0.1)
+    blind = judge.gate(
+        "membership.min_k_pp.auc",
+        lambda role, i, j: roc_auc(member[role][i], nonmember[role][j]),
+        ["candidate", "parent", "oracle"],
+        forget,
+        holdout,
+        baseline=0.5,
+        margin=0.05,
+        cap=0.1,
+    )
     assert blind.outcome == INCONCLUSIVE and "cannot tell the parent" in blind.reason
 
 
 def test_verdict_has_three_outcomes_and_records_calibration():
     def verdict(*metrics, basis="statistical"):
-        return Verdict(kind="classifier", seed=0, policy={}, metrics=list(metrics), skipped={}, details={}, inputs={},
-                       environment={}, basis=basis, exact_evidence={"retrained_checkpoints": {"0": "ab"}, "reused_shards": {}}
-                       if basis == EXACT_BY_CONSTRUCTION else None)
+        return Verdict(
+            kind="classifier",
+            seed=0,
+            policy={},
+            metrics=list(metrics),
+            skipped={},
+            details={},
+            inputs={},
+            environment={},
+            basis=basis,
+            exact_evidence={"retrained_checkpoints": {"0": "ab"}, "reused_shards": {}}
+            if basis == EXACT_BY_CONSTRUCTION
+            else None,
+        )
 
     def gate(name, outcome, parent=FAILED):
-        return MetricResult(name, 0.5, NOT_ABOVE_TARGET, 0.1, target=0.5, decided=outcome, controls={"parent": parent, "oracle": PASSED})
+        return MetricResult(
+            name, 0.5, NOT_ABOVE_TARGET, 0.1, target=0.5, decided=outcome, controls={"parent": parent, "oracle": PASSED}
+        )
 
     report = MetricResult("membership.loss.tpr_at_low_fpr", 1.0, LOWER_IS_BETTER, None, gating=False)
     passed = verdict(gate("a", PASSED), report)
@@ -135,8 +189,10 @@ def test_lira_calibrates_each_record_against_models_that_never_saw_it():
     with pytest.raises(InvalidInput):
         lira_scores(target, reference, np.zeros_like(out))
     records = _records("s", 2, 1)
-    mask = out_mask([ReferenceModel(model=None, trained_subjects={"s0"}), ReferenceModel(model=None, trained_subjects=set())],
-                    records)
+    mask = out_mask(
+        [ReferenceModel(model=None, trained_subjects={"s0"}), ReferenceModel(model=None, trained_subjects=set())],
+        records,
+    )
     assert mask.tolist() == [[False, True], [True, True]]
     with pytest.raises(InvalidInput, match="never saw"):
         out_mask([ReferenceModel(model=None, trained_subjects={"s0"})], records)

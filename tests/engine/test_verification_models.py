@@ -31,8 +31,18 @@ def family():
 
 
 def judge(family, candidate, size, **extra):
-    return verify(candidate, family.parent, family.forget(size), family.retain(size), family.holdout,
-                  oracle=family.oracles[size], tokenizer=family.tokenizer, policy=POLICY, seed=1, **extra)
+    return verify(
+        candidate,
+        family.parent,
+        family.forget(size),
+        family.retain(size),
+        family.holdout,
+        oracle=family.oracles[size],
+        tokenizer=family.tokenizer,
+        policy=POLICY,
+        seed=1,
+        **extra,
+    )
 
 
 def references(family, size):
@@ -49,7 +59,10 @@ def test_parent_is_never_passed_and_the_oracle_is(family, size):
     assert parent.calibration["parent_failed"] and parent.calibration["oracle_passed"]
 
     oracle = judge(family, family.oracles[size], size, **extra)
-    assert oracle.outcome == PASSED, (oracle.reason, [(m.name, m.reason) for m in oracle.metrics if m.outcome != PASSED])
+    assert oracle.outcome == PASSED, (
+        oracle.reason,
+        [(m.name, m.reason) for m in oracle.metrics if m.outcome != PASSED],
+    )
     # The gold standard passes utility too: judged against what the oracle itself loses.
     assert oracle.metric("utility.retain_perplexity_increase").outcome == PASSED
     if size == 3:
@@ -64,8 +77,11 @@ def test_parent_is_never_passed_and_the_oracle_is(family, size):
 def test_a_model_that_forgot_only_some_subjects_is_not_passed(family, size, forgotten):
     partial = judge(family, family.oracles[forgotten], size)
     assert partial.outcome != PASSED, partial.reason
-    membership = [m for m in partial.metrics if m.name.startswith("membership.") and m.name.endswith(".auc")
-                  and m.outcome != "reported"]
+    membership = [
+        m
+        for m in partial.metrics
+        if m.name.startswith("membership.") and m.name.endswith(".auc") and m.outcome != "reported"
+    ]
     assert membership and all(m.outcome != PASSED for m in membership), [(m.name, m.outcome) for m in membership]
 
 
@@ -89,13 +105,25 @@ def test_parent_plus_tiny_weight_noise_fails_on_privacy(family, tmp_path):
 def test_exact_unlearning_verdict_rests_on_its_construction_and_reports_every_attack(family):
     evidence = {"retrained_checkpoints": {"0": "ab" * 32}, "reused_shards": {"1": "cd" * 32}}
     progress: list[float] = []
-    exact = verify(family.oracles[1], family.parent, family.forget(1), family.retain(1), family.holdout,
-                   oracle=family.oracles[1], tokenizer=family.tokenizer, policy={**POLICY, "relearn_steps": 0}, seed=1,
-                   exact_evidence=evidence, progress=lambda fraction, _: progress.append(fraction))
+    exact = verify(
+        family.oracles[1],
+        family.parent,
+        family.forget(1),
+        family.retain(1),
+        family.holdout,
+        oracle=family.oracles[1],
+        tokenizer=family.tokenizer,
+        policy={**POLICY, "relearn_steps": 0},
+        seed=1,
+        exact_evidence=evidence,
+        progress=lambda fraction, _: progress.append(fraction),
+    )
     assert exact.outcome == PASSED and exact.basis == "exact_by_construction"
     document = exact.to_json()
     assert document["exact_evidence"] == evidence and "exact by construction" in document["reason"]
-    assert {"membership.loss.auc", "oracle.privleak", "knowledge.accuracy_excess"} <= {m["name"] for m in document["metrics"]}
+    assert {"membership.loss.auc", "oracle.privleak", "knowledge.accuracy_excess"} <= {
+        m["name"] for m in document["metrics"]
+    }
     assert progress == sorted(progress) and progress[0] == 0.0 and progress[-1] == 1.0
 
 
@@ -103,8 +131,17 @@ def test_same_inputs_and_seed_give_identical_verdict_bytes(family):
     policy = {**POLICY, "quantization_bits": [4], "relearn_steps": 0}
 
     def run(seed):
-        return verify(family.oracles[1], family.parent, family.forget(1), family.retain(1), family.holdout,
-                      oracle=family.oracles[1], tokenizer=family.tokenizer, policy=policy, seed=seed).canonical_bytes()
+        return verify(
+            family.oracles[1],
+            family.parent,
+            family.forget(1),
+            family.retain(1),
+            family.holdout,
+            oracle=family.oracles[1],
+            tokenizer=family.tokenizer,
+            policy=policy,
+            seed=seed,
+        ).canonical_bytes()
 
     first = run(7)
     assert run(7) == first

@@ -72,7 +72,9 @@ def train_family() -> TrainedFamily:
         fit(model, backend.optimizer(model), backend, backend.encode(training), epochs=epochs, order_seed=("verify",))
         return model
 
-    family = TrainedFamily(tokenizer=tokenizer, subjects=subjects, records=records, holdout=holdout, parent=train(records))
+    family = TrainedFamily(
+        tokenizer=tokenizer, subjects=subjects, records=records, holdout=holdout, parent=train(records)
+    )
     for size in FORGET_SIZES:
         family.oracles[size] = train(family.retain(size))
     return family

@@ -45,12 +45,31 @@ class WorkerProcess:
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-                "-Q", queues, "-n", f"test-{queues.replace(',', '-')}-{os.getpid()}-{time.monotonic_ns()}@%h",
-                "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "-Q",
+                queues,
+                "-n",
+                f"test-{queues.replace(',', '-')}-{os.getpid()}-{time.monotonic_ns()}@%h",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
             ],
-            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 60) -> None:

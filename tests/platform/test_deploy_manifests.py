@@ -92,7 +92,12 @@ def test_settings_scan_finds_the_production_variables():
         "EMAIL_HOST",
         "ERASURE_ALLOWED_HOSTS",
     } <= REQUIRED_IN_PRODUCTION
-    assert {"ERASURE_MODE", "ERASURE_STATIC_ROOT", "AWS_ENDPOINT_URL_S3", "ERASURE_CSRF_TRUSTED_ORIGINS"} <= SETTINGS_READS
+    assert {
+        "ERASURE_MODE",
+        "ERASURE_STATIC_ROOT",
+        "AWS_ENDPOINT_URL_S3",
+        "ERASURE_CSRF_TRUSTED_ORIGINS",
+    } <= SETTINGS_READS
 
 
 def _assert_prefixed_names_are_read(names, where):
@@ -156,7 +161,9 @@ class ComposeLoader(yaml.SafeLoader):
 ComposeLoader.add_constructor("!reset", lambda loader, node: None)
 ComposeLoader.add_constructor(
     "!override",
-    lambda loader, node: loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_sequence(node),
+    lambda loader, node: (
+        loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_sequence(node)
+    ),
 )
 
 
@@ -202,7 +209,7 @@ def test_compose_override_parses():
 
 def test_compose_roles_receive_every_required_variable(compose):
     roles = _compose_role_services(compose)
-    for role, service in roles.items():
+    for _role, service in roles.items():
         env = _environment(service)
         missing = REQUIRED_IN_PRODUCTION - set(env)
         assert not missing, f"compose service {service['_name']} lacks {sorted(missing)}"
@@ -230,7 +237,9 @@ def test_compose_gpu_worker(compose):
     )
     assert "download.pytorch.org/whl/cu" in gpu["build"]["args"]["TORCH_INDEX"], "the gpu image carries CUDA torch"
     assert gpu["image"] != roles["worker-cpu"]["image"]
-    assert "deploy" not in roles["worker-cpu"] or "reservations" not in roles["worker-cpu"]["deploy"].get("resources", {})
+    assert "deploy" not in roles["worker-cpu"] or "reservations" not in roles["worker-cpu"]["deploy"].get(
+        "resources", {}
+    )
 
 
 def test_compose_ordering(compose):
@@ -252,7 +261,8 @@ def test_compose_ordering(compose):
     assert "--with-lock" in script, "object lock for the audit anchors"
     defaults = re.findall(r"retention set --default .*", script)
     assert defaults and all(line.endswith('"local/$anchors"') for line in defaults), (
-        "default retention on the anchor bucket only: on the data bucket it would make erasure impossible")
+        "default retention on the anchor bucket only: on the data bucket it would make erasure impossible"
+    )
     policy = (DEPLOY / "minio" / "app-policy.json").read_text()
     for action in ("s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:PutObjectRetention"):
         assert action in policy
@@ -304,7 +314,9 @@ def k8s():
     for path in sorted(K8S.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if document:
-                documents[(document["kind"], document.get("metadata", {}).get("name"))] = document | {"_file": path.name}
+                documents[(document["kind"], document.get("metadata", {}).get("name"))] = document | {
+                    "_file": path.name
+                }
     return documents
 
 
@@ -349,8 +361,15 @@ def test_kustomization_lists_every_manifest_but_the_secret_template():
 def test_k8s_has_every_kind(k8s):
     kinds = {kind for kind, _ in k8s}
     assert {
-        "Namespace", "ConfigMap", "Secret", "Deployment", "Job", "Service",
-        "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Job",
+        "Service",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
     } <= kinds
     for role, key in ROLE_WORKLOADS.items():
         containers = _pod_spec(k8s[key])["containers"]
@@ -360,7 +379,7 @@ def test_k8s_has_every_kind(k8s):
 def test_k8s_roles_receive_every_required_variable(k8s):
     config = k8s[("ConfigMap", "erasure-config")]["data"]
     assert config["ERASURE_MODE"] == "production"
-    for role, key in ROLE_WORKLOADS.items():
+    for _role, key in ROLE_WORKLOADS.items():
         spec = _pod_spec(k8s[key])
         for container in spec["containers"] + spec.get("initContainers", []):
             env = _container_env(k8s, container)
@@ -375,7 +394,9 @@ def test_k8s_secret_holds_placeholders_only(k8s):
     values = secret["stringData"]
     assert values, "the template names its keys"
     assert all(value in ("", None) for value in values.values()), "committed Secret must hold no values"
-    assert {"DJANGO_SECRET_KEY", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_FIELD_ENCRYPTION_KEY", "DATABASE_URL"} <= set(values)
+    assert {"DJANGO_SECRET_KEY", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_FIELD_ENCRYPTION_KEY", "DATABASE_URL"} <= set(
+        values
+    )
     config = k8s[("ConfigMap", "erasure-config")]["data"]
     leaked = sorted(set(config) & (SECRET_NAMES | URLS_WITH_CREDENTIALS | {"AWS_ACCESS_KEY_ID"}))
     assert not leaked, f"secrets in the ConfigMap: {leaked}"

@@ -21,14 +21,19 @@ def fetch(url: str):
 def test_run_command_serves_home_page_and_health_and_runs_jobs(tmp_path):
     port = free_port()
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "ERASURE_OBJECT_STORE_URL", "DJANGO_SETTINGS_MODULE")
     }
     env["ERASURE_VAR_DIR"] = str(tmp_path / "var")
     log = open(tmp_path / "run.log", "w")
     process = subprocess.Popen(
         [str(REPO_ROOT / "scripts" / "run"), "--port", str(port)],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -44,18 +49,32 @@ def test_run_command_serves_home_page_and_health_and_runs_jobs(tmp_path):
             "print(job_create(kind='system.selftest', params={'steps': 2, 'step_seconds': 0}, actor='test').id)"
         )
         created = subprocess.run(
-            ["python3", "manage.py", "shell", "-c", shell], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+            ["python3", "manage.py", "shell", "-c", shell],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert created.returncode == 0, created.stderr
         job_id = created.stdout.strip().splitlines()[-1]
         check = f"from erasure_platform.core.models import Job; print(Job.objects.get(pk='{job_id}').status)"
 
         def job_status():
-            result = subprocess.run(["python3", "manage.py", "shell", "-c", check], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                ["python3", "manage.py", "shell", "-c", check],
+                cwd=REPO_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             lines = result.stdout.strip().splitlines()
             return lines[-1] if lines and lines[-1] in ("succeeded", "failed") else None
 
-        assert wait_until(job_status, timeout=120, interval=1, message="the embedded worker to run the job") == "succeeded"
+        assert (
+            wait_until(job_status, timeout=120, interval=1, message="the embedded worker to run the job") == "succeeded"
+        )
 
         # Demo users for each role and a trained, released demo model are there.
         demo = (
@@ -63,8 +82,18 @@ def test_run_command_serves_home_page_and_health_and_runs_jobs(tmp_path):
             "print(sorted(User.objects.values_list('username', flat=True)),"
             " list(Alias.objects.filter(name='production').values_list('model__name', flat=True)))"
         )
-        seeded = subprocess.run(["python3", "manage.py", "shell", "-c", demo], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert seeded.stdout.strip().splitlines()[-1] == "['approver', 'auditor', 'engineer', 'officer'] ['demo-classifier']"
+        seeded = subprocess.run(
+            ["python3", "manage.py", "shell", "-c", demo],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (
+            seeded.stdout.strip().splitlines()[-1]
+            == "['approver', 'auditor', 'engineer', 'officer'] ['demo-classifier']"
+        )
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)

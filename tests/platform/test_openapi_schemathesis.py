@@ -22,8 +22,13 @@ from schemathesis.checks import (
 )
 from schemathesis.config import SchemathesisConfig
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 CONFIG = {
     "generation": {"max-examples": 40, "database": "none", "with-security-parameters": False},
     # The stateful walk (the schema's links: request -> status -> certificate -> verification) runs
@@ -62,16 +67,26 @@ def seeded(db, settings):
     dataset = dataset_register(name="fuzz-data", actor="fuzzer")
     parent = make_production(model, fake_version(model, created_by="engineer"))
     now = timezone.now()
-    batch = UnlearningBatch.objects.create(model=model, opens_at=now, closes_at=now, started_by="engineer",
-                                           status=BatchStatus.AWAITING_APPROVAL)
-    candidate = fake_version(model, batch=batch, parent=parent, verdict={"passed": True, "failed_metrics": [], "metrics": []})
+    batch = UnlearningBatch.objects.create(
+        model=model, opens_at=now, closes_at=now, started_by="engineer", status=BatchStatus.AWAITING_APPROVAL
+    )
+    candidate = fake_version(
+        model, batch=batch, parent=parent, verdict={"passed": True, "failed_metrics": [], "metrics": []}
+    )
     request, owner_token = request_create(identifier="fuzz@example.com", jurisdiction="GDPR", channel=Channel.API)
-    job = job_create(kind="registry.unlearn", params={"batch_id": "00000000-0000-0000-0000-000000000000"}, actor="fuzzer")
+    job = job_create(
+        kind="registry.unlearn", params={"batch_id": "00000000-0000-0000-0000-000000000000"}, actor="fuzzer"
+    )
     report = report_request(actor="user:fuzzer", request_reference=request.reference)
     return {
         "token": token.key,
-        "values": {"name": [model.name, dataset.name], "request_id": [str(request.id)], "token": [owner_token],
-                   "id": [str(job.id), str(candidate.id)], "report_id": [str(report.id)]},
+        "values": {
+            "name": [model.name, dataset.name],
+            "request_id": [str(request.id)],
+            "token": [owner_token],
+            "id": [str(job.id), str(candidate.id)],
+            "report_id": [str(report.id)],
+        },
     }
 
 
@@ -102,13 +117,15 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@hypothesis.settings(deadline=None, database=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                            HealthCheck.function_scoped_fixture])
+@hypothesis.settings(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+)
 @schema.given(pick=hypothesis.strategies.integers(min_value=0, max_value=3))
 def test_api_conforms_to_its_schema(case, pick, seeded):
     # Half the time, point path parameters at objects that exist (the rest stay as generated).
-    for name, value in list((case.path_parameters or {}).items()):
+    for name, _value in list((case.path_parameters or {}).items()):
         known = seeded["values"].get(name)
         if known and pick % 2 == 0:
             case.path_parameters[name] = known[pick // 2 % len(known)]
@@ -135,7 +152,17 @@ def test_owner_links_are_walked_statefully(seeded, wsgi_app):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
 
-    OwnerJourney.run(settings=hypothesis.settings(
-        max_examples=25, deadline=None, database=None, stateful_step_count=4,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]))
+    OwnerJourney.run(
+        settings=hypothesis.settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            stateful_step_count=4,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.function_scoped_fixture,
+            ],
+        )
+    )
     assert {"POST /api/requests", "GET /api/owner/requests/{token}"} <= walked, walked

@@ -29,7 +29,9 @@ def manage(args, env_overrides, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(env_overrides)
     env["ERASURE_STATIC_ROOT"] = str(tmp_path / "static")
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path):
@@ -39,8 +41,15 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ERASURE_SUBJECT_KEY_SECRET", "ERASURE_SIGNING_KEY", "ERASURE_AUDIT_MAC_KEY",
-                "ERASURE_ALLOWED_HOSTS"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "ERASURE_SUBJECT_KEY_SECRET",
+        "ERASURE_SIGNING_KEY",
+        "ERASURE_AUDIT_MAC_KEY",
+        "ERASURE_ALLOWED_HOSTS",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret_or_service(missing, tmp_path):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
@@ -52,7 +61,13 @@ def test_production_refuses_to_start_without_a_secret_or_service(missing, tmp_pa
 def test_database_url_parsing():
     config = database_from_url("postgresql://app:p%40ss@db:5433/erasure?sslmode=require")
     assert config["ENGINE"] == "django.db.backends.postgresql"
-    assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"], config["NAME"]) == ("app", "p@ss", "db", "5433", "erasure")
+    assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"], config["NAME"]) == (
+        "app",
+        "p@ss",
+        "db",
+        "5433",
+        "erasure",
+    )
     assert config["OPTIONS"] == {"sslmode": "require"}
     with pytest.raises(ImproperlyConfigured, match="not supported"):
         database_from_url("mysql://db/erasure")

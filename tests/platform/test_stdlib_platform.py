@@ -6,8 +6,9 @@ from tests.platform.conftest import REPO_ROOT
 
 
 def test_stdlib_platform_module_inside_the_django_process():
-    import django
     import platform
+
+    import django
 
     assert django.apps.apps.ready
     assert platform.system() == os.uname().sysname
@@ -18,7 +19,10 @@ def test_stdlib_platform_in_a_manage_py_process():
     script = "import platform, uuid; print(platform.system(), uuid.uuid4().version)"
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     # Django's shell may print its own banner lines first; ours is the last one.
@@ -28,7 +32,9 @@ def test_stdlib_platform_in_a_manage_py_process():
 def test_packages_import_from_any_directory(tmp_path):
     script = "import erasure_platform.settings, erasure_engine, workers.queues, migrations.core, platform; print(platform.system())"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == os.uname().sysname
 

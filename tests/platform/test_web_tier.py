@@ -23,13 +23,13 @@ ENTRYPOINT = REPO_ROOT / "deploy" / "docker-entrypoint.sh"
 def web_role_flags() -> list[str]:
     """The gunicorn flags of the entrypoint's web role, with its defaults filled in."""
     text = ENTRYPOINT.read_text()
-    branch = text[text.index("    web)"):text.index(";;", text.index("    web)"))]
+    branch = text[text.index("    web)") : text.index(";;", text.index("    web)"))]
     command = " ".join(line.strip().rstrip("\\") for line in branch.splitlines() if not line.strip().startswith("#"))
     command = re.sub(r'"\$\{\w+:-([^}]*)\}"', r"\1", command)
-    words = shlex.split(command[command.index("--bind"):])
+    words = shlex.split(command[command.index("--bind") :])
     flags = []
     skip = False
-    for index, word in enumerate(words):
+    for _index, word in enumerate(words):
         if skip:
             skip = False
             continue
@@ -47,9 +47,21 @@ def web(process_env, tmp_path):
     port = free_port()
     log = open(tmp_path / "gunicorn.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "erasure_platform.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         *web_role_flags()],
-        cwd=REPO_ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "erasure_platform.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            *web_role_flags(),
+        ],
+        cwd=REPO_ROOT,
+        env=process_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, timeout=60)
         deadline = time.monotonic() + 120  # the port opens before the workers have imported Django
@@ -77,7 +89,9 @@ def test_slow_clients_do_not_starve_the_health_probe(web):
     held = []
     for _ in range(6):  # more than the old 3 sync workers
         sock = socket.create_connection(("127.0.0.1", web))
-        sock.sendall(b"POST /api/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")  # never finished
+        sock.sendall(
+            b"POST /api/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{"
+        )  # never finished
         held.append(sock)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{web}/api/health", timeout=20) as response:

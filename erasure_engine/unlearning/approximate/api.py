@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -7,7 +7,6 @@ from erasure_engine.unlearning.approximate.objectives import (
     gradient_ascent_objective,
     gradient_difference_objective,
     npo_objective,
-
 )
 from erasure_engine.unlearning.approximate.optimisation import optimise
 from erasure_engine.unlearning.approximate.params import ParamSpec, optimisation_params
@@ -29,7 +28,9 @@ def run_gradient_ascent(context: MethodContext) -> MethodOutcome:
 
 def run_gradient_difference(context: MethodContext) -> MethodOutcome:
     _train_all(context)
-    steps, log = optimise(context, gradient_difference_objective(context), uses_retain=True, label="gradient difference")
+    steps, log = optimise(
+        context, gradient_difference_objective(context), uses_retain=True, label="gradient difference"
+    )
     return MethodOutcome(context.model, steps, log)
 
 

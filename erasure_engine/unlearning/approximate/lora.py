@@ -13,7 +13,6 @@ from erasure_engine.unlearning.approximate.context import MethodContext, MethodO
 from erasure_engine.unlearning.approximate.objectives import (
     gradient_difference_objective,
     npo_objective,
-
 )
 from erasure_engine.unlearning.approximate.optimisation import optimise
 from erasure_engine.unlearning.approximate.params import ParamSpec, optimisation_params
@@ -54,11 +53,22 @@ LORA = register(
         summary="train a LoRA adapter on a frozen base with gradient difference or NPO; the adapter is the change",
         params=optimisation_params(lr=1e-3, steps=30)
         + (
-            ParamSpec("objective", str, "gradient_difference", "training objective for the adapter", choices=("gradient_difference", "npo")),
+            ParamSpec(
+                "objective",
+                str,
+                "gradient_difference",
+                "training objective for the adapter",
+                choices=("gradient_difference", "npo"),
+            ),
             ParamSpec("rank", int, 8, "LoRA rank r", minimum=1),
             ParamSpec("lora_alpha", float, 16.0, "LoRA scaling α (update scaled by α / r)", minimum=0.0),
-            ParamSpec("target_modules", str, "auto", "'auto' (peft's default layers for the architecture, else every linear layer but the output head), "
-                      "'all-linear' or comma-separated layer names"),
+            ParamSpec(
+                "target_modules",
+                str,
+                "auto",
+                "'auto' (peft's default layers for the architecture, else every linear layer but the output head), "
+                "'all-linear' or comma-separated layer names",
+            ),
             ParamSpec("retain_weight", float, 1.0, "weight of the retain NLL term (for npo, 0 drops it)", minimum=0.0),
             ParamSpec("beta", float, 0.1, "NPO inverse temperature β (objective npo only)", minimum=1e-6),
         ),

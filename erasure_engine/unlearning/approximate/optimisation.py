@@ -3,7 +3,7 @@ seeded batches from the forget and retain sets, an objective (see `objectives`),
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn

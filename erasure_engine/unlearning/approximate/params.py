@@ -91,7 +91,9 @@ def resolve_params(method: str, specs: tuple[ParamSpec, ...], given: dict | None
 
 
 # Parameters shared by every optimisation-based method, declared once.
-def optimisation_params(*, lr: float, steps: int, batch_size: int = 8, max_grad_norm: float = 1.0) -> tuple[ParamSpec, ...]:
+def optimisation_params(
+    *, lr: float, steps: int, batch_size: int = 8, max_grad_norm: float = 1.0
+) -> tuple[ParamSpec, ...]:
     return (
         ParamSpec("lr", float, lr, "learning rate (AdamW)", minimum=0.0),
         ParamSpec("steps", int, steps, "optimisation steps", minimum=1),

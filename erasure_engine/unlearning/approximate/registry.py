@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from erasure_engine.errors import InvalidInput
 from erasure_engine.unlearning.approximate.context import MethodContext, MethodOutcome

@@ -29,7 +29,9 @@ def importances(context: MethodContext, items: list, *, start: float, span: floa
         for name, parameter in parameters.items():
             if parameter.grad is not None:
                 totals[name] += parameter.grad.detach() ** 2
-        context.progress(start + span * number / len(batches), f"SSD: {label} importances, batch {number}/{len(batches)}")
+        context.progress(
+            start + span * number / len(batches), f"SSD: {label} importances, batch {number}/{len(batches)}"
+        )
     model.zero_grad(set_to_none=True)
     return {name: total / len(batches) for name, total in totals.items()}
 
@@ -90,10 +92,28 @@ SSD = register(
         name="ssd",
         summary="Selective Synaptic Dampening (Foster et al. 2023): dampen weights specialised to the forget set, no training",
         params=(
-            ParamSpec("alpha", float, 10.0, "selection weighting α: dampen where forget importance > α × reference importance", minimum=0.0),
-            ParamSpec("lambda", float, 1.0, "dampening constant λ: factor min(λ · reference / forget importance, 1)", minimum=0.0),
+            ParamSpec(
+                "alpha",
+                float,
+                10.0,
+                "selection weighting α: dampen where forget importance > α × reference importance",
+                minimum=0.0,
+            ),
+            ParamSpec(
+                "lambda",
+                float,
+                1.0,
+                "dampening constant λ: factor min(λ · reference / forget importance, 1)",
+                minimum=0.0,
+            ),
             ParamSpec("batch_size", int, 8, "records per importance batch", minimum=1),
-            ParamSpec("reference", str, "full", "reference importances from the full training data or the retain set only", choices=("full", "retain")),
+            ParamSpec(
+                "reference",
+                str,
+                "full",
+                "reference importances from the full training data or the retain set only",
+                choices=("full", "retain"),
+            ),
         ),
         run=run_ssd,
         needs_retain=lambda params: True,

@@ -7,8 +7,9 @@ callers can take a token-mean (gradient ascent/difference) or a sequence log-lik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import torch
 from torch import nn

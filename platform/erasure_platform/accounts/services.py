@@ -20,7 +20,13 @@ def user_create(*, username: str, password: str, roles: list[Role], email: str =
         roles_ensure()
         user = User.objects.create_user(username=username, password=password, email=email)
         user.groups.set(Group.objects.filter(name__in=[Role(role).value for role in roles]))
-        audit_record(actor=actor, action="user.created", entity_type="user", entity_id=user.pk, data={"username": username, "roles": sorted(r.value for r in roles)})
+        audit_record(
+            actor=actor,
+            action="user.created",
+            entity_type="user",
+            entity_id=user.pk,
+            data={"username": username, "roles": sorted(r.value for r in roles)},
+        )
     return user
 
 
@@ -39,5 +45,10 @@ def user_roles_set(*, user: User, roles: list[Role], actor: str) -> User:
 
 def user_roles_changed(*, user: User, before: list[str], after: list[str], actor: str) -> None:
     """Record a change of roles made elsewhere (e.g. in the Django admin) in the audit trail."""
-    audit_record(actor=actor, action="user.roles_changed", entity_type="user", entity_id=user.pk,
-                 data={"username": user.username, "before": before, "after": after})
+    audit_record(
+        actor=actor,
+        action="user.roles_changed",
+        entity_type="user",
+        entity_id=user.pk,
+        data={"username": user.username, "before": before, "after": after},
+    )

@@ -21,7 +21,10 @@ from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
 @event_consumer(topics.SYSTEM_PING, name="core.system_pong")
 def system_pong(event: OutboxEvent) -> None:
     audit_record(
-        actor="system:worker", action="system.pong", entity_type="outbox_event", entity_id=event.id,
+        actor="system:worker",
+        action="system.pong",
+        entity_type="outbox_event",
+        entity_id=event.id,
         data={"ping": event.payload},
     )
 

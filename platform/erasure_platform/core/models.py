@@ -6,6 +6,7 @@ import uuid
 
 from django.db import models
 
+
 class AuditEvent(models.Model):
     """One audit event, inserted in the writer's own transaction and never changed.
 
@@ -99,9 +100,7 @@ class ProcessedEvent(models.Model):
     processed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["consumer", "event_id"], name="core_processed_event_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["consumer", "event_id"], name="core_processed_event_once")]
 
 
 class Job(models.Model):

@@ -33,26 +33,34 @@ OWNER_EMAIL = "owner.email"
 JOB_FINISHED = {"succeeded": JOB_SUCCEEDED, "failed": JOB_FAILED, "cancelled": JOB_CANCELLED}  # by Job.Status
 
 CONTRACT: dict[str, TopicContract] = {
-    REQUEST_GRANTED: TopicContract(("request_id", "subject_key", "scope", "deadline_at"),
-                                   "an officer granted an erasure: the registry plans it"),
-    REQUEST_ERASURE_PROGRESS: TopicContract(("request_id", "stage", "detail"),
-                                            "the registry reached a stage of a request's erasure"),
-    REQUEST_ERASURE_COMPLETED: TopicContract(("request_id", "datasets", "models"),
-                                             "every dataset and model is clean: the request can complete"),
+    REQUEST_GRANTED: TopicContract(
+        ("request_id", "subject_key", "scope", "deadline_at"), "an officer granted an erasure: the registry plans it"
+    ),
+    REQUEST_ERASURE_PROGRESS: TopicContract(
+        ("request_id", "stage", "detail"), "the registry reached a stage of a request's erasure"
+    ),
+    REQUEST_ERASURE_COMPLETED: TopicContract(
+        ("request_id", "datasets", "models"), "every dataset and model is clean: the request can complete"
+    ),
     REQUEST_COMPLETED: TopicContract(("request_id",), "a request completed: evidence issues its certificate"),
-    CERTIFICATE_ISSUED: TopicContract(("request_id", "certificate_id"), "a certificate of erasure was issued",
-                                      external=True),
+    CERTIFICATE_ISSUED: TopicContract(
+        ("request_id", "certificate_id"), "a certificate of erasure was issued", external=True
+    ),
     REGISTRY_BATCH_DUE: TopicContract(("batch_id",), "an unlearning batch's window closed"),
-    REGISTRY_CONSUMER_NOTIFY: TopicContract(("consumer_id", "model", "old_version", "new_version"),
-                                            "tell a downstream recipient (GDPR Art. 19) that a model changed"),
+    REGISTRY_CONSUMER_NOTIFY: TopicContract(
+        ("consumer_id", "model", "old_version", "new_version"),
+        "tell a downstream recipient (GDPR Art. 19) that a model changed",
+    ),
     REGISTRY_PLAN_COMPLETED: TopicContract(("plan_id",), "an erasure plan finished: destroy its forget set"),
     JOB_RUN: TopicContract(("job_id", "queue"), "run a job: the relay routes it to the job's queue", external=True),
     JOB_SUCCEEDED: TopicContract(("job_id", "kind"), "a job finished", external=True),
     JOB_FAILED: TopicContract(("job_id", "kind"), "a job failed for good", external=True),
     JOB_CANCELLED: TopicContract(("job_id", "kind"), "a job was cancelled", external=True),
     SYSTEM_PING: TopicContract((), "diagnostics: proves outbox → broker → worker end to end"),
-    OWNER_EMAIL: TopicContract(("request_id", "recipient", "subject", "body_encrypted"),
-                               "one e-mail to a request's owner, sent by a worker (never on the request path)"),
+    OWNER_EMAIL: TopicContract(
+        ("request_id", "recipient", "subject", "body_encrypted"),
+        "one e-mail to a request's owner, sent by a worker (never on the request path)",
+    ),
 }
 
 

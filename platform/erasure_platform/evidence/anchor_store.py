@@ -32,7 +32,10 @@ def _anchor_store(url: str, endpoint_url: str | None, access_key_id: str | None,
         import boto3
 
         client = boto3.client(
-            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key_id, aws_secret_access_key=secret,
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret,
         )
         return S3ObjectStore(parsed.netloc, parsed.path.lstrip("/"), client=client)
     return object_store_from_url(url, endpoint_url=endpoint_url)
@@ -40,8 +43,10 @@ def _anchor_store(url: str, endpoint_url: str | None, access_key_id: str | None,
 
 def anchor_object_store() -> ObjectStore:
     return _anchor_store(
-        settings.AUDIT_ANCHOR_STORE_URL, settings.AUDIT_ANCHOR_ENDPOINT_URL,
-        settings.AUDIT_ANCHOR_ACCESS_KEY_ID, settings.AUDIT_ANCHOR_SECRET_ACCESS_KEY,
+        settings.AUDIT_ANCHOR_STORE_URL,
+        settings.AUDIT_ANCHOR_ENDPOINT_URL,
+        settings.AUDIT_ANCHOR_ACCESS_KEY_ID,
+        settings.AUDIT_ANCHOR_SECRET_ACCESS_KEY,
     )
 
 
@@ -54,9 +59,15 @@ def anchor_versions(store: ObjectStore, prefix: str) -> list[AnchorVersion]:
     paginator = store.client.get_paginator("list_object_versions")
     for page in paginator.paginate(Bucket=store.bucket, Prefix=store.prefix + prefix):
         for item in page.get("Versions", []):
-            body = store.client.get_object(Bucket=store.bucket, Key=item["Key"], VersionId=item["VersionId"])["Body"].read()
-            found.append((item["LastModified"], AnchorVersion(store._relative(item["Key"]), item["VersionId"], False, body)))
+            body = store.client.get_object(Bucket=store.bucket, Key=item["Key"], VersionId=item["VersionId"])[
+                "Body"
+            ].read()
+            found.append(
+                (item["LastModified"], AnchorVersion(store._relative(item["Key"]), item["VersionId"], False, body))
+            )
         for item in page.get("DeleteMarkers", []):
-            found.append((item["LastModified"], AnchorVersion(store._relative(item["Key"]), item["VersionId"], True, None)))
+            found.append(
+                (item["LastModified"], AnchorVersion(store._relative(item["Key"]), item["VersionId"], True, None))
+            )
     found.sort(key=lambda pair: (pair[1].key, pair[0]))
     return [version for _, version in found]

@@ -10,7 +10,9 @@ class Certificate(models.Model):
     PDF live in the object store; this row points at them and pins their hashes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    request = models.OneToOneField("subject_requests.ErasureRequest", on_delete=models.PROTECT, related_name="certificate")
+    request = models.OneToOneField(
+        "subject_requests.ErasureRequest", on_delete=models.PROTECT, related_name="certificate"
+    )
     issued_at = models.DateTimeField()
     key_id = models.CharField(max_length=32)
     document_sha256 = models.CharField(max_length=64)
@@ -33,7 +35,9 @@ class Report(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
-    request = models.ForeignKey("subject_requests.ErasureRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
+    request = models.ForeignKey(
+        "subject_requests.ErasureRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
     job = models.OneToOneField("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="report")
     requested_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 _styles = getSampleStyleSheet()
 _hash_style = ParagraphStyle("hash", parent=_styles["BodyText"], fontName="Courier", fontSize=7, leading=9)
@@ -31,16 +31,23 @@ def _table(rows: list[list[str]], widths: list[float] | None = None) -> Table:
     style = _small_style if rows and len(rows[0]) > WIDE_TABLE_COLUMNS else _styles["BodyText"]
     cells = [[_cell(cell, style) for cell in row] for row in rows]
     table = Table(cells, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf5")),
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#b8c0cc")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf5")),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#b8c0cc")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return table
 
 
 def _pairs(pairs: Iterable[tuple[str, object]]) -> Table:
-    return _table([["Field", "Value"], *[[label, "—" if value in (None, "") else value] for label, value in pairs]], [55 * mm, 115 * mm])
+    return _table(
+        [["Field", "Value"], *[[label, "—" if value in (None, "") else value] for label, value in pairs]],
+        [55 * mm, 115 * mm],
+    )
 
 
 def render_pdf(title: str, sections: list[tuple[str, list]], *, footer: str) -> bytes:

@@ -40,13 +40,16 @@ def request_facts(request: ErasureRequest, today: date) -> dict:
         "responded_on": responded_on.isoformat() if responded_on else None,
         "response_nature": request.response_nature or None,
         "refusal_ground": request.refusal_ground or None,
-        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground) if request.refusal_ground else None,
+        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground)
+        if request.refusal_ground
+        else None,
         "days_to_close": (responded_on - request.received_on).days if responded_on else None,
         "deadline_met": (responded_on <= request.due_on) if responded_on else (today <= request.due_on),
         "overdue": responded_on is None and today > request.due_on,
         "models": (request.completion_record or {}).get("models", []),
         "datasets": [
-            {key: value for key, value in dataset.items() if key != "removed"} | {"records_removed": len(dataset.get("removed", []))}
+            {key: value for key, value in dataset.items() if key != "removed"}
+            | {"records_removed": len(dataset.get("removed", []))}
             for dataset in (request.completion_record or {}).get("datasets", [])
         ],
     }
@@ -58,11 +61,7 @@ def report_figures(requests: list[ErasureRequest], *, today: date) -> dict:
     days = [fact["days_to_close"] for fact in closed]
     met = [fact for fact in closed if fact["deadline_met"]]
     refusals = [fact for fact in facts if fact["status"] == RequestStatus.REFUSED]
-    models = [
-        {"request": fact["reference"], **model}
-        for fact in facts
-        for model in fact["models"]
-    ]
+    models = [{"request": fact["reference"], **model} for fact in facts for model in fact["models"]]
     return {
         "counts": {
             "total": len(facts),
@@ -79,11 +78,22 @@ def report_figures(requests: list[ErasureRequest], *, today: date) -> dict:
             "p95_days_to_close": days_percentile(days, 95),
         },
         "extensions": [
-            {"reference": f["reference"], "reason": f["extension_reason"], "due_on": f["due_on"], "original_due_on": f["original_due_on"]}
-            for f in facts if f["extended"]
+            {
+                "reference": f["reference"],
+                "reason": f["extension_reason"],
+                "due_on": f["due_on"],
+                "original_due_on": f["original_due_on"],
+            }
+            for f in facts
+            if f["extended"]
         ],
         "refusals": [
-            {"reference": f["reference"], "jurisdiction": f["jurisdiction"], "ground": f["refusal_ground"], "ground_label": f["refusal_ground_label"]}
+            {
+                "reference": f["reference"],
+                "jurisdiction": f["jurisdiction"],
+                "ground": f["refusal_ground"],
+                "ground_label": f["refusal_ground_label"],
+            }
             for f in refusals
         ],
         "refusals_by_ground": dict(sorted(Counter(f["refusal_ground"] for f in refusals).items())),

@@ -77,7 +77,9 @@ def _check_events(result: AnchoredChainVerification) -> list[bytes]:
     rows = AuditLogLeaf.objects.order_by("leaf_index").values_list("leaf_index", "event_id", "leaf_hash")
     for expected, (index, event_id, digest) in enumerate(rows.iterator(chunk_size=5000)):
         if index != expected:
-            result.add(Tampering.TRUNCATION, f"leaves {expected}..{index - 1} are missing: they were deleted from the log")
+            result.add(
+                Tampering.TRUNCATION, f"leaves {expected}..{index - 1} are missing: they were deleted from the log"
+            )
             break
         hashes.append(bytes.fromhex(digest))
         leaf_of[event_id] = (index, digest)
@@ -89,12 +91,18 @@ def _check_events(result: AnchoredChainVerification) -> list[bytes]:
         broken = False
         if logged is not None and event_leaf_hash(content).hex() != logged[1]:
             broken = True
-            result.add(Tampering.CHANGED_ROW, f"event #{event.sequence} (leaf {logged[0]}, {event.action}) was changed "
-                                              "after it was logged: its content no longer hashes to its leaf")
+            result.add(
+                Tampering.CHANGED_ROW,
+                f"event #{event.sequence} (leaf {logged[0]}, {event.action}) was changed "
+                "after it was logged: its content no longer hashes to its leaf",
+            )
         elif not event_mac_valid(mac_key, content):
             broken = True
-            result.add(Tampering.FORGED_EVENT, f"event #{event.sequence} ({event.action} by {event.actor}) has no valid "
-                                               "MAC: it was written or altered without the platform's MAC key")
+            result.add(
+                Tampering.FORGED_EVENT,
+                f"event #{event.sequence} ({event.action} by {event.actor}) has no valid "
+                "MAC: it was written or altered without the platform's MAC key",
+            )
         if broken and result.chain["first_broken_sequence"] is None:
             result.chain["first_broken_sequence"] = result.chain["first_broken_id"] = event.sequence
             result.chain["reason"] = result.findings[-1].message if result.findings else "event broken"
@@ -117,11 +125,15 @@ def _database_heads(result: AnchoredChainVerification) -> list[TreeHead]:
         try:
             head = tree_head_verify(row.signed.encode("ascii"), public_key)
         except (EngineError, UnicodeEncodeError) as error:
-            result.add(Tampering.INVALID_STH, f"database tree head at {row.timestamp_ms} ms is not validly signed: {error}")
+            result.add(
+                Tampering.INVALID_STH, f"database tree head at {row.timestamp_ms} ms is not validly signed: {error}"
+            )
             continue
         if (head.tree_size, head.root_hex, head.timestamp_ms) != (row.tree_size, row.root_hash, row.timestamp_ms):
-            result.add(Tampering.INVALID_STH, f"database tree head at {row.timestamp_ms} ms: its columns differ from "
-                                              "what was signed")
+            result.add(
+                Tampering.INVALID_STH,
+                f"database tree head at {row.timestamp_ms} ms: its columns differ from what was signed",
+            )
         heads.append(head)
     return heads
 
@@ -136,17 +148,25 @@ def _anchored_heads(result: AnchoredChainVerification) -> list[TreeHead]:
         markers = [v for v in versions if v.delete_marker]
         objects = [v for v in versions if not v.delete_marker]
         if markers:
-            result.add(Tampering.ANCHOR_HIDDEN, f"anchor {key} is hidden behind {len(markers)} delete marker(s); "
-                                                f"its {len(objects)} version(s) are still read here")
+            result.add(
+                Tampering.ANCHOR_HIDDEN,
+                f"anchor {key} is hidden behind {len(markers)} delete marker(s); "
+                f"its {len(objects)} version(s) are still read here",
+            )
         if len({v.data for v in objects}) > 1:
-            result.add(Tampering.ANCHOR_OVERWRITTEN, f"anchor {key} was overwritten: {len(objects)} versions with "
-                                                     "different content; every version is checked")
+            result.add(
+                Tampering.ANCHOR_OVERWRITTEN,
+                f"anchor {key} was overwritten: {len(objects)} versions with "
+                "different content; every version is checked",
+            )
         for version in objects:
             try:
                 heads.append(tree_head_verify(version.data, public_key))
             except EngineError as error:
-                result.add(Tampering.INVALID_STH, f"anchor {key} (version {version.version_id}) is not a valid "
-                                                  f"signed tree head: {error.message}")
+                result.add(
+                    Tampering.INVALID_STH,
+                    f"anchor {key} (version {version.version_id}) is not a valid signed tree head: {error.message}",
+                )
     return heads
 
 
@@ -159,12 +179,18 @@ def _check_cadence(result: AnchoredChainVerification, anchored: list[TreeHead], 
     for earlier, later in itertools.pairwise(times):
         unanchored = [t for t in signed if earlier + max_gap_ms < t < later]
         if unanchored:
-            result.add(Tampering.ANCHOR_MISSING, f"no anchor between {earlier} and {later} ms although tree heads were "
-                                                 f"signed in between (first at {unanchored[0]} ms); one is due every "
-                                                 f"{settings.AUDIT_ANCHOR_INTERVAL_SECONDS} s: anchors were withheld")
+            result.add(
+                Tampering.ANCHOR_MISSING,
+                f"no anchor between {earlier} and {later} ms although tree heads were "
+                f"signed in between (first at {unanchored[0]} ms); one is due every "
+                f"{settings.AUDIT_ANCHOR_INTERVAL_SECONDS} s: anchors were withheld",
+            )
     if signed and times and signed[-1] - times[-1] > max_gap_ms:
-        result.add(Tampering.ANCHOR_MISSING, f"the newest tree head ({signed[-1]} ms) is more than "
-                                             f"{settings.AUDIT_ANCHOR_MAX_GAP_SECONDS} s younger than the newest anchor")
+        result.add(
+            Tampering.ANCHOR_MISSING,
+            f"the newest tree head ({signed[-1]} ms) is more than "
+            f"{settings.AUDIT_ANCHOR_MAX_GAP_SECONDS} s younger than the newest anchor",
+        )
     if signed and not times and signed[0] < time.time() * 1000 - max_gap_ms:
         result.add(Tampering.ANCHOR_MISSING, "tree heads were signed but none was ever anchored")
 
@@ -172,10 +198,19 @@ def _check_cadence(result: AnchoredChainVerification, anchored: list[TreeHead], 
 def audit_chain_verify_with_anchors() -> AnchoredChainVerification:
     """Every event against its MAC and leaf, every tree head (database and anchored versions) against
     the leaves, and the anchors' cadence; every problem found is named (Tampering)."""
-    result = AnchoredChainVerification(ok=True, chain={
-        "ok": True, "events_checked": 0, "pending_events": 0, "tree_size": 0, "head_hash": "",
-        "first_broken_sequence": None, "first_broken_id": None, "reason": "",
-    })
+    result = AnchoredChainVerification(
+        ok=True,
+        chain={
+            "ok": True,
+            "events_checked": 0,
+            "pending_events": 0,
+            "tree_size": 0,
+            "head_hash": "",
+            "first_broken_sequence": None,
+            "first_broken_id": None,
+            "reason": "",
+        },
+    )
     tree = MerkleTree(_check_events(result))
     result.chain["tree_size"] = len(tree)
     database = _database_heads(result)
@@ -216,8 +251,12 @@ def certificate_verification(*, data: bytes) -> dict:
         signed = verify_document(data, evidence_public_key())
     except EngineError as error:
         return {"valid": False, "key_id": evidence_key_id(), "message": error.message}
-    return {"valid": True, "key_id": signed.key_id, "message": f"Valid certificate, signed by key {signed.key_id}.",
-            "document": signed.document}
+    return {
+        "valid": True,
+        "key_id": signed.key_id,
+        "message": f"Valid certificate, signed by key {signed.key_id}.",
+        "document": signed.document,
+    }
 
 
 def tree_heads(*, after_ms: int = -1, limit: int = 100) -> list[dict]:
@@ -246,8 +285,12 @@ def log_inclusion_proof(*, leaf_index: int, tree_size: int) -> dict:
     if leaf_index >= tree_size:
         raise ApplicationError(f"leaf {leaf_index} is not in a tree of size {tree_size}")
     tree = audit_log_tree(tree_size)
-    return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": tree.leaves[leaf_index].hex(),
-            "inclusion_proof": [h.hex() for h in tree.inclusion_proof(leaf_index, tree_size)]}
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": tree_size,
+        "leaf_hash": tree.leaves[leaf_index].hex(),
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(leaf_index, tree_size)],
+    }
 
 
 def log_consistency_proof(*, first: int, second: int) -> dict:
@@ -257,7 +300,11 @@ def log_consistency_proof(*, first: int, second: int) -> dict:
     if first > second:
         raise ApplicationError(f"first ({first}) must not exceed second ({second})")
     tree = audit_log_tree(second)
-    return {"first": first, "second": second, "consistency_proof": [h.hex() for h in tree.consistency_proof(first, second)]}
+    return {
+        "first": first,
+        "second": second,
+        "consistency_proof": [h.hex() for h in tree.consistency_proof(first, second)],
+    }
 
 
 def log_leaf_hashes(*, start: int, end: int) -> dict:

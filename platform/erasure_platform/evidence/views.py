@@ -8,13 +8,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.decorators import role_required
-from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
+from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.throttling import VerifyThrottle, throttle_wait
 from erasure_platform.core.errors import ApplicationError, NotFound
+from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
 from erasure_platform.evidence.models import Certificate
-from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors, certificate_verification, evidence_file, report_get, report_list
+from erasure_platform.evidence.selectors import (
+    audit_chain_verify_with_anchors,
+    certificate_verification,
+    evidence_file,
+    report_get,
+    report_list,
+)
 from erasure_platform.evidence.services.reports import default_period, report_request
 from erasure_platform.subject_requests.selectors import request_certificate_holder, request_get_by_token
 
@@ -33,7 +39,10 @@ def certificate_check(request):
     outcome = None
     wait = throttle_wait(request, VerifyThrottle) if request.method == "POST" else None
     if wait is not None:
-        outcome = {"valid": False, "message": f"Too many checks from your address; try again in {int(wait) + 1} seconds."}
+        outcome = {
+            "valid": False,
+            "message": f"Too many checks from your address; try again in {int(wait) + 1} seconds.",
+        }
     elif request.method == "POST":
         upload = request.FILES.get("certificate")
         if upload is None:
@@ -63,7 +72,9 @@ def reports(request):
         form = ReportForm(request.POST)
         if form.is_valid():
             try:
-                report = report_request(actor=f"user:{request.user.username}", **{k: v or None for k, v in form.cleaned_data.items()})
+                report = report_request(
+                    actor=f"user:{request.user.username}", **{k: v or None for k, v in form.cleaned_data.items()}
+                )
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:

@@ -30,13 +30,22 @@ logger = logging.getLogger(__name__)
 def on_request_granted(event: OutboxEvent) -> None:
     payload = event.payload
     try:
-        plan_erasure(request_id=str(payload["request_id"]), subject_key=payload["subject_key"],
-                     scope=payload.get("scope") or {"type": "all"}, deadline_at=payload["deadline_at"])
+        plan_erasure(
+            request_id=str(payload["request_id"]),
+            subject_key=payload["subject_key"],
+            scope=payload.get("scope") or {"type": "all"},
+            deadline_at=payload["deadline_at"],
+        )
     except (KeyError, ApplicationError) as error:
         # A malformed event can never succeed: record it instead of retrying forever.
         logger.error("request.granted %s not planned: %r", event.id, error)
-        audit_record(actor="system:registry", action="erasure_plan.refused", entity_type="outbox_event",
-                     entity_id=event.id, data={"error": str(error)[:500]})
+        audit_record(
+            actor="system:registry",
+            action="erasure_plan.refused",
+            entity_type="outbox_event",
+            entity_id=event.id,
+            data={"error": str(error)[:500]},
+        )
 
 
 @event_consumer(topics.REGISTRY_BATCH_DUE, name="registry.close_due_batch")
@@ -58,11 +67,25 @@ def on_consumer_notify(event: OutboxEvent) -> None:
         "Please switch to the new version and delete copies or outputs derived from the old one "
         "(GDPR Art. 19: we notify every recipient of an erasure).\n"
     )
-    send_mail(subject=f"Model {payload['model']}: version {payload['old_version']} superseded", message=body,
-              from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[consumer.email])
-    audit_record(actor="system:registry", action="consumer.notified", entity_type="model", entity_id=consumer.model_id,
-                 data={"consumer": consumer.pk, "email": consumer.email, "old_version": payload["old_version"],
-                       "new_version": payload["new_version"], "because_of_erasure": bool(payload.get("because_of_erasure"))})
+    send_mail(
+        subject=f"Model {payload['model']}: version {payload['old_version']} superseded",
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[consumer.email],
+    )
+    audit_record(
+        actor="system:registry",
+        action="consumer.notified",
+        entity_type="model",
+        entity_id=consumer.model_id,
+        data={
+            "consumer": consumer.pk,
+            "email": consumer.email,
+            "old_version": payload["old_version"],
+            "new_version": payload["new_version"],
+            "because_of_erasure": bool(payload.get("because_of_erasure")),
+        },
+    )
 
 
 @event_consumer(topics.REGISTRY_PLAN_COMPLETED, name="registry.destroy_forget_set")
@@ -71,6 +94,11 @@ def on_plan_completed(event: OutboxEvent) -> None:
     if plan is None or not plan.forget_set_key:
         return
     destroyed = forget_set_destroy(plan.forget_set_key)
-    audit_record(actor="system:registry", action="erasure_plan.forget_set_destroyed", entity_type="erasure_plan",
-                 entity_id=plan.pk, data={"key": plan.forget_set_key, "object_versions_destroyed": destroyed})
+    audit_record(
+        actor="system:registry",
+        action="erasure_plan.forget_set_destroyed",
+        entity_type="erasure_plan",
+        entity_id=plan.pk,
+        data={"key": plan.forget_set_key, "object_versions_destroyed": destroyed},
+    )
     ErasurePlan.objects.filter(pk=plan.pk).update(forget_set_key="")

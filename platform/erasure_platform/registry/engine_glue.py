@@ -29,8 +29,9 @@ def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
     return load_plain(version)
 
 
-def load_plain(version: ModelVersion, *, device: str = "cpu", memory_job: str | None = None,
-               batch_size: int = 8) -> tuple[nn.Module, object]:
+def load_plain(
+    version: ModelVersion, *, device: str = "cpu", memory_job: str | None = None, batch_size: int = 8
+) -> tuple[nn.Module, object]:
     """(model, tokenizer or None) of a plain version, loaded as its own architecture through the
     engine's refusing loader. With `memory_job` (an approximate method or "verify"), a causal LM's
     memory need is estimated first and a job that cannot fit on `device` is refused."""
@@ -46,8 +47,9 @@ def load_plain(version: ModelVersion, *, device: str = "cpu", memory_job: str | 
         options = {"device": target, "dtype": resolve_dtype(None, target)}
         is_lm = json.loads((directory / "config.json").read_text()).get("model_type") != "mlp_classifier"
         if memory_job and is_lm:
-            memory_preflight(saved_model_shape(directory), memory_job, device=target, dtype=options["dtype"],
-                             batch_size=batch_size)
+            memory_preflight(
+                saved_model_shape(directory), memory_job, device=target, dtype=options["dtype"], batch_size=batch_size
+            )
         model = load_saved_model(directory, **options) if is_lm else load_saved_model(directory)
         tokenizer = load_tokenizer(directory) if has_tokenizer(directory) else None
     return model.eval(), tokenizer

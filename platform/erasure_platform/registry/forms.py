@@ -33,8 +33,11 @@ class ApproximateMethodForm(forms.Form):
             elif param.type is bool:
                 field = forms.BooleanField(label=label, required=False, initial=initial)
             elif param.type in _FIELD_BY_TYPE:
-                bounds = {key: value for key, value in (("min_value", param.minimum), ("max_value", param.maximum))
-                          if value is not None}
+                bounds = {
+                    key: value
+                    for key, value in (("min_value", param.minimum), ("max_value", param.maximum))
+                    if value is not None
+                }
                 field = _FIELD_BY_TYPE[param.type](label=label, initial=initial, **bounds)
             else:
                 field = forms.CharField(label=label, initial=initial, max_length=200)

@@ -80,8 +80,9 @@ def erase_datasets(context: JobContext) -> dict:
         records = []
         for pk in targets:
             version = DatasetVersion.objects.get(pk=pk)
-            records += dataset_services.dataset_records_of_subject(version=version, subject_key=plan.subject_key,
-                                                                   record_ids=record_ids)
+            records += dataset_services.dataset_records_of_subject(
+                version=version, subject_key=plan.subject_key, record_ids=record_ids
+            )
         key = forget_set_write(plan_id=plan.pk, records=records) if records else ""
         context.save_state(forget_set_key=key, forget_records=len(records))
     done = dict(context.state.get("done", {}))
@@ -91,9 +92,13 @@ def erase_datasets(context: JobContext) -> dict:
         context.progress(number / max(len(targets), 1), f"erasing from dataset version {pk}")
         version = DatasetVersion.objects.select_related("dataset").get(pk=pk)
         try:
-            entry = dataset_services.dataset_version_erase(version=version, subject_key=plan.subject_key,
-                                                           record_ids=record_ids, request_id=plan.request_id,
-                                                           actor=f"job:{context.job_id}")
+            entry = dataset_services.dataset_version_erase(
+                version=version,
+                subject_key=plan.subject_key,
+                record_ids=record_ids,
+                request_id=plan.request_id,
+                actor=f"job:{context.job_id}",
+            )
         except ApplicationError as error:
             plan_services.plan_fail(plan=plan, error=error.message)
             raise
@@ -101,8 +106,12 @@ def erase_datasets(context: JobContext) -> dict:
         context.save_state(done=done)
     entries = [done[str(pk)] for pk in targets]
     plan_services.plan_datasets_erased(plan=plan, datasets=entries, forget_set_key=context.state["forget_set_key"])
-    return {"datasets": [{k: e[k] for k in ("dataset", "version_before", "version_after")} | {"removed": len(e["removed"])}
-                         for e in entries]}
+    return {
+        "datasets": [
+            {k: e[k] for k in ("dataset", "version_before", "version_after")} | {"removed": len(e["removed"])}
+            for e in entries
+        ]
+    }
 
 
 def engine_glue_targets(plan: ErasurePlan, record_ids) -> list[int]:
@@ -129,7 +138,9 @@ def train(context: JobContext) -> dict:
     )
 
     model = Model.objects.filter(pk=context.params.get("model_id")).first()
-    dataset_version = DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    dataset_version = (
+        DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    )
     if model is None or dataset_version is None:
         raise JobFailed("the model or the dataset version no longer exists")
     store = platform_object_store()
@@ -160,8 +171,12 @@ def train(context: JobContext) -> dict:
         raise JobFailed(str(error)) from None
     job = _job(context)
     version = model_services.model_version_record_sisa(
-        model=model, engine_version=engine_version, trained_on=dataset_version, actor=job.created_by if job else "system",
-        job=job, method="train",
+        model=model,
+        engine_version=engine_version,
+        trained_on=dataset_version,
+        actor=job.created_by if job else "system",
+        job=job,
+        method="train",
     )
     return {"model_version": str(version.pk), "version_id": version.version_id, "cost": engine_version.cost}
 
@@ -172,16 +187,22 @@ def train(context: JobContext) -> dict:
 @job_handler(import_services.IMPORT_JOB, queue=GPU_QUEUE)
 def import_version(context: JobContext) -> dict:
     model = Model.objects.filter(pk=context.params.get("model_id")).first()
-    trained_on = DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    trained_on = (
+        DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    )
     if model is None or trained_on is None:
         raise JobFailed("the model or the dataset version no longer exists")
     context.progress(0.05, f"loading {context.params['source']} to validate it")
     job = _job(context)
     try:
         version = import_services.model_version_import(
-            model=model, source=context.params["source"], trained_on=trained_on,
-            actor=job.created_by if job else "system", version_id=context.params.get("version_id"),
-            make_production=bool(context.params.get("make_production")), job=job,
+            model=model,
+            source=context.params["source"],
+            trained_on=trained_on,
+            actor=job.created_by if job else "system",
+            version_id=context.params.get("version_id"),
+            make_production=bool(context.params.get("make_production")),
+            job=job,
         )
     except ApplicationError as error:
         raise JobFailed(error.message) from None
@@ -204,7 +225,11 @@ def _forget_records(batch: UnlearningBatch) -> list:
 
 @job_handler(UNLEARN_JOB, queue=GPU_QUEUE)
 def unlearn(context: JobContext) -> dict:
-    batch = UnlearningBatch.objects.filter(pk=context.params.get("batch_id")).select_related("model", "parent_version").first()
+    batch = (
+        UnlearningBatch.objects.filter(pk=context.params.get("batch_id"))
+        .select_related("model", "parent_version")
+        .first()
+    )
     if batch is None or batch.parent_version is None:
         raise JobFailed("the batch or its parent version no longer exists")
     parent = batch.parent_version
@@ -224,8 +249,12 @@ def unlearn(context: JobContext) -> dict:
         verification_services.batch_failed(batch=batch, error=str(error))
         raise JobFailed(str(error)) from None
     verification_services.batch_candidate_recorded(batch=batch, candidate=candidate)
-    return {"candidate": str(candidate.pk), "version_id": candidate.version_id, "method": candidate.method,
-            "cost": candidate.cost}
+    return {
+        "candidate": str(candidate.pk),
+        "version_id": candidate.version_id,
+        "method": candidate.method,
+        "cost": candidate.cost,
+    }
 
 
 def _unlearn_exact(context, batch, parent, latest, removed) -> ModelVersion:
@@ -246,21 +275,37 @@ def _unlearn_exact(context, batch, parent, latest, removed) -> ModelVersion:
     context.save_state(method=METHOD, candidate_version_id=plan.version_id)
     assets = load_assets(store, plan.training.assets)
     results = dict(context.state.get("shards", {}))
-    counter = _Throttled(context, planned_samples(dataset_after, parent_engine.training, plan.first_affected_slice),
-                         0.05, 0.95, "retraining affected shards")
+    counter = _Throttled(
+        context,
+        planned_samples(dataset_after, parent_engine.training, plan.first_affected_slice),
+        0.05,
+        0.95,
+        "retraining affected shards",
+    )
     affected = list(plan.first_affected_slice)
     for number, shard in enumerate(affected):
         if str(shard) in results:
             continue
-        counter.message = f"retraining shard {shard} from slice {plan.first_affected_slice[shard]} ({number + 1} of {len(affected)})"
+        counter.message = (
+            f"retraining shard {shard} from slice {plan.first_affected_slice[shard]} ({number + 1} of {len(affected)})"
+        )
         context.progress(0.05 + 0.9 * number / len(affected), counter.message)
-        results[str(shard)] = retrain_shard(store, plan, dataset_after, shard, assets=assets, progress=counter).to_dict()
+        results[str(shard)] = retrain_shard(
+            store, plan, dataset_after, shard, assets=assets, progress=counter
+        ).to_dict()
         context.save_state(shards=results)
-    engine_version = finalize_exact_unlearning(store, plan, [ShardResult.from_dict(r) for r in results.values()],
-                                               dataset_after=dataset_after)
+    engine_version = finalize_exact_unlearning(
+        store, plan, [ShardResult.from_dict(r) for r in results.values()], dataset_after=dataset_after
+    )
     return model_services.model_version_record_sisa(
-        model=batch.model, engine_version=engine_version, trained_on=latest, actor=batch.started_by, job=_job(context),
-        parent=parent, batch=batch, method=METHOD,
+        model=batch.model,
+        engine_version=engine_version,
+        trained_on=latest,
+        actor=batch.started_by,
+        job=_job(context),
+        parent=parent,
+        batch=batch,
+        method=METHOD,
     )
 
 
@@ -275,33 +320,60 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
     retain = engine_glue.dataset_records(latest)
     seed = int(model.approximate_params.get("seed", 0)) if isinstance(model.approximate_params.get("seed"), int) else 0
     params = {k: v for k, v in model.approximate_params.items() if k != "seed"}
-    identity = {"parent": parent.version_id, "method": model.approximate_method, "params": params, "seed": seed,
-                "forget": sorted(r.record_id for r in forget), "dataset_after": latest.manifest_sha256}
+    identity = {
+        "parent": parent.version_id,
+        "method": model.approximate_method,
+        "params": params,
+        "seed": seed,
+        "forget": sorted(r.record_id for r in forget),
+        "dataset_after": latest.manifest_sha256,
+    }
     version_id = "v-" + hashlib.sha256(canonical_json(identity)).hexdigest()[:16]
     existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
     if existing is not None:
         return existing
     # On a GPU when the worker has one (bfloat16), after a memory estimate that refuses what cannot fit
     # (an EngineError: the batch fails with its message).
-    parent_module, tokenizer = engine_glue.load_plain(parent, device="auto", memory_job=model.approximate_method,
-                                                     batch_size=int(params.get("batch_size", 8)))
+    parent_module, tokenizer = engine_glue.load_plain(
+        parent, device="auto", memory_job=model.approximate_method, batch_size=int(params.get("batch_size", 8))
+    )
     context.progress(0.05, f"{model.approximate_method}: starting")
 
     def progress(fraction: float, message: str) -> None:
         context.progress(0.05 + 0.85 * fraction, f"{model.approximate_method}: {message}")
 
-    result = engine_unlearn(model.approximate_method, parent_module, forget=forget, retain=retain, tokenizer=tokenizer,
-                            params=params, seed=seed, progress=progress)
+    result = engine_unlearn(
+        model.approximate_method,
+        parent_module,
+        forget=forget,
+        retain=retain,
+        tokenizer=tokenizer,
+        params=params,
+        seed=seed,
+        progress=progress,
+    )
     with tempfile.TemporaryDirectory(prefix="registry-unlearn-") as workdir:
         output = result.save(Path(workdir) / "out")
         if tokenizer is not None:
             tokenizer.save_pretrained(output / "model")
-        artifact = upload_dir(platform_object_store(), f"models/{model.name}/versions/{version_id}/model", output / "model",
-                              weights_digest=weights_digest(result.merged_model()))
+        artifact = upload_dir(
+            platform_object_store(),
+            f"models/{model.name}/versions/{version_id}/model",
+            output / "model",
+            weights_digest=weights_digest(result.merged_model()),
+        )
     cost = {"seconds": result.wall_seconds, "steps": result.steps, "params": result.params, "seed": seed}
     return model_services.model_version_record_plain(
-        model=model, version_id=version_id, artifact=artifact.to_dict(), trained_on=latest, actor=batch.started_by,
-        job=_job(context), parent=parent, batch=batch, method=model.approximate_method, cost=cost,
+        model=model,
+        version_id=version_id,
+        artifact=artifact.to_dict(),
+        trained_on=latest,
+        actor=batch.started_by,
+        job=_job(context),
+        parent=parent,
+        batch=batch,
+        method=model.approximate_method,
+        cost=cost,
     )
 
 
@@ -313,8 +385,11 @@ def verify(context: JobContext) -> dict:
     from erasure_engine.verification import verify as engine_verify
     from erasure_engine.verification import write_report
 
-    candidate = ModelVersion.objects.filter(pk=context.params.get("version_id")).select_related(
-        "model", "parent", "batch", "trained_on__dataset").first()
+    candidate = (
+        ModelVersion.objects.filter(pk=context.params.get("version_id"))
+        .select_related("model", "parent", "batch", "trained_on__dataset")
+        .first()
+    )
     if candidate is None or candidate.parent is None or candidate.batch is None:
         raise JobFailed("only an unlearned candidate (with a parent and a batch) can be verified")
     model = candidate.model
@@ -339,9 +414,19 @@ def verify(context: JobContext) -> dict:
         def progress(fraction: float, message: str) -> None:
             context.progress(0.05 + 0.85 * fraction, message)
 
-        verdict = engine_verify(candidate_module, parent_module, forget, retain, holdout, oracle=oracle, tokenizer=tokenizer,
-                                policy=model.verification_policy or None, seed=0, progress=progress,
-                                exact_evidence=exact_evidence)
+        verdict = engine_verify(
+            candidate_module,
+            parent_module,
+            forget,
+            retain,
+            holdout,
+            oracle=oracle,
+            tokenizer=tokenizer,
+            policy=model.verification_policy or None,
+            seed=0,
+            progress=progress,
+            exact_evidence=exact_evidence,
+        )
         context.progress(0.92, "writing the report and plots")
         store = platform_object_store()
         prefix = f"verification/{model.name}/{candidate.version_id}"
@@ -357,8 +442,17 @@ def verify(context: JobContext) -> dict:
         raise JobFailed(str(error)) from None
     verdict_json = verdict.to_json()
     if candidate.method == "sisa-exact":
-        verdict_json["oracle"] = ("the candidate itself: exact unlearning retrains the affected shards deterministically, "
-                                  "bit-identical to training without the erased records")
-    verification_services.version_verdict_record(version=candidate, verdict=verdict_json, plots=plots, job=_job(context))
-    return {"passed": verdict.passed, "outcome": verdict.outcome, "failed_metrics": verdict.failed_metrics,
-            "inconclusive_metrics": verdict.inconclusive_metrics, "plots": plots}
+        verdict_json["oracle"] = (
+            "the candidate itself: exact unlearning retrains the affected shards deterministically, "
+            "bit-identical to training without the erased records"
+        )
+    verification_services.version_verdict_record(
+        version=candidate, verdict=verdict_json, plots=plots, job=_job(context)
+    )
+    return {
+        "passed": verdict.passed,
+        "outcome": verdict.outcome,
+        "failed_metrics": verdict.failed_metrics,
+        "inconclusive_metrics": verdict.inconclusive_metrics,
+        "plots": plots,
+    }

@@ -19,8 +19,9 @@ class VersionHistory:
         dataset_ids = set(dataset_ids)
         datasets = {d.pk: d for d in Dataset.objects.filter(pk__in=dataset_ids)}
         # Not the erasure payload (a list of every removed record): lookups never read it.
-        self.versions = {v.pk: v for v in DatasetVersion.objects.filter(dataset_id__in=dataset_ids)
-                         .defer("erasure").order_by("id")}
+        self.versions = {
+            v.pk: v for v in DatasetVersion.objects.filter(dataset_id__in=dataset_ids).defer("erasure").order_by("id")
+        }
         for version in self.versions.values():
             version.dataset = datasets[version.dataset_id]
         self.children: dict[int | None, list[int]] = {}

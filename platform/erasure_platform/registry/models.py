@@ -131,13 +131,19 @@ class ModelVersion(models.Model):
     artifact_url = models.CharField(max_length=500)
     artifact = models.JSONField(null=True, blank=True)  # plain layout: the engine Artifact dict
     digests = models.JSONField(default=dict)  # {"shards": [...]} or {"weights": ..., "files": {...}}
-    trained_on = models.ForeignKey(DatasetVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="model_versions")
+    trained_on = models.ForeignKey(
+        DatasetVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="model_versions"
+    )
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     method = models.CharField(max_length=50, default="train")  # train | sisa-exact | an approximate method
-    status = models.CharField(max_length=20, choices=VersionStatus.choices, default=VersionStatus.CANDIDATE, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=VersionStatus.choices, default=VersionStatus.CANDIDATE, db_index=True
+    )
     created_by = models.CharField(max_length=200)  # who started the job that made it (four eyes)
     created_by_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    batch = models.ForeignKey("UnlearningBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates")
+    batch = models.ForeignKey(
+        "UnlearningBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
     verdict = models.JSONField(null=True, blank=True)
     verdict_passed = models.BooleanField(null=True)
     plots = models.JSONField(default=dict, blank=True)  # name -> object-store key of a PNG
@@ -247,7 +253,9 @@ class ErasurePlan(models.Model):
     deadline_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ERASING)
     datasets = models.JSONField(default=list)  # completion payload entries, filled by the erase job
-    forget_set_key = models.CharField(max_length=300, blank=True)  # encrypted copy for verification; destroyed at completion
+    forget_set_key = models.CharField(
+        max_length=300, blank=True
+    )  # encrypted copy for verification; destroyed at completion
     erase_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)

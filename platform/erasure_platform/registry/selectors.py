@@ -22,7 +22,6 @@ from erasure_platform.registry.models import (
     VersionStatus,
 )
 
-
 VERDICT_PASSED, VERDICT_FAILED, VERDICT_INCONCLUSIVE = "passed", "failed", "inconclusive"
 
 # What stands behind a released version (stated on certificates).
@@ -81,11 +80,14 @@ def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None
     for pk in sorted(grouped):
         version = history.versions[pk]
         record_ids_held = sorted({row.record_id for row in grouped[pk] if row.erased_in_id is None})
-        lineage.dataset_versions.append({
-            "dataset_version": version, "record_ids": record_ids_held,
-            "erased_record_ids": sorted({row.record_id for row in grouped[pk] if row.erased_in_id is not None}),
-            "holds_data": bool(record_ids_held) and not version.purged,
-        })
+        lineage.dataset_versions.append(
+            {
+                "dataset_version": version,
+                "record_ids": record_ids_held,
+                "erased_record_ids": sorted({row.record_id for row in grouped[pk] if row.erased_in_id is not None}),
+                "holds_data": bool(record_ids_held) and not version.purged,
+            }
+        )
     model_versions = (
         ModelVersion.objects.filter(trained_on_id__in=list(grouped))
         .exclude(status=VersionStatus.REJECTED)
@@ -94,8 +96,9 @@ def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None
         .order_by("model__name", "created_at")
     )
     for version in model_versions:
-        lineage.model_versions.append({"model_version": version, "dataset_version": version.trained_on,
-                                       "production": version.in_production})
+        lineage.model_versions.append(
+            {"model_version": version, "dataset_version": version.trained_on, "production": version.in_production}
+        )
     return lineage
 
 
@@ -115,7 +118,9 @@ def models_affected(*, subject_key: str, record_ids: list[str] | None = None) ->
     """Models whose production version was trained on a dataset version holding the subject."""
     _, grouped = rows_by_version(_subject_rows(subject_key, record_ids))
     aliases = Alias.objects.filter(name=Alias.PRODUCTION, version__trained_on_id__in=list(grouped))
-    return [(alias.model, alias.version) for alias in aliases.select_related("model", "version").order_by("model__name")]
+    return [
+        (alias.model, alias.version) for alias in aliases.select_related("model", "version").order_by("model__name")
+    ]
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -138,8 +143,11 @@ def dataset_version_get(*, pk) -> DatasetVersion:
 
 def training_dataset_versions() -> QuerySet[DatasetVersion]:
     """Unpurged versions of training datasets: what an imported model may say it was trained on."""
-    return DatasetVersion.objects.filter(dataset__purpose="training", purged=False).select_related("dataset").order_by(
-        "dataset__name", "id")
+    return (
+        DatasetVersion.objects.filter(dataset__purpose="training", purged=False)
+        .select_related("dataset")
+        .order_by("dataset__name", "id")
+    )
 
 
 def model_list() -> QuerySet[Model]:
@@ -159,7 +167,9 @@ def model_versions(*, model: Model) -> QuerySet[ModelVersion]:
 
 def model_version_get(*, pk) -> ModelVersion:
     try:
-        version = ModelVersion.objects.filter(pk=pk).select_related("model", "trained_on__dataset", "parent", "batch").first()
+        version = (
+            ModelVersion.objects.filter(pk=pk).select_related("model", "trained_on__dataset", "parent", "batch").first()
+        )
     except Exception:  # a malformed uuid
         version = None
     if version is None:
@@ -197,9 +207,12 @@ def plan_get(*, request_id: str) -> ErasurePlan:
 
 
 def candidates_awaiting_approval() -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.filter(status=VersionStatus.CANDIDATE).filter(
-        Q(verdict__isnull=False) | Q(batch__isnull=True)
-    ).select_related("model").order_by("created_at")
+    return (
+        ModelVersion.objects.filter(status=VersionStatus.CANDIDATE)
+        .filter(Q(verdict__isnull=False) | Q(batch__isnull=True))
+        .select_related("model")
+        .order_by("created_at")
+    )
 
 
 def model_version_by_engine_id(*, model_name: str, version_id: str) -> ModelVersion | None:

@@ -17,8 +17,8 @@ from erasure_platform.core.selectors import job_get
 from erasure_platform.registry import selectors
 from erasure_platform.registry.forms import ApproximateMethodForm
 from erasure_platform.registry.services import batches as batch_services
-from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import imports as import_services
+from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import release as release_services
 from erasure_platform.subject_requests.selectors import subject_lookup
 
@@ -42,36 +42,57 @@ def _get(loader, **kwargs):
 @login_required
 def model_list(request):
     roles = _staff(request)
-    models = [{"model": m, "production": selectors.production_version(model=m),
-               "versions": selectors.model_versions(model=m)} for m in selectors.model_list()]
-    return render(request, "registry/model_list.html", {"models": models, "roles": roles,
-                                                        "awaiting": selectors.candidates_awaiting_approval()})
+    models = [
+        {"model": m, "production": selectors.production_version(model=m), "versions": selectors.model_versions(model=m)}
+        for m in selectors.model_list()
+    ]
+    return render(
+        request,
+        "registry/model_list.html",
+        {"models": models, "roles": roles, "awaiting": selectors.candidates_awaiting_approval()},
+    )
 
 
 @login_required
 def model_detail(request, name):
     roles = _staff(request)
     model = _get(selectors.model_get, name=name)
-    return render(request, "registry/model_detail.html", {
-        "model": model, "production": selectors.production_version(model=model),
-        "versions": selectors.model_versions(model=model), "history": selectors.alias_history(model=model),
-        "batches": selectors.batches_for_model(model=model)[:20], "consumers": model.consumers.all(),
-        "is_engineer": Role.ML_ENGINEER in roles, "is_approver": Role.RELEASE_APPROVER in roles,
-        "importable": model.kind in import_services.IMPORTABLE_KINDS,
-        "training_versions": selectors.training_dataset_versions() if Role.ML_ENGINEER in roles else [],
-    })
+    return render(
+        request,
+        "registry/model_detail.html",
+        {
+            "model": model,
+            "production": selectors.production_version(model=model),
+            "versions": selectors.model_versions(model=model),
+            "history": selectors.alias_history(model=model),
+            "batches": selectors.batches_for_model(model=model)[:20],
+            "consumers": model.consumers.all(),
+            "is_engineer": Role.ML_ENGINEER in roles,
+            "is_approver": Role.RELEASE_APPROVER in roles,
+            "importable": model.kind in import_services.IMPORTABLE_KINDS,
+            "training_versions": selectors.training_dataset_versions() if Role.ML_ENGINEER in roles else [],
+        },
+    )
 
 
 @login_required
 def version_detail(request, pk):
     roles = _staff(request)
     version = _get(selectors.model_version_get, pk=pk)
-    return render(request, "registry/version_detail.html", {
-        "version": version, "verdict": version.verdict, "metrics": (version.verdict or {}).get("metrics", []),
-        "outcome": selectors.verdict_outcome(version.verdict), "proof": selectors.release_proof(version.verdict),
-        "decisions": version.decisions.all(), "is_approver": Role.RELEASE_APPROVER in roles,
-        "members": version.batch.members.select_related("plan") if version.batch_id else [],
-    })
+    return render(
+        request,
+        "registry/version_detail.html",
+        {
+            "version": version,
+            "verdict": version.verdict,
+            "metrics": (version.verdict or {}).get("metrics", []),
+            "outcome": selectors.verdict_outcome(version.verdict),
+            "proof": selectors.release_proof(version.verdict),
+            "decisions": version.decisions.all(),
+            "is_approver": Role.RELEASE_APPROVER in roles,
+            "members": version.batch.members.select_related("plan") if version.batch_id else [],
+        },
+    )
 
 
 @login_required
@@ -106,8 +127,9 @@ def lineage(request):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            result = selectors.lineage_for_subject(subject_key=lookup.subject_key,
-                                                   record_ids=list(lookup.record_ids) or None)
+            result = selectors.lineage_for_subject(
+                subject_key=lookup.subject_key, record_ids=list(lookup.record_ids) or None
+            )
     shown_query = query if lookup is None or lookup.found_by != "identifier" else ""
     return render(request, "registry/lineage.html", {"query": shown_query, "lookup": lookup, "lineage": result})
 
@@ -125,28 +147,45 @@ def _act(request, action, success: str, target: str):
 @require_POST
 def version_approve(request, pk):
     version = _get(selectors.model_version_get, pk=pk)
-    return _act(request, lambda: release_services.release_approve(
-        version=version, approver=request.user, reason=request.POST.get("reason", ""),
-        override_reason=request.POST.get("override_reason", "")),
-        f"Approved {version}: it is now production.", f"/ml/versions/{version.pk}/")
+    return _act(
+        request,
+        lambda: release_services.release_approve(
+            version=version,
+            approver=request.user,
+            reason=request.POST.get("reason", ""),
+            override_reason=request.POST.get("override_reason", ""),
+        ),
+        f"Approved {version}: it is now production.",
+        f"/ml/versions/{version.pk}/",
+    )
 
 
 @login_required
 @require_POST
 def version_reject(request, pk):
     version = _get(selectors.model_version_get, pk=pk)
-    return _act(request, lambda: release_services.release_reject(version=version, approver=request.user,
-                                                                 reason=request.POST.get("reason", "")),
-                f"Rejected {version}.", f"/ml/versions/{version.pk}/")
+    return _act(
+        request,
+        lambda: release_services.release_reject(
+            version=version, approver=request.user, reason=request.POST.get("reason", "")
+        ),
+        f"Rejected {version}.",
+        f"/ml/versions/{version.pk}/",
+    )
 
 
 @login_required
 @require_POST
 def model_rollback(request, name):
     model = _get(selectors.model_get, name=name)
-    return _act(request, lambda: release_services.alias_rollback(model=model, approver=request.user,
-                                                                 reason=request.POST.get("reason", "")),
-                "Rolled back production.", f"/ml/models/{model.name}/")
+    return _act(
+        request,
+        lambda: release_services.alias_rollback(
+            model=model, approver=request.user, reason=request.POST.get("reason", "")
+        ),
+        "Rolled back production.",
+        f"/ml/models/{model.name}/",
+    )
 
 
 @login_required
@@ -178,16 +217,23 @@ def model_method(request, name):
     form = ApproximateMethodForm(request.POST or None, method=chosen, initial_params=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            model_services.model_update_settings(model=model, actor=request.user.username,
-                                                 approximate_method=form.cleaned_data["method"],
-                                                 approximate_params=form.params())
+            model_services.model_update_settings(
+                model=model,
+                actor=request.user.username,
+                approximate_method=form.cleaned_data["method"],
+                approximate_params=form.params(),
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"{model.name} now unlearns with {form.cleaned_data['method']}.")
             return redirect("registry:model", name=model.name)
-    return render(request, "registry/model_method.html", {"model": model, "form": form},
-                  status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "registry/model_method.html",
+        {"model": model, "form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @login_required
@@ -203,13 +249,17 @@ def model_import(request, name):
         if not trained_on.isdigit():
             raise ApplicationError("choose the dataset version the model was trained on", code="invalid_dataset")
         started["job"] = import_services.model_version_import_start(
-            model=model, source=request.POST.get("source", ""),
-            trained_on=selectors.dataset_version_get(pk=int(trained_on)), actor=request.user.username,
+            model=model,
+            source=request.POST.get("source", ""),
+            trained_on=selectors.dataset_version_get(pk=int(trained_on)),
+            actor=request.user.username,
             version_id=request.POST.get("version_id", "").strip() or None,
             make_production=request.POST.get("make_production") == "1",
         )
 
-    response = _act(request, start, "Import started: the model is being loaded and validated.", f"/ml/models/{model.name}/")
+    response = _act(
+        request, start, "Import started: the model is being loaded and validated.", f"/ml/models/{model.name}/"
+    )
     if started.get("job") is not None:
         return redirect(f"/ml/jobs/{started['job'].pk}/")
     return response

@@ -10,7 +10,13 @@ class ErasureRequestAdmin(admin.ModelAdmin):
     list_display = ("reference", "status", "jurisdiction", "channel", "received_on", "due_on", "responded_at")
     list_filter = ("status", "jurisdiction", "channel")
     search_fields = ("reference",)
-    exclude = ("access_token_hash", "code_hash", "contact_email_encrypted", "verification_address_encrypted", "message_encrypted")
+    exclude = (
+        "access_token_hash",
+        "code_hash",
+        "contact_email_encrypted",
+        "verification_address_encrypted",
+        "message_encrypted",
+    )
 
     def has_add_permission(self, request):
         return False

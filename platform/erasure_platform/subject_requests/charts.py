@@ -22,7 +22,9 @@ def bar_chart_svg(*, title: str, data: dict[str, int | float], width: int = 420,
     for index, (label, value) in enumerate(zip(labels, values)):
         y = 5 + index * (bar_height + gap)
         bar = 0 if value <= 0 else max(2, int(plot_width * value / top))
-        parts.append(f'<text x="{label_width - 6}" y="{y + bar_height * 0.7:.0f}" text-anchor="end" font-size="13">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + bar_height * 0.7:.0f}" text-anchor="end" font-size="13">{escape(label)}</text>'
+        )
         parts.append(f'<rect x="{label_width}" y="{y}" width="{bar}" height="{bar_height}" fill="#1f5fbf"></rect>')
         shown = int(value) if value == int(value) else round(value, 1)
         parts.append(f'<text x="{label_width + bar + 6}" y="{y + bar_height * 0.7:.0f}" font-size="13">{shown}</text>')

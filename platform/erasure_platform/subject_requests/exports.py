@@ -19,10 +19,15 @@ def records_period(*, start: date | None, end: date | None, today: date) -> tupl
     end = end or today
     start = start or end - timedelta(days=730)
     if start > end:
-        raise ApplicationError("the period starts after it ends", code="invalid_period", details={"start": ["after end"]})
+        raise ApplicationError(
+            "the period starts after it ends", code="invalid_period", details={"start": ["after end"]}
+        )
     if (end - start).days > MAX_PERIOD_DAYS:
-        raise ApplicationError(f"a period of at most {MAX_PERIOD_DAYS} days", code="invalid_period",
-                               details={"start": [f"at most {MAX_PERIOD_DAYS} days before end"]})
+        raise ApplicationError(
+            f"a period of at most {MAX_PERIOD_DAYS} days",
+            code="invalid_period",
+            details={"start": [f"at most {MAX_PERIOD_DAYS} days before end"]},
+        )
     return start, end
 
 
@@ -37,8 +42,15 @@ def records_file(*, start: date, end: date, file_format: str) -> tuple[bytes, st
         writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
         return buffer.getvalue().encode(), "text/csv; charset=utf-8", name
     if file_format == "json":
-        document = {"period": {"start": start.isoformat(), "end": end.isoformat()}, "fields": RECORD_FIELDS,
-                    "count": len(rows), "requests": rows}
+        document = {
+            "period": {"start": start.isoformat(), "end": end.isoformat()},
+            "fields": RECORD_FIELDS,
+            "count": len(rows),
+            "requests": rows,
+        }
         return json.dumps(document, default=str, indent=1).encode(), "application/json", name
-    raise ApplicationError(f"file_format must be one of {', '.join(FORMATS)}", code="invalid_format",
-                           details={"file_format": [f"one of {', '.join(FORMATS)}"]})
+    raise ApplicationError(
+        f"file_format must be one of {', '.join(FORMATS)}",
+        code="invalid_format",
+        details={"file_format": [f"one of {', '.join(FORMATS)}"]},
+    )

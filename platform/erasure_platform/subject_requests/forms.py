@@ -13,24 +13,32 @@ def split_record_ids(text: str) -> list[str]:
 
 class RequestForm(forms.Form):
     identifier = forms.CharField(
-        label="Your e-mail address or customer id", max_length=254,
+        label="Your e-mail address or customer id",
+        max_length=254,
         help_text="The identifier we know you by. We send a one-time code to it (or to your contact address for a customer id).",
         widget=forms.TextInput(attrs={"autocomplete": "email"}),
     )
-    scope_type = forms.ChoiceField(label="What should we erase?", choices=ScopeType.choices, initial=ScopeType.ALL,
-                                   widget=forms.RadioSelect)
-    record_ids = forms.CharField(
-        label="Record ids (only if you chose named records)", required=False,
-        help_text="One per line, or separated by commas.", widget=forms.Textarea(attrs={"rows": 3}),
+    scope_type = forms.ChoiceField(
+        label="What should we erase?", choices=ScopeType.choices, initial=ScopeType.ALL, widget=forms.RadioSelect
     )
-    jurisdiction = forms.ChoiceField(label="Which law applies to you?", choices=Jurisdiction.choices,
-                                     initial=Jurisdiction.GDPR)
+    record_ids = forms.CharField(
+        label="Record ids (only if you chose named records)",
+        required=False,
+        help_text="One per line, or separated by commas.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    jurisdiction = forms.ChoiceField(
+        label="Which law applies to you?", choices=Jurisdiction.choices, initial=Jurisdiction.GDPR
+    )
     contact_email = forms.EmailField(
-        label="Contact e-mail (optional for an e-mail identifier)", required=False, max_length=254,
+        label="Contact e-mail (optional for an e-mail identifier)",
+        required=False,
+        max_length=254,
         help_text="Where we send our answer. Defaults to your e-mail identifier.",
     )
-    message = forms.CharField(label="Message (optional)", required=False, max_length=2000,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    message = forms.CharField(
+        label="Message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def clean(self):
         data = super().clean()
@@ -45,7 +53,9 @@ class RequestForm(forms.Form):
 
 class VerifyForm(forms.Form):
     code = forms.RegexField(
-        label="One-time code", regex=r"^\s*\d{6}\s*$", max_length=12,
+        label="One-time code",
+        regex=r"^\s*\d{6}\s*$",
+        max_length=12,
         error_messages={"invalid": "The code has six digits."},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
@@ -63,15 +73,17 @@ class _ActionForm(forms.Form):
 
 class GrantForm(_ActionForm):
     id_prefix = "grant"
-    reason = forms.CharField(label="Note (optional)", required=False, max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Note (optional)", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RefuseForm(_ActionForm):
     id_prefix = "refuse"
     ground = forms.ChoiceField(label="Ground for refusal")
-    reason = forms.CharField(label="Reason (the owner reads this)", min_length=10, max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label="Reason (the owner reads this)", min_length=10, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, grounds: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,8 +93,9 @@ class RefuseForm(_ActionForm):
 class ExtendForm(_ActionForm):
     id_prefix = "extend"
     extension = forms.IntegerField(label="Extend by", min_value=1)
-    reason = forms.CharField(label="Reason (the owner reads this)", min_length=10, max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label="Reason (the owner reads this)", min_length=10, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, maximum: int, unit: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,13 +110,19 @@ class ExtendForm(_ActionForm):
 
 class ReopenForm(_ActionForm):
     id_prefix = "reopen"
-    reason = forms.CharField(label="Reason for reopening", min_length=10, max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Reason for reopening", min_length=10, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RecordsExportForm(forms.Form):
-    start = forms.DateField(required=False, label="Received from", widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="Empty: 24 months before the end")
-    end = forms.DateField(required=False, label="Received until", widget=forms.DateInput(attrs={"type": "date"}),
-                          help_text="Empty: today")
+    start = forms.DateField(
+        required=False,
+        label="Received from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Empty: 24 months before the end",
+    )
+    end = forms.DateField(
+        required=False, label="Received until", widget=forms.DateInput(attrs={"type": "date"}), help_text="Empty: today"
+    )
     file_format = forms.ChoiceField(choices=[("csv", "CSV"), ("json", "JSON")], required=False)

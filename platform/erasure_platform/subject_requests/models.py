@@ -71,7 +71,9 @@ class ErasureRequest(models.Model):
     record_ids = models.JSONField(default=list, blank=True)
     jurisdiction = models.CharField(max_length=4, choices=Jurisdiction.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED, db_index=True
+    )
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates")
     # Encrypted contact details (Fernet tokens); empty once purged.
     contact_email_encrypted = models.TextField(blank=True)

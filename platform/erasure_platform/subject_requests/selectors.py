@@ -77,7 +77,9 @@ def request_queue(*, status: str | None = None, jurisdiction: str | None = None,
     if jurisdiction:
         queryset = queryset.filter(jurisdiction=jurisdiction)
     return queryset.annotate(
-        verified_rank=Case(When(identity_verified_at__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField())
+        verified_rank=Case(
+            When(identity_verified_at__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
     ).order_by("verified_rank", "due_on", "received_at")
 
 
@@ -90,10 +92,14 @@ def request_clock(request: ErasureRequest, today: date | None = None) -> dict:
         "days_overdue": max(0, -left),
         "overdue": request.is_open and deadlines.is_overdue(request.due_on, today),
         "extended": request.is_extended,
-        "can_extend": request.is_open and deadlines.extension_refusal(
-            jurisdiction=request.jurisdiction, received_on=request.received_on, today=today,
+        "can_extend": request.is_open
+        and deadlines.extension_refusal(
+            jurisdiction=request.jurisdiction,
+            received_on=request.received_on,
+            today=today,
             already_extended=request.is_extended,
-        ) is None,
+        )
+        is None,
         "extension_unit": deadlines.extension_unit(request.jurisdiction),
         "max_extension": deadlines.max_extension(request.jurisdiction),
     }
@@ -122,12 +128,26 @@ def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
         if for_owner:
             if event.action not in OWNER_LABELS:
                 continue
-            entries.append({"at": event.occurred_at, "action": event.action, "label": OWNER_LABELS[event.action],
-                            "detail": _owner_detail(event)})
+            entries.append(
+                {
+                    "at": event.occurred_at,
+                    "action": event.action,
+                    "label": OWNER_LABELS[event.action],
+                    "detail": _owner_detail(event),
+                }
+            )
         else:
-            entries.append({"at": event.occurred_at, "action": event.action, "label": event.action,
-                            "actor": event.actor, "data": event.data, "sequence": event.sequence,
-                            "hash": event.hash})
+            entries.append(
+                {
+                    "at": event.occurred_at,
+                    "action": event.action,
+                    "label": event.action,
+                    "actor": event.actor,
+                    "data": event.data,
+                    "sequence": event.sequence,
+                    "hash": event.hash,
+                }
+            )
     return entries
 
 
@@ -156,7 +176,9 @@ def request_owner_view(*, request: ErasureRequest) -> dict:
         "extension_reason": request.extension_reason,
         "identity_verified": request.identity_verified_at is not None,
         "refusal_ground": request.refusal_ground,
-        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground) if request.refusal_ground else "",
+        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground)
+        if request.refusal_ground
+        else "",
         "refusal_reason": request.refusal_reason,
         "duplicate_of_reference": request.duplicate_of.reference if request.duplicate_of_id else "",
         "original": original,
@@ -181,24 +203,35 @@ def _original_for_owner(request: ErasureRequest) -> dict | None:
         "status": original.status,
         "status_label": RequestStatus(original.status).label,
         "completed_at": original.completed_at,
-        "certificate_shared": completed and request.identity_verified_at is not None and hasattr(original, "certificate"),
+        "certificate_shared": completed
+        and request.identity_verified_at is not None
+        and hasattr(original, "certificate"),
     }
 
 
 def request_certificate_holder(*, request: ErasureRequest) -> ErasureRequest:
     """The request whose certificate this request's owner receives: its own, or — for a duplicate whose
     owner proved the identifier — the original's, which covers them."""
-    if request.status == RequestStatus.DUPLICATE and request.identity_verified_at is not None and request.duplicate_of_id:
+    if (
+        request.status == RequestStatus.DUPLICATE
+        and request.identity_verified_at is not None
+        and request.duplicate_of_id
+    ):
         return request.duplicate_of
     return request
 
 
 def request_prior_erasures(*, request: ErasureRequest) -> list[dict]:
     """Earlier completed erasures for the same identifier (keyed hash), for the officer's attention."""
-    earlier = (ErasureRequest.objects.filter(subject_key=request.subject_key, status=RequestStatus.COMPLETED)
-               .exclude(pk=request.pk).order_by("completed_at"))
-    return [{"id": r.id, "reference": r.reference, "completed_at": r.completed_at, "scope_type": r.scope_type}
-            for r in earlier]
+    earlier = (
+        ErasureRequest.objects.filter(subject_key=request.subject_key, status=RequestStatus.COMPLETED)
+        .exclude(pk=request.pk)
+        .order_by("completed_at")
+    )
+    return [
+        {"id": r.id, "reference": r.reference, "completed_at": r.completed_at, "scope_type": r.scope_type}
+        for r in earlier
+    ]
 
 
 def request_contact_email(*, request: ErasureRequest) -> str | None:
@@ -258,9 +291,25 @@ def request_available_actions(*, request: ErasureRequest, clock: dict) -> set[st
 
 # CCPA §7101(a): what must be kept for 24 months about each request, and nothing personal.
 RECORD_FIELDS = [
-    "reference", "nature", "jurisdiction", "channel", "received_on", "identity_verified_on", "status",
-    "due_on", "original_due_on", "extended_on", "extension_reason", "responded_on", "response_nature",
-    "refusal_ground", "refusal_ground_label", "refusal_reason", "completed_on", "duplicate_of", "retain_until",
+    "reference",
+    "nature",
+    "jurisdiction",
+    "channel",
+    "received_on",
+    "identity_verified_on",
+    "status",
+    "due_on",
+    "original_due_on",
+    "extended_on",
+    "extension_reason",
+    "responded_on",
+    "response_nature",
+    "refusal_ground",
+    "refusal_ground_label",
+    "refusal_reason",
+    "completed_on",
+    "duplicate_of",
+    "retain_until",
 ]
 
 
@@ -270,29 +319,35 @@ def _day(moment) -> date | None:
 
 def request_records(*, start: date, end: date) -> list[dict]:
     """One row per request received in [start, end], oldest first, in RECORD_FIELDS order."""
-    rows = (ErasureRequest.objects.filter(received_on__gte=start, received_on__lte=end)
-            .select_related("duplicate_of").order_by("received_at", "reference"))
-    return [{
-        "reference": r.reference,
-        "nature": r.nature,
-        "jurisdiction": r.jurisdiction,
-        "channel": r.channel,
-        "received_on": r.received_on,
-        "identity_verified_on": _day(r.identity_verified_at),
-        "status": r.status,
-        "due_on": r.due_on,
-        "original_due_on": r.original_due_on,
-        "extended_on": _day(r.extended_at),
-        "extension_reason": r.extension_reason,
-        "responded_on": _day(r.responded_at),
-        "response_nature": r.response_nature,
-        "refusal_ground": r.refusal_ground,
-        "refusal_ground_label": ground_label(r.jurisdiction, r.refusal_ground) if r.refusal_ground else "",
-        "refusal_reason": r.refusal_reason,
-        "completed_on": _day(r.completed_at),
-        "duplicate_of": r.duplicate_of.reference if r.duplicate_of else "",
-        "retain_until": r.retain_until,
-    } for r in rows]
+    rows = (
+        ErasureRequest.objects.filter(received_on__gte=start, received_on__lte=end)
+        .select_related("duplicate_of")
+        .order_by("received_at", "reference")
+    )
+    return [
+        {
+            "reference": r.reference,
+            "nature": r.nature,
+            "jurisdiction": r.jurisdiction,
+            "channel": r.channel,
+            "received_on": r.received_on,
+            "identity_verified_on": _day(r.identity_verified_at),
+            "status": r.status,
+            "due_on": r.due_on,
+            "original_due_on": r.original_due_on,
+            "extended_on": _day(r.extended_at),
+            "extension_reason": r.extension_reason,
+            "responded_on": _day(r.responded_at),
+            "response_nature": r.response_nature,
+            "refusal_ground": r.refusal_ground,
+            "refusal_ground_label": ground_label(r.jurisdiction, r.refusal_ground) if r.refusal_ground else "",
+            "refusal_reason": r.refusal_reason,
+            "completed_on": _day(r.completed_at),
+            "duplicate_of": r.duplicate_of.reference if r.duplicate_of else "",
+            "retain_until": r.retain_until,
+        }
+        for r in rows
+    ]
 
 
 REFERENCE_PATTERN = re.compile(r"^ER-[A-Z2-9]{4}-[A-Z2-9]{4}$")
@@ -314,19 +369,27 @@ def subject_lookup(*, query: str) -> SubjectLookup:
     """A request reference (its subject and scope), an identifier (keyed here) or a subject key."""
     text = (query or "").strip()
     if not text:
-        raise ApplicationError("give a request reference, an identifier or a subject key", code="validation_error",
-                               details={"q": ["required"]})
+        raise ApplicationError(
+            "give a request reference, an identifier or a subject key",
+            code="validation_error",
+            details={"q": ["required"]},
+        )
     if REFERENCE_PATTERN.match(text.upper()):
         request = ErasureRequest.objects.filter(reference=text.upper()).first()
         if request is None:
             raise NotFound(f"no request {text.upper()}")
         records = tuple(request.record_ids) if request.scope_type == "records" else ()
-        return SubjectLookup(subject_key=request.subject_key, found_by="reference", record_ids=records,
-                             request_reference=request.reference,
-                             request_status_label=RequestStatus(request.status).label)
+        return SubjectLookup(
+            subject_key=request.subject_key,
+            found_by="reference",
+            record_ids=records,
+            request_reference=request.reference,
+            request_status_label=RequestStatus(request.status).label,
+        )
     if SUBJECT_KEY_PATTERN.match(text.lower()):
         return SubjectLookup(subject_key=text.lower(), found_by="subject_key")
     if len(text) > 254:
-        raise ApplicationError("an identifier has at most 254 characters", code="validation_error",
-                               details={"q": ["too long"]})
+        raise ApplicationError(
+            "an identifier has at most 254 characters", code="validation_error", details={"q": ["too long"]}
+        )
     return SubjectLookup(subject_key=request_subject_key(text), found_by="identifier")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from erasure_platform.accounts.decorators import role_required
@@ -66,6 +65,7 @@ def _owner_request(token: str):
 
 # ---- owners -------------------------------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 def request_new(request):
     form = RequestForm(request.POST or None)
@@ -78,15 +78,21 @@ def request_new(request):
         data = form.cleaned_data
         try:
             _, token = services.request_create(
-                identifier=data["identifier"], jurisdiction=data["jurisdiction"], channel=Channel.PORTAL,
-                scope_type=data["scope_type"], record_ids=data["record_id_list"],
-                contact_email=data.get("contact_email") or None, message=data.get("message", ""),
+                identifier=data["identifier"],
+                jurisdiction=data["jurisdiction"],
+                channel=Channel.PORTAL,
+                scope_type=data["scope_type"],
+                record_ids=data["record_id_list"],
+                contact_email=data.get("contact_email") or None,
+                message=data.get("message", ""),
                 link_base=link_base(request),
             )
         except ApplicationError as error:
             apply_service_error(form, error)
         else:
-            messages.success(request, "We received your request. Keep this page's address: it is your private status link.")
+            messages.success(
+                request, "We received your request. Keep this page's address: it is your private status link."
+            )
             return private(redirect("subject_requests:status", token=token))
     return render(request, "subject_requests/new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -107,8 +113,14 @@ def request_verify(request, token: str):
     if wait is not None:
         form.is_valid()
         form.add_error(None, too_many(wait))
-        return private(render(request, "subject_requests/verify.html",
-                              {"form": form, "token": token, "reference": erasure_request.reference}, status=429))
+        return private(
+            render(
+                request,
+                "subject_requests/verify.html",
+                {"form": form, "token": token, "reference": erasure_request.reference},
+                status=429,
+            )
+        )
     if request.method == "POST" and form.is_valid():
         try:
             services.request_verify_identity(request=erasure_request, code=form.cleaned_data["code"])
@@ -117,9 +129,14 @@ def request_verify(request, token: str):
         else:
             messages.success(request, "Thank you: your identifier is confirmed.")
             return private(redirect("subject_requests:status", token=token))
-    return private(render(request, "subject_requests/verify.html",
-                          {"form": form, "token": token, "reference": erasure_request.reference},
-                          status=400 if form.errors else 200))
+    return private(
+        render(
+            request,
+            "subject_requests/verify.html",
+            {"form": form, "token": token, "reference": erasure_request.reference},
+            status=400 if form.errors else 200,
+        )
+    )
 
 
 @require_POST
@@ -140,6 +157,7 @@ def request_resend(request, token: str):
 
 # ---- staff --------------------------------------------------------------------------------------
 
+
 @role_required(*STAFF_READ)
 def queue(request):
     status = request.GET.get("status") or None
@@ -147,9 +165,15 @@ def queue(request):
         status = None
     rows = selectors.request_queue(status=status, include_closed=bool(status))
     items = [{"r": row, "clock": selectors.request_clock(row)} for row in rows[:500]]
-    return render(request, "subject_requests/queue.html", {
-        "items": items, "status": status, "statuses": RequestStatus.choices,
-    })
+    return render(
+        request,
+        "subject_requests/queue.html",
+        {
+            "items": items,
+            "status": status,
+            "statuses": RequestStatus.choices,
+        },
+    )
 
 
 def _detail_context(request, erasure_request, **forms):
@@ -167,7 +191,8 @@ def _detail_context(request, erasure_request, **forms):
         "prior_erasures": selectors.request_prior_erasures(request=erasure_request),
         "grant_form": forms.get("grant_form") or GrantForm(),
         "refuse_form": forms.get("refuse_form") or RefuseForm(grounds=grounds_for(erasure_request.jurisdiction)),
-        "extend_form": forms.get("extend_form") or ExtendForm(maximum=clock["max_extension"], unit=clock["extension_unit"]),
+        "extend_form": forms.get("extend_form")
+        or ExtendForm(maximum=clock["max_extension"], unit=clock["extension_unit"]),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "action_error": forms.get("action_error"),
         "failed_action": forms.get("failed_action"),
@@ -207,8 +232,9 @@ def _officer_action(form_name, make_form, perform, success_message):
                 messages.success(request, success_message)
                 return redirect("subject_requests:detail", request_id=erasure_request.id)
         erasure_request.refresh_from_db()
-        context = _detail_context(request, erasure_request, **{form_name: form, "action_error": error,
-                                                                       "failed_action": form_name})
+        context = _detail_context(
+            request, erasure_request, **{form_name: form, "action_error": error, "failed_action": form_name}
+        )
         return render(request, "subject_requests/detail.html", context, status=status)
 
     return view
@@ -219,23 +245,30 @@ def _clock_of(erasure_request):
 
 
 grant = _officer_action(
-    "grant_form", lambda data, r: GrantForm(data),
+    "grant_form",
+    lambda data, r: GrantForm(data),
     lambda request, r, d: services.request_grant(request=r, officer=request.user, reason=d.get("reason", "")),
     "Request granted: erasure has started.",
 )
 refuse = _officer_action(
-    "refuse_form", lambda data, r: RefuseForm(data, grounds=grounds_for(r.jurisdiction)),
-    lambda request, r, d: services.request_refuse(request=r, officer=request.user, ground=d["ground"], reason=d["reason"]),
+    "refuse_form",
+    lambda data, r: RefuseForm(data, grounds=grounds_for(r.jurisdiction)),
+    lambda request, r, d: services.request_refuse(
+        request=r, officer=request.user, ground=d["ground"], reason=d["reason"]
+    ),
     "Request refused; the owner has been told why.",
 )
 extend = _officer_action(
     "extend_form",
     lambda data, r: ExtendForm(data, maximum=_clock_of(r)["max_extension"], unit=_clock_of(r)["extension_unit"]),
-    lambda request, r, d: services.request_extend(request=r, officer=request.user, reason=d["reason"], extension=d["extension"]),
+    lambda request, r, d: services.request_extend(
+        request=r, officer=request.user, reason=d["reason"], extension=d["extension"]
+    ),
     "Deadline extended; the owner has been told why.",
 )
 reopen = _officer_action(
-    "reopen_form", lambda data, r: ReopenForm(data),
+    "reopen_form",
+    lambda data, r: ReopenForm(data),
     lambda request, r, d: services.request_reopen(request=r, officer=request.user, reason=d["reason"]),
     "Request reopened.",
 )
@@ -261,14 +294,18 @@ def dashboard(request):
     context = {
         "f": figures,
         "status_rows": [(status_labels[key], value) for key, value in figures["by_status"].items()],
-        "status_chart": charts.bar_chart_svg(title="Requests by status", data={
-            key: value for key, value in figures["by_status"].items()
-        }),
+        "status_chart": charts.bar_chart_svg(
+            title="Requests by status", data={key: value for key, value in figures["by_status"].items()}
+        ),
         "jurisdiction_chart": charts.bar_chart_svg(title="Requests by jurisdiction", data=figures["by_jurisdiction"]),
-        "sla_chart": charts.bar_chart_svg(title="Open requests by deadline", data={
-            "overdue": figures["overdue"], "due this week": figures["due_this_week"],
-            "later": figures["open"] - figures["overdue"] - figures["due_this_week"],
-        }),
+        "sla_chart": charts.bar_chart_svg(
+            title="Open requests by deadline",
+            data={
+                "overdue": figures["overdue"],
+                "due this week": figures["due_this_week"],
+                "later": figures["open"] - figures["overdue"] - figures["due_this_week"],
+            },
+        ),
     }
     return render(request, "subject_requests/dashboard.html", context)
 
@@ -279,15 +316,18 @@ def records(request):
     form = RecordsExportForm(request.GET or None)
     if form.is_bound and form.is_valid() and form.cleaned_data["file_format"]:
         try:
-            start, end = exports.records_period(start=form.cleaned_data["start"], end=form.cleaned_data["end"],
-                                                today=timezone.localdate())
-            content, media_type, name = exports.records_file(start=start, end=end,
-                                                             file_format=form.cleaned_data["file_format"])
+            start, end = exports.records_period(
+                start=form.cleaned_data["start"], end=form.cleaned_data["end"], today=timezone.localdate()
+            )
+            content, media_type, name = exports.records_file(
+                start=start, end=end, file_format=form.cleaned_data["file_format"]
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             response = HttpResponse(content, content_type=media_type)
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
-    return render(request, "subject_requests/records.html", {"form": form},
-                  status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request, "subject_requests/records.html", {"form": form}, status=400 if form.is_bound and form.errors else 200
+    )

@@ -48,7 +48,9 @@ def test_application_errors_map_to_their_status():
 
     response = api_exception_handler(Conflict("job is already succeeded", details={"job": "x"}), {})
     assert response.status_code == 409
-    assert response.data == {"error": {"code": "conflict", "message": "job is already succeeded", "details": {"job": "x"}}}
+    assert response.data == {
+        "error": {"code": "conflict", "message": "job is already succeeded", "details": {"job": "x"}}
+    }
 
 
 @pytest.mark.django_db

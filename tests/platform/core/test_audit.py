@@ -24,8 +24,12 @@ from tests.platform.conftest import REPO_ROOT
 
 def record_three():
     return [
-        audit_record(actor="user:1", action="request.submitted", entity_type="request", entity_id="r1", data={"scope": "all"}),
-        audit_record(actor="user:2", action="request.granted", entity_type="request", entity_id="r1", data={"reason": "ok"}),
+        audit_record(
+            actor="user:1", action="request.submitted", entity_type="request", entity_id="r1", data={"scope": "all"}
+        ),
+        audit_record(
+            actor="user:2", action="request.granted", entity_type="request", entity_id="r1", data={"reason": "ok"}
+        ),
         audit_record(actor="system", action="request.completed", entity_type="request", entity_id="r1"),
     ]
 
@@ -114,7 +118,9 @@ def app_role():
         cursor.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
         audit_privileges_apply(cursor, app_role=role, log_role="no_such_role", quote=connection.ops.quote_name)
     db = settings.DATABASES["default"]
-    conn = psycopg.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=role, password=password, autocommit=True)
+    conn = psycopg.connect(
+        host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=role, password=password, autocommit=True
+    )
     yield conn
     conn.close()
     with connection.cursor() as cursor:
@@ -150,7 +156,11 @@ def test_the_app_role_can_only_insert_and_its_forgery_is_named(app_role):
 def run_manage(args, env):
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "manage.py"), *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -171,7 +181,7 @@ def test_sqlite_log_check_names_a_tampered_row_and_a_deleted_tail(tmp_path):
     assert intact.returncode == 0 and "intact: 4 events, 4 in the Merkle tree" in intact.stdout, intact.stderr
 
     with sqlite3.connect(tmp_path / "var" / "erasure.sqlite3") as db:
-        db.execute("UPDATE core_auditevent SET data = '{\"username\": \"mallory\"}' WHERE sequence = 3")
+        db.execute('UPDATE core_auditevent SET data = \'{"username": "mallory"}\' WHERE sequence = 3')
         db.execute("DELETE FROM core_auditlogleaf WHERE leaf_index = 3")
         db.execute("DELETE FROM core_auditevent WHERE sequence = 4")
     tampered = run_manage(["verify_audit_chain"], env)

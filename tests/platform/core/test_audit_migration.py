@@ -24,8 +24,15 @@ def test_legacy_chain_events_get_a_uid_and_a_valid_mac():
         LegacyEvent = old_apps.get_model("core", "AuditEvent")
         for sequence, action in enumerate(["request.submitted", "request.granted", "request.completed"], start=1):
             LegacyEvent.objects.create(
-                sequence=sequence, occurred_at=timezone.now(), actor="user:1", action=action, entity_type="request",
-                entity_id="r1", data={"n": sequence}, prev_hash=f"{sequence - 1:064d}", hash=f"{sequence:064d}",
+                sequence=sequence,
+                occurred_at=timezone.now(),
+                actor="user:1",
+                action=action,
+                entity_type="request",
+                entity_id="r1",
+                data={"n": sequence},
+                prev_hash=f"{sequence - 1:064d}",
+                hash=f"{sequence:064d}",
             )
     finally:
         executor = MigrationExecutor(connection)

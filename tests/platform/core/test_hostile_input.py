@@ -40,8 +40,11 @@ def test_nesting_within_the_limit_reaches_validation(settings):
 @pytest.mark.django_db
 def test_brackets_inside_strings_do_not_count_as_nesting():
     message = '[{\\"' * 5_000
-    response = Client().post("/api/requests", '{"identifier": "a@example.com", "jurisdiction": "XX", "message": "%s"}' % message,
-                             content_type="application/json")
+    response = Client().post(
+        "/api/requests",
+        f'{{"identifier": "a@example.com", "jurisdiction": "XX", "message": "{message}"}}',
+        content_type="application/json",
+    )
     assert "jurisdiction" in assert_error_shape(response, 400, "validation_error")["details"]
 
 
@@ -54,7 +57,9 @@ def test_a_body_over_the_size_limit_is_refused_with_400(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/api/requests/queue", "/api/ml/models", "/api/reports/00000000-0000-0000-0000-000000000000"])
+@pytest.mark.parametrize(
+    "path", ["/api/requests/queue", "/api/ml/models", "/api/reports/00000000-0000-0000-0000-000000000000"]
+)
 def test_missing_credentials_answer_401_with_www_authenticate(path):
     response = APIClient().get(path)
     assert_error_shape(response, 401, "not_authenticated")
@@ -87,21 +92,29 @@ def database_down(django_db_blocker):
             connection.settings_dict.update(original)
 
 
-@pytest.mark.parametrize("method,path,body", [
-    ("post", "/api/requests", {"identifier": "a@example.com", "jurisdiction": "GDPR"}),
-    ("get", "/api/owner/requests/some-token", None),
-    ("get", "/api/requests/queue", None),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("post", "/api/requests", {"identifier": "a@example.com", "jurisdiction": "GDPR"}),
+        ("get", "/api/owner/requests/some-token", None),
+        ("get", "/api/requests/queue", None),
+    ],
+)
 def test_database_unreachable_answers_503_json_with_retry_after(database_down, method, path, body):
     client = APIClient(raise_request_exception=False)
-    response = getattr(client, method)(path, body, format="json", HTTP_AUTHORIZATION="Token abc") if body else \
-        getattr(client, method)(path, HTTP_AUTHORIZATION="Token abc")
+    response = (
+        getattr(client, method)(path, body, format="json", HTTP_AUTHORIZATION="Token abc")
+        if body
+        else getattr(client, method)(path, HTTP_AUTHORIZATION="Token abc")
+    )
     assert_error_shape(response, 503, "service_unavailable")
     assert int(response["Retry-After"]) > 0
 
 
 def test_database_unreachable_on_a_portal_page_answers_503_not_500(database_down):
-    response = Client(raise_request_exception=False).post("/requests/new", {"identifier": "a@example.com", "jurisdiction": "GDPR"})
+    response = Client(raise_request_exception=False).post(
+        "/requests/new", {"identifier": "a@example.com", "jurisdiction": "GDPR"}
+    )
     assert response.status_code == 503 and int(response["Retry-After"]) > 0
     assert b"Temporarily unavailable" in response.content
 

@@ -143,7 +143,8 @@ def test_job_survives_sigkill_of_its_worker(process_env, start_worker, purge_bro
     start_worker("gpu")
     finished = wait_until(
         lambda: (job_row := Job.objects.get(pk=job.id)).status in Job.FINISHED and job_row,
-        timeout=90, message="the job to finish on the second worker",
+        timeout=90,
+        message="the job to finish on the second worker",
     )
     assert finished.status == "succeeded", finished.error
     assert finished.attempts == 2

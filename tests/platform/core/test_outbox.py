@@ -87,7 +87,11 @@ def test_event_survives_relay_killed_between_publish_and_mark_sent(process_env, 
 
     crashed = subprocess.run(
         [sys.executable, str(REPO_ROOT / "tests" / "support" / "relay_killed_after_publish.py")],
-        cwd=REPO_ROOT, env=process_env, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert crashed.returncode == -9, crashed.stderr
     assert f"published {event.id}" in crashed.stdout
@@ -102,8 +106,10 @@ def test_event_survives_relay_killed_between_publish_and_mark_sent(process_env, 
     event.refresh_from_db()
     assert event.published_at is not None
     wait_until(
-        lambda: ProcessedEvent.objects.filter(event_id=event.id).exists()
-        and not OutboxEvent.objects.filter(published_at__isnull=True).exists(),
+        lambda: (
+            ProcessedEvent.objects.filter(event_id=event.id).exists()
+            and not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+        ),
         message="the relay to finish",
     )
     # Give the duplicate delivery time to arrive and be recognised as a duplicate.

@@ -67,7 +67,10 @@ def test_the_certificate_check_form_is_limited_like_the_api(two_per_minute):
     client = a_client_address()
     api = Client(REMOTE_ADDR=client)
     for _ in range(2):
-        assert api.post("/api/certificates/verify", {"certificate": "{}"}, content_type="application/json").status_code == 200
+        assert (
+            api.post("/api/certificates/verify", {"certificate": "{}"}, content_type="application/json").status_code
+            == 200
+        )
     assert Client(REMOTE_ADDR=client).post("/evidence/certificates/check/", {}).status_code == 429
 
 
@@ -85,8 +88,9 @@ def test_counts_are_shared_between_processes(process_env, settings):
     env = {**process_env, "ERASURE_INTAKE_THROTTLE_RATE": "2/minute"}
 
     def other_process() -> int:
-        done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return int(done.stdout.strip().splitlines()[-1])
 

@@ -24,8 +24,7 @@ def test_every_internal_topic_has_a_consumer_and_every_consumer_a_declared_topic
 def test_publishers_name_topics_from_the_contract_module():
     """No topic spelled as a string literal outside the contract: one spelling, one owner."""
     literal = re.compile(r"""(outbox_publish\(topic=|event_consumer\()\s*f?["']""")
-    offenders = [str(path.relative_to(PLATFORM)) for path in PLATFORM.rglob("*.py")
-                 if literal.search(path.read_text())]
+    offenders = [str(path.relative_to(PLATFORM)) for path in PLATFORM.rglob("*.py") if literal.search(path.read_text())]
     assert offenders == []
 
 

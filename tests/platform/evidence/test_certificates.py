@@ -29,10 +29,17 @@ def test_completed_request_gets_a_signed_certificate_and_a_matching_pdf(verified
     assert document["datasets"][0]["removed"][1]["content_hash"] == "b" * 64
     assert document["models"][0]["version_after"] == "2"
     completed = AuditEvent.objects.select_related("leaf").get(action="request.completed", entity_id=str(request.id))
-    assert document["audit_chain_head"] == {"leaf_index": completed.leaf.leaf_index, "recorded_at": completed.occurred_at.isoformat()}
+    assert document["audit_chain_head"] == {
+        "leaf_index": completed.leaf.leaf_index,
+        "recorded_at": completed.occurred_at.isoformat(),
+    }
     proven = [entry["event"]["uid"] for entry in document["transparency"]["events"]]
-    assert proven == [str(e.uid) for e in AuditEvent.objects.filter(entity_id=str(request.id))
-                      .exclude(action="certificate.issued").order_by("leaf__leaf_index")]
+    assert proven == [
+        str(e.uid)
+        for e in AuditEvent.objects.filter(entity_id=str(request.id))
+        .exclude(action="certificate.issued")
+        .order_by("leaf__leaf_index")
+    ]
     root = document["transparency"]["sth"]["document"]["root_hash"]
 
     text = pdf_text(certificate.pdf_key, tmp_path)
@@ -87,7 +94,9 @@ def test_owner_downloads_the_certificate_only_with_their_link(verified_request, 
     certificate_issue(request=ErasureRequest.objects.get(pk=request.pk))
     response = client.get(f"/evidence/certificates/{token}/certificate.json")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
-    assert verify_document(response.content, evidence_public_key()).document["request"]["reference"] == request.reference
+    assert (
+        verify_document(response.content, evidence_public_key()).document["request"]["reference"] == request.reference
+    )
     assert client.get(f"/evidence/certificates/{token}/certificate.pdf").content.startswith(b"%PDF")
     assert client.get(f"/evidence/certificates/{other_token}/certificate.json").status_code == 404
     assert client.get("/evidence/certificates/not-a-token/certificate.json").status_code == 404

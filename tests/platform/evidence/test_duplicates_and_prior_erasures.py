@@ -12,8 +12,9 @@ from tests.platform.subject_requests.conftest import last_code
 pytestmark = pytest.mark.django_db
 
 
-def test_verified_duplicate_follows_its_original_to_the_certificate(file_request, officer,
-                                                                      django_capture_on_commit_callbacks):
+def test_verified_duplicate_follows_its_original_to_the_certificate(
+    file_request, officer, django_capture_on_commit_callbacks
+):
     first, _ = file_request()
     code_first = last_code()
     second, second_token = file_request()
@@ -36,8 +37,9 @@ def test_verified_duplicate_follows_its_original_to_the_certificate(file_request
     assert download.status_code == 200 and first.reference.encode() in download.content
 
 
-def test_unverified_duplicate_sees_the_outcome_but_not_the_certificate(verified_request, file_request, officer,
-                                                                       django_capture_on_commit_callbacks):
+def test_unverified_duplicate_sees_the_outcome_but_not_the_certificate(
+    verified_request, file_request, officer, django_capture_on_commit_callbacks
+):
     first, _ = verified_request()
     duplicate, token = file_request()  # filed while the first is open and verified: a duplicate at once
     assert duplicate.status == "duplicate" and duplicate.identity_verified_at is None
@@ -49,8 +51,9 @@ def test_unverified_duplicate_sees_the_outcome_but_not_the_certificate(verified_
     assert Client().get(f"/evidence/certificates/{token}/certificate.json").status_code == 404
 
 
-def test_officer_is_told_the_identifier_was_already_erased(verified_request, file_request, officer,
-                                                           django_capture_on_commit_callbacks):
+def test_officer_is_told_the_identifier_was_already_erased(
+    verified_request, file_request, officer, django_capture_on_commit_callbacks
+):
     first, _ = verified_request()
     with django_capture_on_commit_callbacks(execute=True):
         first = complete(first, officer)

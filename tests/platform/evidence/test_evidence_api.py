@@ -35,7 +35,10 @@ def test_certificate_verify_endpoint():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role, allowed", [(Role.AUDITOR, True), (Role.OFFICER, True), (Role.ML_ENGINEER, False), (Role.RELEASE_APPROVER, False)])
+@pytest.mark.parametrize(
+    "role, allowed",
+    [(Role.AUDITOR, True), (Role.OFFICER, True), (Role.ML_ENGINEER, False), (Role.RELEASE_APPROVER, False)],
+)
 def test_audit_verification_is_for_auditors_and_officers(role, allowed):
     client = APIClient()
     client.force_authenticate(staff("someone", role))
@@ -68,7 +71,7 @@ def test_portal_certificate_check_accepts_valid_and_rejects_changed_files():
     client = Client()
     good = client.post("/evidence/certificates/check/", {"certificate": SimpleUploadedFile("c.json", signed)})
     assert b"Valid certificate" in good.content
-    bad = client.post("/evidence/certificates/check/", {"certificate": SimpleUploadedFile("c.json", signed + b" ")}),
+    bad = (client.post("/evidence/certificates/check/", {"certificate": SimpleUploadedFile("c.json", signed + b" ")}),)
     assert b"Not valid" in bad[0].content
 
 

@@ -11,10 +11,10 @@ from erasure_platform.core.services.jobs import job_execute
 from erasure_platform.evidence.keys import evidence_public_key
 from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.reporting import report_figures
-from erasure_platform.subject_requests.deadlines import days_percentile
-from erasure_platform.subject_requests.selectors import dashboard_figures
 from erasure_platform.evidence.services.reports import report_request
+from erasure_platform.subject_requests.deadlines import days_percentile
 from erasure_platform.subject_requests.models import ErasureRequest
+from erasure_platform.subject_requests.selectors import dashboard_figures
 from erasure_platform.subject_requests.services.review import request_extend, request_refuse
 from tests.platform.evidence.helpers import complete, pdf_text
 
@@ -41,7 +41,9 @@ def known_requests(verified_request, file_request, officer):
     completed, _ = verified_request(identifier="ada@example.com")
     complete(completed, officer)
     refused, _ = verified_request(identifier="bob@example.com", jurisdiction="CCPA")
-    request_refuse(request=refused, officer=officer, ground="ccpa_security", reason="the account is under a fraud investigation")
+    request_refuse(
+        request=refused, officer=officer, ground="ccpa_security", reason="the account is under a fraud investigation"
+    )
     extended, _ = verified_request(identifier="cy@example.com")
     request_extend(request=extended, officer=officer, reason="the request covers many archived systems")
     overdue, _ = file_request(identifier="dee@example.com")
@@ -68,15 +70,30 @@ def test_period_report_gives_the_known_counts_in_json_and_pdf(known_requests, tm
     assert figures["counts"]["by_status"] == {"completed": 1, "refused": 1, "submitted": 1, "verified": 1}
     assert figures["counts"]["by_jurisdiction"] == {"CCPA": 1, "GDPR": 3}
     assert figures["counts"]["open"] == 2 and figures["counts"]["overdue"] == 1
-    assert figures["deadlines"] == {"closed": 2, "met": 2, "share_met": 1.0, "median_days_to_close": 0, "p95_days_to_close": 0}
+    assert figures["deadlines"] == {
+        "closed": 2,
+        "met": 2,
+        "share_met": 1.0,
+        "median_days_to_close": 0,
+        "p95_days_to_close": 0,
+    }
     assert [e["reference"] for e in figures["extensions"]] == [known_requests["extended"].reference]
     assert figures["refusals_by_ground"] == {"ccpa_security": 1}
     assert figures["models_unlearned"][0]["model"] == "support-lm"
     assert document["audit_chain"]["ok"] is True
 
     text = pdf_text(report.pdf_key, tmp_path)
-    for label, value in [("Requests", "4"), ("Open", "2"), ("Overdue", "1"), ("Closed requests", "2"), ("Share of deadlines met", "100.0%")]:
-        assert any(line.split() and " ".join(line.split()[:-1]) == label and line.split()[-1] == value for line in text.splitlines()), (label, value)
+    for label, value in [
+        ("Requests", "4"),
+        ("Open", "2"),
+        ("Overdue", "1"),
+        ("Closed requests", "2"),
+        ("Share of deadlines met", "100.0%"),
+    ]:
+        assert any(
+            line.split() and " ".join(line.split()[:-1]) == label and line.split()[-1] == value
+            for line in text.splitlines()
+        ), (label, value)
     assert known_requests["refused"].reference in text and "security incidents" in text
     assert document["audit_chain"]["chain"]["head_hash"] in text
 
@@ -113,11 +130,18 @@ def test_reports_api_and_portal_for_officers_and_auditors(known_requests, office
     today = timezone.localdate()
     api = APIClient()
     api.force_authenticate(engineer)
-    assert api.post("/api/reports", {"period_start": str(today), "period_end": str(today)}, format="json").status_code == 403
+    assert (
+        api.post("/api/reports", {"period_start": str(today), "period_end": str(today)}, format="json").status_code
+        == 403
+    )
     api.force_authenticate(auditor)
-    bad = api.post("/api/reports", {"period_start": str(today), "period_end": str(today - timedelta(days=3))}, format="json")
+    bad = api.post(
+        "/api/reports", {"period_start": str(today), "period_end": str(today - timedelta(days=3))}, format="json"
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_period"
-    created = api.post("/api/reports", {"period_start": str(today - timedelta(days=60)), "period_end": str(today)}, format="json")
+    created = api.post(
+        "/api/reports", {"period_start": str(today - timedelta(days=60)), "period_end": str(today)}, format="json"
+    )
     assert created.status_code == 202 and created.json()["status"] == "queued" and created.json()["pdf_url"] is None
     report = Report.objects.get(pk=created.json()["id"])
     build(report)
@@ -156,12 +180,21 @@ def test_report_shows_the_released_versions_verification_with_its_roc_plot(verif
     store.put_bytes("verification/support-lm/2/membership_roc.png", png.getvalue())
     model = Model.objects.create(name="support-lm", kind="lm", created_by="user:engineer")
     ModelVersion.objects.create(
-        model=model, version_id="2", layout="sisa", artifact_url="file:///x", created_by="user:engineer", method="sisa-exact",
-        verdict={"passed": True, "metrics": [
-            {"name": "membership.loss.auc", "value": 0.512, "threshold": 0.55, "passed": True},
-            {"name": "oracle.forget_quality", "value": 0.97, "threshold": 0.05, "passed": True},
-        ]},
-        verdict_passed=True, plots={"membership_roc": "verification/support-lm/2/membership_roc.png"},
+        model=model,
+        version_id="2",
+        layout="sisa",
+        artifact_url="file:///x",
+        created_by="user:engineer",
+        method="sisa-exact",
+        verdict={
+            "passed": True,
+            "metrics": [
+                {"name": "membership.loss.auc", "value": 0.512, "threshold": 0.55, "passed": True},
+                {"name": "oracle.forget_quality", "value": 0.97, "threshold": 0.05, "passed": True},
+            ],
+        },
+        verdict_passed=True,
+        plots={"membership_roc": "verification/support-lm/2/membership_roc.png"},
     )
     request, _ = verified_request()
     complete(request, officer)  # its completion record names support-lm version 2
@@ -205,5 +238,7 @@ def test_report_reads_only_metric_names_the_engine_emits():
     from erasure_engine.verification import VerificationPolicy, metric_names
     from erasure_platform.evidence.services.reports import REPORT_METRICS
 
-    emitted = set(metric_names("classifier", VerificationPolicy())) | set(metric_names("causal_lm", VerificationPolicy()))
+    emitted = set(metric_names("classifier", VerificationPolicy())) | set(
+        metric_names("causal_lm", VerificationPolicy())
+    )
     assert set(REPORT_METRICS) <= emitted, sorted(set(REPORT_METRICS) - emitted)

@@ -41,7 +41,9 @@ def anchor_bucket(s3_client, s3_endpoint, settings):
 
 def record(n: int, entity_id: str = "r1"):
     for i in range(n):
-        audit_record(actor="user:officer", action="request.note", entity_type="request", entity_id=entity_id, data={"i": i})
+        audit_record(
+            actor="user:officer", action="request.note", entity_type="request", entity_id=entity_id, data={"i": i}
+        )
 
 
 def sign_and_anchor():
@@ -65,8 +67,15 @@ def owner_without_triggers():
 def rewrite_with_keys(event: AuditEvent, new_data: dict) -> None:
     """An insider with the database AND the platform's keys: a MAC-valid change, the tree rebuilt
     by the honest folder, every database tree head re-signed. Only what left the database can tell."""
-    content = audit_event_content(uid=event.uid, occurred_at=event.occurred_at, actor=event.actor, action=event.action,
-                                  entity_type=event.entity_type, entity_id=event.entity_id, data=new_data)
+    content = audit_event_content(
+        uid=event.uid,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        action=event.action,
+        entity_type=event.entity_type,
+        entity_id=event.entity_id,
+        data=new_data,
+    )
     with owner_without_triggers():
         AuditEvent.objects.filter(pk=event.pk).update(data=new_data, mac=event_mac(audit_mac_key(), content))
         AuditLogLeaf.objects.all().delete()
@@ -95,8 +104,10 @@ def test_changed_row():
     record(4)
     sign_and_anchor()
     with owner_without_triggers(), connection.cursor() as cursor:
-        cursor.execute("UPDATE core_auditevent SET actor = 'user:mallory' WHERE sequence = %s",
-                       [AuditEvent.objects.order_by("sequence")[1].sequence])
+        cursor.execute(
+            "UPDATE core_auditevent SET actor = 'user:mallory' WHERE sequence = %s",
+            [AuditEvent.objects.order_by("sequence")[1].sequence],
+        )
     result = audit_chain_verify_with_anchors()
     assert result.kinds() == {Tampering.CHANGED_ROW}
     assert result.chain["first_broken_sequence"] == AuditEvent.objects.order_by("sequence")[1].sequence
@@ -184,7 +195,9 @@ def test_downtime_is_not_a_missing_anchor(monkeypatch, settings):
     record(2)
     sign_and_anchor()
     real_now = transparency_log._now_ms
-    monkeypatch.setattr(transparency_log, "_now_ms", lambda: real_now() + (settings.AUDIT_ANCHOR_MAX_GAP_SECONDS + 60) * 1000)
+    monkeypatch.setattr(
+        transparency_log, "_now_ms", lambda: real_now() + (settings.AUDIT_ANCHOR_MAX_GAP_SECONDS + 60) * 1000
+    )
     record(1)
     sign_and_anchor()  # the dispatcher was down: nothing was signed or anchored in between
     assert audit_chain_verify_with_anchors().ok
@@ -195,7 +208,9 @@ def test_an_unanchored_tree_head_is_named(monkeypatch, settings):
     record(2)
     sign_and_anchor()
     real_now = transparency_log._now_ms
-    monkeypatch.setattr(transparency_log, "_now_ms", lambda: real_now() + (settings.AUDIT_ANCHOR_MAX_GAP_SECONDS + 60) * 1000)
+    monkeypatch.setattr(
+        transparency_log, "_now_ms", lambda: real_now() + (settings.AUDIT_ANCHOR_MAX_GAP_SECONDS + 60) * 1000
+    )
     record(1)
     audit_log_fold(heartbeat_seconds=0)  # signed, never anchored
     assert kinds() == {Tampering.ANCHOR_MISSING}
@@ -238,8 +253,15 @@ def test_a_certificate_issued_before_a_rewrite_fails_consistency_after_it(verifi
         (tmp_path / f"{name}-sth.json").write_text(later.signed)
         proof = log_consistency_proof(first=certificate_head.tree_size, second=later.tree_size)
         (tmp_path / f"{name}-proof.json").write_text(json.dumps(proof))
-        return [str(certificate_file), "--public-key", str(public_key_file),
-                "--later-sth", str(tmp_path / f"{name}-sth.json"), "--consistency-proof", str(tmp_path / f"{name}-proof.json")]
+        return [
+            str(certificate_file),
+            "--public-key",
+            str(public_key_file),
+            "--later-sth",
+            str(tmp_path / f"{name}-sth.json"),
+            "--consistency-proof",
+            str(tmp_path / f"{name}-proof.json"),
+        ]
 
     record(2)
     assert engine_main(["verify-certificate", *later_head_and_proof("honest")]) == 0
@@ -313,7 +335,9 @@ def test_verify_log_checks_an_export_offline(tmp_path, capsys):
     # A forged tree head signed by another key is named too.
     from erasure_engine.evidence import generate_private_key_pem, load_private_key
 
-    other = tree_head_sign(tree_size=1, root_hash=b"\0" * 32, timestamp_ms=1, private_key=load_private_key(generate_private_key_pem()))
+    other = tree_head_sign(
+        tree_size=1, root_hash=b"\0" * 32, timestamp_ms=1, private_key=load_private_key(generate_private_key_pem())
+    )
     export["sths"].append(json.loads(other.signed))
     (tmp_path / "log.json").write_text(json.dumps(export))
     assert engine_main(args) == 1

@@ -19,19 +19,25 @@ def engineer_client() -> Client:
 
 
 def test_a_running_job_panel_polls_itself_and_a_finished_one_stops():
-    job = Job.objects.create(kind="registry.unlearn", queue="gpu", status=Job.Status.RUNNING, progress=0.42,
-                             progress_message="retraining shard 3", created_by="user:eng")
+    job = Job.objects.create(
+        kind="registry.unlearn",
+        queue="gpu",
+        status=Job.Status.RUNNING,
+        progress=0.42,
+        progress_message="retraining shard 3",
+        created_by="user:eng",
+    )
     client = engineer_client()
     html = client.get(f"/ml/jobs/{job.pk}/").content.decode()
     assert 'http-equiv="refresh"' not in html  # no whole-page reloads any more
-    panel = html[html.index('id="job-panel"'):]
+    panel = html[html.index('id="job-panel"') :]
     assert f'hx-get="/ml/jobs/{job.pk}/"' in panel[:300] and 'hx-select="#job-panel"' in panel[:300]
     assert 'id="job-percent">42%' in panel and "retraining shard 3" in panel
     assert "django_htmx/htmx" in html and "unpkg" not in html
 
     Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED, progress=1.0, result={"candidate_count": 1})
     html = client.get(f"/ml/jobs/{job.pk}/").content.decode()
-    assert 'id="job-panel">' in html and "hx-get" not in html[html.index('id="job-panel"'):][:200]
+    assert 'id="job-panel">' in html and "hx-get" not in html[html.index('id="job-panel"') :][:200]
     assert "<dt>Candidate count</dt><dd>1</dd>" in html
 
 
@@ -54,7 +60,7 @@ def test_owner_status_refreshes_while_the_erasure_runs(file_request, officer, dj
 
 def test_htmx_is_served_locally():
     html = Client().get("/").content.decode()
-    src = html[html.index("django_htmx/htmx"):].split('"')[0]
+    src = html[html.index("django_htmx/htmx") :].split('"')[0]
     assert Client().get("/static/" + src).status_code == 200
 
 
@@ -72,5 +78,6 @@ def test_audit_details_read_as_words():
     from erasure_platform.portal.templatetags.portal_format import details
 
     assert details({"due_on": "2027-01-01", "record_count": 0, "ratio": 0.49583333333333335}) == (
-        "Due on: 2027-01-01 · Record count: 0 · Ratio: 0.496")
+        "Due on: 2027-01-01 · Record count: 0 · Ratio: 0.496"
+    )
     assert details({"models": [{"b": 1}]}) == 'Models: [{"b": 1}]' and details({}) == "—" and details(None) == ""

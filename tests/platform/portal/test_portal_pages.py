@@ -23,14 +23,17 @@ def sign_in(username: str, roles: list[Role]) -> Client:
     return client, response["Location"]
 
 
-@pytest.mark.parametrize(("roles", "landing"), [
-    ([Role.OFFICER], "/requests/queue"),
-    ([Role.ML_ENGINEER], "/ml/"),
-    ([Role.RELEASE_APPROVER], "/ml/"),
-    ([Role.AUDITOR], "/evidence/reports/"),
-    ([Role.AUDITOR, Role.OFFICER], "/requests/queue"),
-    ([], "/"),
-])
+@pytest.mark.parametrize(
+    ("roles", "landing"),
+    [
+        ([Role.OFFICER], "/requests/queue"),
+        ([Role.ML_ENGINEER], "/ml/"),
+        ([Role.RELEASE_APPROVER], "/ml/"),
+        ([Role.AUDITOR], "/evidence/reports/"),
+        ([Role.AUDITOR, Role.OFFICER], "/requests/queue"),
+        ([], "/"),
+    ],
+)
 def test_each_role_lands_on_its_own_work_list(roles, landing):
     client, location = sign_in("person", roles)
     landed = client.get(location)

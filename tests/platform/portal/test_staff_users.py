@@ -42,11 +42,22 @@ def test_role_change_in_the_django_admin_is_audited():
     page = client.get(f"/admin/auth/user/{officer.pk}/change/")
     assert page.status_code == 200 and "compliance_officer" in page.content.decode()
     auditor_group = Group.objects.get(name=Role.AUDITOR.value)
-    response = client.post(f"/admin/auth/user/{officer.pk}/change/", {
-        "username": "officer", "first_name": "", "last_name": "", "email": "", "is_active": "on",
-        "groups": [auditor_group.pk], "user_permissions": [],
-        "last_login_0": "", "last_login_1": "", "date_joined_0": "2026-12-01", "date_joined_1": "10:00:00",
-    })
+    response = client.post(
+        f"/admin/auth/user/{officer.pk}/change/",
+        {
+            "username": "officer",
+            "first_name": "",
+            "last_name": "",
+            "email": "",
+            "is_active": "on",
+            "groups": [auditor_group.pk],
+            "user_permissions": [],
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-12-01",
+            "date_joined_1": "10:00:00",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert user_roles(officer) == {Role.AUDITOR}
     change = AuditEvent.objects.filter(action="user.roles_changed", entity_id=str(officer.pk)).get()

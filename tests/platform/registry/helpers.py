@@ -14,7 +14,14 @@ from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.services import user_create
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
-from erasure_platform.registry.models import Alias, AliasMove, DatasetPurpose, ModelVersion, VersionLayout, VersionStatus
+from erasure_platform.registry.models import (
+    Alias,
+    AliasMove,
+    DatasetPurpose,
+    ModelVersion,
+    VersionLayout,
+    VersionStatus,
+)
 from erasure_platform.registry.services.datasets import dataset_register, dataset_version_create
 from erasure_platform.registry.services.models import model_register, model_train_start
 from erasure_platform.registry.services.release import release_initial
@@ -42,8 +49,16 @@ def users():
 
 
 class World:
-    def __init__(self, *, train: bool = True, subjects: int = 12, shards: int = 2, slices: int = 2, epochs: int = 1,
-                 kind: str = "classifier"):
+    def __init__(
+        self,
+        *,
+        train: bool = True,
+        subjects: int = 12,
+        shards: int = 2,
+        slices: int = 2,
+        epochs: int = 1,
+        kind: str = "classifier",
+    ):
         suffix = uuid.uuid4().hex[:8]
         self.subjects = generate_subjects(subjects, 3)
         holdout_subjects = generate_holdout_subjects(6 if kind == "classifier" else 2, 3)
@@ -56,20 +71,27 @@ class World:
 
         self.records = make_records(self.subjects)
         self.dataset = dataset_register(name=f"ds-{suffix}", actor="test")
-        self.version = dataset_version_create(dataset=self.dataset, records=self.records, shards=shards, slices=slices,
-                                              seed=3, actor="test")
+        self.version = dataset_version_create(
+            dataset=self.dataset, records=self.records, shards=shards, slices=slices, seed=3, actor="test"
+        )
         holdout_dataset = dataset_register(name=f"hold-{suffix}", actor="test", purpose=DatasetPurpose.HOLDOUT)
-        self.holdout = dataset_version_create(dataset=holdout_dataset, records=make_records(holdout_subjects), shards=1,
-                                              slices=1, seed=3, actor="test")
+        self.holdout = dataset_version_create(
+            dataset=holdout_dataset, records=make_records(holdout_subjects), shards=1, slices=1, seed=3, actor="test"
+        )
         policy = {"bootstrap_repetitions": 20, "relearn_steps": 2}
         if kind != "classifier":
             policy.update(quantization_bits=[4], batch_size=64, extraction_max_new_tokens=8)
-        self.model = model_register(name=f"m-{suffix}", kind=kind, actor="test", holdout=self.holdout,
-                                    verification_policy=policy)
+        self.model = model_register(
+            name=f"m-{suffix}", kind=kind, actor="test", holdout=self.holdout, verification_policy=policy
+        )
         self.production = None
         if train:
-            job = model_train_start(model=self.model, dataset_version=self.version, actor="engineer",
-                                    config=TINY_TRAINING[kind] | {"epochs": epochs})
+            job = model_train_start(
+                model=self.model,
+                dataset_version=self.version,
+                actor="engineer",
+                config=TINY_TRAINING[kind] | {"epochs": epochs},
+            )
             assert job_execute(job_id=job.pk, worker="test") == Job.Status.SUCCEEDED, Job.objects.get(pk=job.pk).error
             job.refresh_from_db()
             candidate = ModelVersion.objects.get(pk=job.result["model_version"])
@@ -79,13 +101,29 @@ class World:
         return subject_key(self.subjects[index].identifier, settings.SUBJECT_KEY_SECRET)
 
 
-def fake_version(model, *, created_by="engineer", status=VersionStatus.CANDIDATE, batch=None, verdict=None, trained_on=None,
-                 parent=None):
+def fake_version(
+    model,
+    *,
+    created_by="engineer",
+    status=VersionStatus.CANDIDATE,
+    batch=None,
+    verdict=None,
+    trained_on=None,
+    parent=None,
+):
     """A version row without engine artifacts, for release transitions."""
     return ModelVersion.objects.create(
-        model=model, version_id=f"v-{uuid.uuid4().hex[:16]}", layout=VersionLayout.SISA, artifact_url="file:///x",
-        status=status, created_by=created_by, batch=batch, verdict=verdict,
-        verdict_passed=None if verdict is None else bool(verdict.get("passed")), trained_on=trained_on, parent=parent,
+        model=model,
+        version_id=f"v-{uuid.uuid4().hex[:16]}",
+        layout=VersionLayout.SISA,
+        artifact_url="file:///x",
+        status=status,
+        created_by=created_by,
+        batch=batch,
+        verdict=verdict,
+        verdict_passed=None if verdict is None else bool(verdict.get("passed")),
+        trained_on=trained_on,
+        parent=parent,
     )
 
 

@@ -29,12 +29,28 @@ def candidate_of(model, started_by="engineer"):
     from django.utils import timezone
 
     now = timezone.now()
-    batch = UnlearningBatch.objects.create(model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL,
-                                           started_by=started_by)
-    return fake_version(model, created_by=started_by, batch=batch,
-                        verdict={"passed": True, "failed_metrics": [], "metrics": [
-                            {"name": "membership.loss.auc", "value": 0.5, "threshold": 0.05, "target": 0.5,
-                             "direction": "closer_to_target_is_better", "passed": True}]})
+    batch = UnlearningBatch.objects.create(
+        model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL, started_by=started_by
+    )
+    return fake_version(
+        model,
+        created_by=started_by,
+        batch=batch,
+        verdict={
+            "passed": True,
+            "failed_metrics": [],
+            "metrics": [
+                {
+                    "name": "membership.loss.auc",
+                    "value": 0.5,
+                    "threshold": 0.05,
+                    "target": 0.5,
+                    "direction": "closer_to_target_is_better",
+                    "passed": True,
+                }
+            ],
+        },
+    )
 
 
 @pytest.mark.parametrize("role", ["engineer", "approver", "auditor", "officer"])
@@ -46,15 +62,20 @@ def test_staff_read_models_anonymous_do_not(people, model, role):
 
 @pytest.mark.parametrize("role,status", [("engineer", 201), ("approver", 403), ("auditor", 403), ("officer", 403)])
 def test_only_engineers_register_models(people, role, status):
-    response = api(people[role]).post("/api/ml/models/register", {"name": f"m-{role}", "kind": "classifier"}, format="json")
+    response = api(people[role]).post(
+        "/api/ml/models/register", {"name": f"m-{role}", "kind": "classifier"}, format="json"
+    )
     assert response.status_code == status, response.json()
 
 
 def test_register_model_validates_input(people):
-    response = api(people["engineer"]).post("/api/ml/models/register", {"name": "Bad Name", "kind": "classifier"}, format="json")
+    response = api(people["engineer"]).post(
+        "/api/ml/models/register", {"name": "Bad Name", "kind": "classifier"}, format="json"
+    )
     assert response.status_code == 400 and set(response.json()) == {"error"}
-    response = api(people["engineer"]).post("/api/ml/models/register",
-                                            {"name": "ok", "kind": "classifier", "approximate_method": "magic"}, format="json")
+    response = api(people["engineer"]).post(
+        "/api/ml/models/register", {"name": "ok", "kind": "classifier", "approximate_method": "magic"}, format="json"
+    )
     assert response.json()["error"]["code"] == "invalid_method"
 
 
@@ -63,8 +84,14 @@ def test_only_approvers_approve_reject_rollback(people, model, role):
     version = candidate_of(model)
     client = api(people[role])
     assert client.post(f"/api/ml/versions/{version.pk}/approve", {}, format="json").status_code == 403
-    assert client.post(f"/api/ml/versions/{version.pk}/reject", {"reason": "not good enough"}, format="json").status_code == 403
-    assert client.post(f"/api/ml/models/{model.name}/rollback", {"reason": "go back please"}, format="json").status_code == 403
+    assert (
+        client.post(f"/api/ml/versions/{version.pk}/reject", {"reason": "not good enough"}, format="json").status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/ml/models/{model.name}/rollback", {"reason": "go back please"}, format="json").status_code
+        == 403
+    )
 
 
 def test_approver_approves_over_the_api_and_self_approval_is_refused(people, model):
@@ -80,10 +107,16 @@ def test_approver_approves_over_the_api_and_self_approval_is_refused(people, mod
 
 def test_only_officers_record_why_not(people, model):
     for role in ("engineer", "approver", "auditor"):
-        response = api(people[role]).post("/api/ml/requests/r-1/skip-model", {"model": model.name, "reason": "x" * 20}, format="json")
+        response = api(people[role]).post(
+            "/api/ml/requests/r-1/skip-model", {"model": model.name, "reason": "x" * 20}, format="json"
+        )
         assert response.status_code == 403
-    assert api(people["officer"]).post("/api/ml/requests/r-1/skip-model", {"model": model.name, "reason": "x" * 20},
-                                       format="json").status_code == 404
+    assert (
+        api(people["officer"])
+        .post("/api/ml/requests/r-1/skip-model", {"model": model.name, "reason": "x" * 20}, format="json")
+        .status_code
+        == 404
+    )
 
 
 def test_lineage_and_version_detail_read(people, model):

@@ -21,13 +21,25 @@ from tests.platform.registry.helpers import PASSWORD, fake_version, users
 pytestmark = pytest.mark.django_db
 
 INCONCLUSIVE = {
-    "outcome": "inconclusive", "passed": False, "failed_metrics": [], "basis": "statistical",
+    "outcome": "inconclusive",
+    "passed": False,
+    "failed_metrics": [],
+    "basis": "statistical",
     "inconclusive_metrics": ["membership.min_k.auc"],
     "reason": "inconclusive: membership.min_k.auc",
     "calibration": {"parent_failed": True, "oracle_passed": True, "parent": {}, "oracle": {}},
-    "metrics": [{"name": "membership.min_k.auc", "value": 0.52, "threshold": 0.05, "target": 0.5, "outcome": "inconclusive",
-                 "direction": "not_above_target", "passed": None,
-                 "reason": "with 1 forget subject this check cannot tell the parent from the oracle"}],
+    "metrics": [
+        {
+            "name": "membership.min_k.auc",
+            "value": 0.52,
+            "threshold": 0.05,
+            "target": 0.5,
+            "outcome": "inconclusive",
+            "direction": "not_above_target",
+            "passed": None,
+            "reason": "with 1 forget subject this check cannot tell the parent from the oracle",
+        }
+    ],
 }
 
 
@@ -43,8 +55,9 @@ def model():
 
 def candidate(model, verdict=INCONCLUSIVE, started_by="system:registry", **extra):
     now = timezone.now()
-    batch = UnlearningBatch.objects.create(model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL,
-                                           started_by=started_by)
+    batch = UnlearningBatch.objects.create(
+        model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL, started_by=started_by
+    )
     return fake_version(model, created_by=started_by, batch=batch, verdict=verdict, **extra)
 
 
@@ -53,8 +66,11 @@ def test_releasing_on_inconclusive_needs_a_written_justification(people, model):
     with pytest.raises(Conflict) as refused:
         release_approve(version=version, approver=people["approver"], reason="looks fine")
     assert refused.value.code == "verdict_inconclusive" and "justification" in refused.value.message
-    release_approve(version=version, approver=people["approver"],
-                    override_reason="one-subject request; exact retraining is scheduled for Friday")
+    release_approve(
+        version=version,
+        approver=people["approver"],
+        override_reason="one-subject request; exact retraining is scheduled for Friday",
+    )
     version.refresh_from_db()
     decision = version.decisions.get()
     assert version.status == VersionStatus.RELEASED
@@ -66,8 +82,11 @@ def test_releasing_on_inconclusive_needs_a_written_justification(people, model):
 def test_four_eyes_hold_on_inconclusive_too(people, model):
     version = candidate(model, started_by="engineer_approver")
     with pytest.raises(PermissionDenied):
-        release_approve(version=version, approver=people["engineer_approver"],
-                        override_reason="a long enough justification for the release")
+        release_approve(
+            version=version,
+            approver=people["engineer_approver"],
+            override_reason="a long enough justification for the release",
+        )
 
 
 def test_api_and_portal_show_inconclusive_distinctly(people, model):

@@ -32,7 +32,9 @@ def test_grant_to_release_on_a_real_worker(settings, start_worker, purge_broker,
     # Exact unlearning: passed by construction, with its evidence, and every attack still reported.
     assert candidate.verdict["outcome"] == "passed" and candidate.verdict["basis"] == "exact_by_construction"
     evidence = candidate.verdict["exact_evidence"]
-    assert evidence["retrained_checkpoints"] and set(evidence["retrained_checkpoints"].values()) <= set(candidate.digests["shards"])
+    assert evidence["retrained_checkpoints"] and set(evidence["retrained_checkpoints"].values()) <= set(
+        candidate.digests["shards"]
+    )
     unlearn_job = Job.objects.get(pk=candidate.batch.unlearn_job_id)
     assert unlearn_job.status == Job.Status.SUCCEEDED and unlearn_job.progress == 1.0 and unlearn_job.state["shards"]
     assert candidate.batch.status == BatchStatus.AWAITING_APPROVAL

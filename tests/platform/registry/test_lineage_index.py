@@ -28,8 +28,10 @@ def history():
 
 
 def held_by(key):
-    return [(entry["dataset_version"].version_id, len(entry["record_ids"]), len(entry["erased_record_ids"]))
-            for entry in selectors.lineage_for_subject(subject_key=key).dataset_versions]
+    return [
+        (entry["dataset_version"].version_id, len(entry["record_ids"]), len(entry["erased_record_ids"]))
+        for entry in selectors.lineage_for_subject(subject_key=key).dataset_versions
+    ]
 
 
 def test_an_erasure_writes_index_rows_for_the_erased_records_only(history):
@@ -52,7 +54,8 @@ def test_an_erasure_writes_index_rows_for_the_erased_records_only(history):
     from erasure_platform.registry.services.datasets import dataset_records_of_subject
 
     assert {r.record_id for r in dataset_records_of_subject(version=third, subject_key=keys[2], record_ids=None)} == {
-        r.record_id for r in records if r.subject_key == keys[2]}
+        r.record_id for r in records if r.subject_key == keys[2]
+    }
 
 
 def test_a_new_version_writes_only_what_changed(history):

@@ -77,14 +77,20 @@ def test_imported_model_goes_through_erasure_unlearning_verification_and_release
 
     api = APIClient()
     api.force_authenticate(people["engineer"])
-    response = api.post(f"/api/ml/models/{world.model.name}/versions/import",
-                        {"source": source, "trained_on": world.version.pk, "make_production": True}, format="json")
+    response = api.post(
+        f"/api/ml/models/{world.model.name}/versions/import",
+        {"source": source, "trained_on": world.version.pk, "make_production": True},
+        format="json",
+    )
     assert response.status_code == 202, response.content
     job_id = response.json()["job"]
     assert job_execute(job_id=job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=job_id).error
     imported = ModelVersion.objects.get(pk=Job.objects.get(pk=job_id).result["model_version"])
     assert imported.method == "import" and imported.layout == "plain" and imported.status == VersionStatus.RELEASED
-    assert imported.provenance["model_type"] == architecture and imported.provenance["architecture"] == CLASSES[architecture]
+    assert (
+        imported.provenance["model_type"] == architecture
+        and imported.provenance["architecture"] == CLASSES[architecture]
+    )
     assert imported.provenance["source"] == source
     assert imported.digests["files"]["model.safetensors"] == file_sha256(directory / "model.safetensors")
     assert AuditEvent.objects.filter(action="model_version.imported", entity_id=str(imported.pk)).exists()
@@ -101,7 +107,9 @@ def test_imported_model_goes_through_erasure_unlearning_verification_and_release
     assert plan.outcomes.get().version_before == imported
     assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
     batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
-    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=batch.unlearn_job_id).error
+    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
+        pk=batch.unlearn_job_id
+    ).error
     candidate = world.model.versions.get(batch=batch)
     assert candidate.method == "npo" and candidate.layout == "plain" and candidate.parent == imported
     assert candidate.digests["weights"] != imported.digests["weights"]
@@ -110,11 +118,17 @@ def test_imported_model_goes_through_erasure_unlearning_verification_and_release
     assert tokenizer is not None
 
     verify_job = Job.objects.get(pk=candidate.verification_job_id)
-    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=verify_job.pk).error
+    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
+        pk=verify_job.pk
+    ).error
     candidate.refresh_from_db()
     assert candidate.verdict["kind"] == "causal_lm" and candidate.verdict["metrics"]
-    release_approve(version=candidate, approver=people["approver"], reason="verified",
-                    override_reason="" if candidate.verdict_passed else "tiny test model: verdict reviewed by hand")
+    release_approve(
+        version=candidate,
+        approver=people["approver"],
+        reason="verified",
+        override_reason="" if candidate.verdict_passed else "tiny test model: verdict reviewed by hand",
+    )
     assert Alias.objects.get(model=world.model).version == candidate
     imported.refresh_from_db()
     assert imported.status == VersionStatus.SUPERSEDED and imported.holds_erased_data
@@ -140,11 +154,16 @@ def test_pickle_mismatched_and_wrong_kind_checkpoints_are_refused_and_nothing_is
     directory = untrained_llama(lm_world, tmp_path / "llama")
 
     def attempt(model=lm_world.model):
-        return model_version_import(model=model, source=str(directory), trained_on=lm_world.version, actor="engineer",
-                                    any_local_path=True)
+        return model_version_import(
+            model=model, source=str(directory), trained_on=lm_world.version, actor="engineer", any_local_path=True
+        )
 
-    state = {name: tensor.contiguous() for name, tensor in
-             __import__("safetensors.torch", fromlist=["load_file"]).load_file(str(directory / "model.safetensors")).items()}
+    state = {
+        name: tensor.contiguous()
+        for name, tensor in __import__("safetensors.torch", fromlist=["load_file"])
+        .load_file(str(directory / "model.safetensors"))
+        .items()
+    }
     save_file({k: v for k, v in state.items() if "layers.1." not in k}, str(directory / "model.safetensors"))
     assert "missing keys" in refused(attempt, "checkpoint_mismatch").message
     (directory / "model.safetensors").unlink()
@@ -154,9 +173,16 @@ def test_pickle_mismatched_and_wrong_kind_checkpoints_are_refused_and_nothing_is
 
     classifier_world = World(train=False, subjects=2, shards=1, slices=1)
     other = untrained_llama(lm_world, tmp_path / "other")
-    refused(lambda: model_version_import(model=classifier_world.model, source=str(other),
-                                         trained_on=classifier_world.version, actor="engineer", any_local_path=True),
-            "kind_mismatch")
+    refused(
+        lambda: model_version_import(
+            model=classifier_world.model,
+            source=str(other),
+            trained_on=classifier_world.version,
+            actor="engineer",
+            any_local_path=True,
+        ),
+        "kind_mismatch",
+    )
 
 
 def test_api_and_portal_only_import_from_allowed_places_and_only_for_engineers(settings, lm_world, tmp_path):
@@ -174,20 +200,31 @@ def test_api_and_portal_only_import_from_allowed_places_and_only_for_engineers(s
     engineer.force_authenticate(people["engineer"])
     response = engineer.post(url, {**body, "source": str(outside)}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "source_not_allowed"
-    assert engineer.post(url, {**body, "source": "http://example.org/x"}, format="json").json()["error"]["code"] == "invalid_source"
-    assert engineer.post(url, {**body, "source": "s3://other-bucket/x"}, format="json").json()["error"]["code"] == "source_not_allowed"
+    assert (
+        engineer.post(url, {**body, "source": "http://example.org/x"}, format="json").json()["error"]["code"]
+        == "invalid_source"
+    )
+    assert (
+        engineer.post(url, {**body, "source": "s3://other-bucket/x"}, format="json").json()["error"]["code"]
+        == "source_not_allowed"
+    )
     (tmp_path / "imports" / "linked").mkdir()
     (tmp_path / "imports" / "linked" / "config.json").symlink_to(outside / "config.json")
     linked = {**body, "source": str(tmp_path / "imports" / "linked")}
     assert engineer.post(url, linked, format="json").json()["error"]["code"] == "invalid_source"
-    assert engineer.post(url, {**body, "trained_on": lm_world.holdout.pk}, format="json").json()["error"]["code"] == "invalid_dataset"
+    assert (
+        engineer.post(url, {**body, "trained_on": lm_world.holdout.pk}, format="json").json()["error"]["code"]
+        == "invalid_dataset"
+    )
 
     browser = Client()
     browser.login(username="engineer", password=PASSWORD)
     page = browser.get(f"/ml/models/{lm_world.model.name}/")
     assert b"Import a version trained elsewhere" in page.content
-    response = browser.post(f"/ml/models/{lm_world.model.name}/import",
-                            {"source": str(directory), "trained_on": str(lm_world.version.pk), "version_id": "team-v1"})
+    response = browser.post(
+        f"/ml/models/{lm_world.model.name}/import",
+        {"source": str(directory), "trained_on": str(lm_world.version.pk), "version_id": "team-v1"},
+    )
     job = Job.objects.get(kind="registry.import")
     assert response.status_code == 302 and response.url == f"/ml/jobs/{job.pk}/"
     assert job_execute(job_id=job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=job.pk).error
@@ -200,9 +237,18 @@ def test_api_and_portal_only_import_from_allowed_places_and_only_for_engineers(s
 
 def test_management_command_imports_any_local_directory_and_is_idempotent(lm_world, tmp_path, capsys):
     directory = untrained_llama(lm_world, tmp_path / "anywhere")
-    arguments = ["registry_import_model", "--model", lm_world.model.name, "--source", str(directory),
-                 "--dataset", lm_world.dataset.name, "--dataset-version", lm_world.version.version_id,
-                 "--make-production"]
+    arguments = [
+        "registry_import_model",
+        "--model",
+        lm_world.model.name,
+        "--source",
+        str(directory),
+        "--dataset",
+        lm_world.dataset.name,
+        "--dataset-version",
+        lm_world.version.version_id,
+        "--make-production",
+    ]
     call_command(*arguments)
     version = lm_world.model.versions.get()
     assert version.status == VersionStatus.RELEASED and version.version_id.startswith("import-")

@@ -23,7 +23,9 @@ def test_closing_time_is_window_bounded_by_max_age_and_deadline(settings):
     far = now + timedelta(days=30)
     assert batch_closing_time(opens_at=now, last_joined_at=now, earliest_deadline=far) == now + timedelta(seconds=100)
     late_join = now + timedelta(seconds=950)
-    assert batch_closing_time(opens_at=now, last_joined_at=late_join, earliest_deadline=far) == now + timedelta(seconds=1000)
+    assert batch_closing_time(opens_at=now, last_joined_at=late_join, earliest_deadline=far) == now + timedelta(
+        seconds=1000
+    )
     soon = now + timedelta(seconds=80)
     assert batch_closing_time(opens_at=now, last_joined_at=now, earliest_deadline=soon) == now + timedelta(seconds=30)
     # A deadline already inside the margin closes the batch at once, never in the past.
@@ -46,7 +48,9 @@ def test_grant_erases_datasets_and_batches_the_model(settings):
     settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
     world = World()
     plan = plan_erasure(request_id="r-1", subject_key=world.key(1), scope={"type": "all"}, deadline_at=deadline())
-    assert plan_erasure(request_id="r-1", subject_key=world.key(1), scope={"type": "all"}, deadline_at=deadline()) == plan
+    assert (
+        plan_erasure(request_id="r-1", subject_key=world.key(1), scope={"type": "all"}, deadline_at=deadline()) == plan
+    )
     outcome = plan.outcomes.get()
     assert outcome.model == world.model and outcome.version_before == world.production
     index_rows_before = SubjectRecord.objects.count()
@@ -60,7 +64,10 @@ def test_grant_erases_datasets_and_batches_the_model(settings):
     assert SubjectRecord.objects.count() == index_rows_before
     erased_rows = SubjectRecord.objects.filter(subject_key=world.key(1))
     assert erased_rows.count() == 3 and {(r.valid_until_id, r.erased_in_id) for r in erased_rows} == {(new.pk, new.pk)}
-    assert new.pk not in {entry["dataset_version"].pk for entry in selectors.lineage_for_subject(subject_key=world.key(1)).dataset_versions}
+    assert new.pk not in {
+        entry["dataset_version"].pk
+        for entry in selectors.lineage_for_subject(subject_key=world.key(1)).dataset_versions
+    }
     assert selectors.current_versions_holding(subject_key=world.key(1)) == []
     assert selectors.current_versions_holding(subject_key=world.key(2)) == [new]
     world.version.refresh_from_db()
@@ -85,8 +92,12 @@ def test_requests_join_one_batch_and_the_deadline_closes_it_early(settings):
     job_execute(job_id=first.erase_job_id, worker="t")
     batch = first.outcomes.get().batch
     assert batch.closes_at > timezone.now() + timedelta(seconds=3500)
-    urgent = plan_erasure(request_id="b", subject_key=world.key(2), scope={"type": "all"},
-                          deadline_at=timezone.now() + timedelta(seconds=900))
+    urgent = plan_erasure(
+        request_id="b",
+        subject_key=world.key(2),
+        scope={"type": "all"},
+        deadline_at=timezone.now() + timedelta(seconds=900),
+    )
     job_execute(job_id=urgent.erase_job_id, worker="t")
     assert urgent.outcomes.get().batch == batch
     batch.refresh_from_db()
@@ -124,8 +135,12 @@ def test_records_scope_erases_only_the_subjects_own_records():
     world = World()
     own = [r.record_id for r in world.records if r.subject_key == world.key(0)][:1]
     other = [r.record_id for r in world.records if r.subject_key == world.key(1)][:1]
-    plan = plan_erasure(request_id="e", subject_key=world.key(0), scope={"type": "records", "record_ids": own + other},
-                        deadline_at=deadline())
+    plan = plan_erasure(
+        request_id="e",
+        subject_key=world.key(0),
+        scope={"type": "records", "record_ids": own + other},
+        deadline_at=deadline(),
+    )
     assert plan.scope == {"type": "records", "record_ids": own}
     job_execute(job_id=plan.erase_job_id, worker="t")
     plan.refresh_from_db()
@@ -143,8 +158,14 @@ def test_officer_records_why_not_and_the_request_completes():
     plan.refresh_from_db()
     assert plan.status == ErasurePlan.Status.COMPLETED
     completed = OutboxEvent.objects.get(topic="request.erasure_completed")
-    assert completed.payload["models"] == [{"model": world.model.name, "version_before": world.production.version_id,
-                                            "skipped_reason": "model is being decommissioned", "recorded_by": "officer"}]
+    assert completed.payload["models"] == [
+        {
+            "model": world.model.name,
+            "version_before": world.production.version_id,
+            "skipped_reason": "model is being decommissioned",
+            "recorded_by": "officer",
+        }
+    ]
     with pytest.raises(Conflict):
         outcome_skip(plan=plan, model=world.model, officer=people["officer"], reason="model is being decommissioned")
     assert ModelOutcome.objects.get(plan=plan).status == ModelOutcome.Status.SKIPPED
@@ -172,7 +193,9 @@ def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settin
     candidate = world.model.versions.get(batch=batch)
     assert candidate.method == "sisa-exact" and len(candidate.digests["shards"]) == 2
     verify_job = Job.objects.get(pk=candidate.verification_job_id)
-    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=verify_job.pk).error
+    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
+        pk=verify_job.pk
+    ).error
     candidate.refresh_from_db()
     assert candidate.verdict["kind"] == "causal_lm"
     names = {metric["name"] for metric in candidate.verdict["metrics"]}
@@ -200,32 +223,47 @@ def test_a_model_without_sisa_layout_is_unlearned_with_its_approximate_method_an
     torch.manual_seed(0)
     features = torch.tensor([r.content["features"] for r in world.records], dtype=torch.float32)
     labels = torch.tensor([r.content["label"] for r in world.records])
-    classifier = build_classifier(ClassifierConfig(input_dim=features.shape[1], num_classes=int(labels.max()) + 1), seed=0)
+    classifier = build_classifier(
+        ClassifierConfig(input_dim=features.shape[1], num_classes=int(labels.max()) + 1), seed=0
+    )
     optimizer = torch.optim.Adam(classifier.parameters(), lr=0.05)
     for _ in range(60):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(classifier(features), labels).backward()
         optimizer.step()
     classifier.save_pretrained(tmp_path / "imported")
-    artifact = upload_dir(platform_object_store(), f"models/{world.model.name}/import", tmp_path / "imported",
-                          weights_digest=weights_digest(classifier))
+    artifact = upload_dir(
+        platform_object_store(),
+        f"models/{world.model.name}/import",
+        tmp_path / "imported",
+        weights_digest=weights_digest(classifier),
+    )
     parent = release_initial(
-        version=model_version_record_plain(model=world.model, version_id="import-1", artifact=artifact.to_dict(),
-                                           trained_on=world.version, actor="engineer"),
+        version=model_version_record_plain(
+            model=world.model,
+            version_id="import-1",
+            artifact=artifact.to_dict(),
+            trained_on=world.version,
+            actor="engineer",
+        ),
         actor="test",
     )
 
     plan = plan_erasure(request_id="approx-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
     assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
     batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
-    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=batch.unlearn_job_id).error
+    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
+        pk=batch.unlearn_job_id
+    ).error
     candidate = world.model.versions.get(batch=batch)
     assert candidate.method == "gradient_difference" and candidate.layout == "plain" and candidate.parent == parent
     assert candidate.digests["weights"] and candidate.digests["weights"] != parent.digests["weights"]
     assert candidate.cost["params"]["steps"] == 5
 
     verify_job = Job.objects.get(pk=candidate.verification_job_id)
-    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=verify_job.pk).error
+    assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
+        pk=verify_job.pk
+    ).error
     candidate.refresh_from_db()
     assert candidate.verdict["kind"] == "classifier" and candidate.verdict["metrics"]
     assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)

@@ -27,8 +27,9 @@ def batch_for(model, started_by="system:registry"):
     from django.utils import timezone
 
     now = timezone.now()
-    return UnlearningBatch.objects.create(model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL,
-                                          started_by=started_by)
+    return UnlearningBatch.objects.create(
+        model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL, started_by=started_by
+    )
 
 
 def test_approve_moves_alias_supersedes_and_notifies_consumers(people, model):
@@ -41,14 +42,18 @@ def test_approve_moves_alias_supersedes_and_notifies_consumers(people, model):
     assert candidate.status == VersionStatus.RELEASED
     assert old.status == VersionStatus.SUPERSEDED and old.holds_erased_data
     assert Alias.objects.get(model=model).version == candidate
-    assert OutboxEvent.objects.filter(topic="registry.consumer_notify", payload__old_version=old.version_id).count() == 1
+    assert (
+        OutboxEvent.objects.filter(topic="registry.consumer_notify", payload__old_version=old.version_id).count() == 1
+    )
     assert AuditEvent.objects.filter(action="model_version.approved", entity_id=str(candidate.pk)).exists()
     assert candidate.decisions.get().approver == "approver"
 
 
 def test_self_approval_is_refused(people, model):
     make_production(model, fake_version(model))
-    candidate = fake_version(model, created_by="engineer_approver", batch=batch_for(model, "engineer_approver"), verdict=PASSED)
+    candidate = fake_version(
+        model, created_by="engineer_approver", batch=batch_for(model, "engineer_approver"), verdict=PASSED
+    )
     with pytest.raises(PermissionDenied) as refused:
         release_approve(version=candidate, approver=people["engineer_approver"])
     assert refused.value.code == "four_eyes"
@@ -57,7 +62,9 @@ def test_self_approval_is_refused(people, model):
 
 
 def test_batch_starter_cannot_approve_either(people, model):
-    candidate = fake_version(model, created_by="system:registry", batch=batch_for(model, "engineer_approver"), verdict=PASSED)
+    candidate = fake_version(
+        model, created_by="system:registry", batch=batch_for(model, "engineer_approver"), verdict=PASSED
+    )
     with pytest.raises(PermissionDenied):
         release_approve(version=candidate, approver=people["engineer_approver"])
 
@@ -92,7 +99,9 @@ def test_failed_verdict_needs_an_override_reason(people, model):
     with pytest.raises(Conflict) as refused:
         release_approve(version=candidate, approver=people["approver"], override_reason="fine")
     assert refused.value.code == "verdict_failed"
-    release_approve(version=candidate, approver=people["approver"], override_reason="tiny forget set: AUC noise accepted")
+    release_approve(
+        version=candidate, approver=people["approver"], override_reason="tiny forget set: AUC noise accepted"
+    )
     decision = candidate.decisions.get()
     assert decision.overrode_failed_verdict and "AUC noise" in decision.reason
 
@@ -135,7 +144,11 @@ def test_rollback_returns_to_previous_version_when_no_erasure_was_involved(peopl
     retrained.refresh_from_db()
     assert retrained.status == VersionStatus.SUPERSEDED
     assert AuditEvent.objects.filter(action="model.rolled_back").exists()
-    assert list(Alias.objects.get(model=model).moves.values_list("action", flat=True)) == ["release", "release", "rollback"]
+    assert list(Alias.objects.get(model=model).moves.values_list("action", flat=True)) == [
+        "release",
+        "release",
+        "rollback",
+    ]
 
 
 def test_rollback_to_a_version_holding_erased_data_is_refused(people, model):

@@ -19,7 +19,9 @@ def delivered_mail() -> list:
     from erasure_platform.core.services.outbox import outbox_event_consume
     from erasure_platform.core.topics import OWNER_EMAIL as TOPIC_OWNER_EMAIL
 
-    for event_id in OutboxEvent.objects.filter(topic=TOPIC_OWNER_EMAIL).order_by("created_at").values_list("id", flat=True):
+    for event_id in (
+        OutboxEvent.objects.filter(topic=TOPIC_OWNER_EMAIL).order_by("created_at").values_list("id", flat=True)
+    ):
         outbox_event_consume(event_id=event_id)
     return mail.outbox
 
@@ -54,7 +56,9 @@ def verified_request(file_request, django_capture_on_commit_callbacks):
     def make(identifier="ada@example.com", **kwargs):
         request, token = file_request(identifier=identifier, **kwargs)
         with django_capture_on_commit_callbacks(execute=True):
-            request = request_verify_identity(request=request, code=last_code(identifier if "@" in identifier else None))
+            request = request_verify_identity(
+                request=request, code=last_code(identifier if "@" in identifier else None)
+            )
         return request, token
 
     return make

@@ -32,7 +32,9 @@ def filed(django_capture_on_commit_callbacks):
 @pytest.fixture
 def verified(filed, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = APIClient().post(f"/api/owner/requests/{filed['access_token']}/verify", {"code": last_code()}, format="json")
+        response = APIClient().post(
+            f"/api/owner/requests/{filed['access_token']}/verify", {"code": last_code()}, format="json"
+        )
     assert response.status_code == 200, response.content
     return filed, ErasureRequest.objects.get(reference=filed["reference"])
 
@@ -87,7 +89,10 @@ def test_another_owners_token_or_a_made_up_one_is_not_found(filed):
     other = file_via_api(identifier="bob@example.com").json()
     for token in ("x" * 43, other["access_token"][:-1] + ("A" if other["access_token"][-1] != "A" else "B")):
         assert APIClient().get(f"/api/owner/requests/{token}").status_code == 404
-        assert APIClient().post(f"/api/owner/requests/{token}/verify", {"code": "123456"}, format="json").status_code == 404
+        assert (
+            APIClient().post(f"/api/owner/requests/{token}/verify", {"code": "123456"}, format="json").status_code
+            == 404
+        )
     mine = APIClient().get(f"/api/owner/requests/{other['access_token']}").json()
     assert mine["reference"] == other["reference"] != filed["reference"]
 
@@ -107,8 +112,13 @@ def test_staff_endpoints_refuse_anonymous_and_other_roles(verified, who, request
     refused = 403 if who else 401  # no credentials: 401 with WWW-Authenticate; the wrong role: 403
     for path in ("/api/requests/queue", "/api/requests/dashboard", base):
         assert client.get(path).status_code == refused
-    for action, body in (("grant", {}), ("refuse", {"ground": "gdpr_legal_claims", "reason": REASON}),
-                         ("extend", {"reason": REASON}), ("reopen", {"reason": REASON}), ("purge-contact", {})):
+    for action, body in (
+        ("grant", {}),
+        ("refuse", {"ground": "gdpr_legal_claims", "reason": REASON}),
+        ("extend", {"reason": REASON}),
+        ("reopen", {"reason": REASON}),
+        ("purge-contact", {}),
+    ):
         assert client.post(f"{base}/{action}", body, format="json").status_code == refused
     assert ErasureRequest.objects.get(pk=erasure_request.pk).status == "verified"
 
@@ -193,7 +203,9 @@ def test_dashboard_figures(verified, file_request, officer):
     _, first = verified
     late, _ = file_request(identifier="late@example.com", jurisdiction="CCPA")
     ErasureRequest.objects.filter(pk=late.pk).update(due_on="2020-01-01")
-    client_for(officer).post(f"/api/requests/{first.id}/refuse", {"ground": "gdpr_legal_claims", "reason": REASON}, format="json")
+    client_for(officer).post(
+        f"/api/requests/{first.id}/refuse", {"ground": "gdpr_legal_claims", "reason": REASON}, format="json"
+    )
     figures = client_for(officer).get("/api/requests/dashboard").json()
     assert figures["total"] == 2 and figures["open"] == 1 and figures["overdue"] == 1 and figures["closed"] == 1
     assert figures["median_days_to_close"] == 0.0
@@ -202,10 +214,18 @@ def test_dashboard_figures(verified, file_request, officer):
 
 def test_schema_lists_every_operation():
     paths = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
-    for path in ("/api/requests", "/api/requests/queue", "/api/requests/dashboard", "/api/requests/{request_id}",
-                 "/api/requests/{request_id}/grant", "/api/requests/{request_id}/refuse",
-                 "/api/requests/{request_id}/extend", "/api/requests/{request_id}/reopen",
-                 "/api/owner/requests/{token}", "/api/owner/requests/{token}/verify"):
+    for path in (
+        "/api/requests",
+        "/api/requests/queue",
+        "/api/requests/dashboard",
+        "/api/requests/{request_id}",
+        "/api/requests/{request_id}/grant",
+        "/api/requests/{request_id}/refuse",
+        "/api/requests/{request_id}/extend",
+        "/api/requests/{request_id}/reopen",
+        "/api/owner/requests/{token}",
+        "/api/owner/requests/{token}/verify",
+    ):
         assert path in paths, path
 
 

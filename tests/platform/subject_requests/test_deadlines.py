@@ -27,7 +27,11 @@ def test_gdpr_month_is_not_thirty_days():
 
 @pytest.mark.parametrize(
     ("received", "due"),
-    [(date(2026, 1, 1), date(2026, 2, 15)), (date(2026, 12, 1), date(2027, 1, 15)), (date(2028, 2, 1), date(2028, 3, 17))],
+    [
+        (date(2026, 1, 1), date(2026, 2, 15)),
+        (date(2026, 12, 1), date(2027, 1, 15)),
+        (date(2028, 2, 1), date(2028, 3, 17)),
+    ],
 )
 def test_ccpa_deadline_is_45_calendar_days(received, due):
     assert d.response_due(d.CCPA, received) == due
@@ -63,13 +67,27 @@ def test_unknown_jurisdiction_is_refused():
 
 def test_extension_only_once_and_only_within_the_first_period():
     received = date(2026, 1, 31)
-    assert d.extension_refusal(jurisdiction=d.GDPR, received_on=received, today=date(2026, 2, 28), already_extended=False) is None
-    late = d.extension_refusal(jurisdiction=d.GDPR, received_on=received, today=date(2026, 3, 1), already_extended=False)
+    assert (
+        d.extension_refusal(jurisdiction=d.GDPR, received_on=received, today=date(2026, 2, 28), already_extended=False)
+        is None
+    )
+    late = d.extension_refusal(
+        jurisdiction=d.GDPR, received_on=received, today=date(2026, 3, 1), already_extended=False
+    )
     assert late and "within the first one month" in late
-    twice = d.extension_refusal(jurisdiction=d.GDPR, received_on=received, today=date(2026, 2, 1), already_extended=True)
+    twice = d.extension_refusal(
+        jurisdiction=d.GDPR, received_on=received, today=date(2026, 2, 1), already_extended=True
+    )
     assert twice and "only one extension" in twice
-    assert d.extension_refusal(jurisdiction=d.CCPA, received_on=date(2026, 1, 1), today=date(2026, 2, 15), already_extended=False) is None
-    assert d.extension_refusal(jurisdiction=d.CCPA, received_on=date(2026, 1, 1), today=date(2026, 2, 16), already_extended=False)
+    assert (
+        d.extension_refusal(
+            jurisdiction=d.CCPA, received_on=date(2026, 1, 1), today=date(2026, 2, 15), already_extended=False
+        )
+        is None
+    )
+    assert d.extension_refusal(
+        jurisdiction=d.CCPA, received_on=date(2026, 1, 1), today=date(2026, 2, 16), already_extended=False
+    )
 
 
 def test_ccpa_confirmation_within_ten_business_days():

@@ -12,12 +12,12 @@ from erasure_platform.subject_requests.crypto import decrypt_text, token_hash
 from erasure_platform.subject_requests.models import ErasureRequest
 from erasure_platform.subject_requests.selectors import request_get_by_token
 from erasure_platform.subject_requests.services import (
+    intake,
     request_purge_contact,
     request_refuse,
     request_resend_code,
     request_verify_identity,
 )
-from erasure_platform.subject_requests.services import intake
 from tests.platform.subject_requests.conftest import delivered_mail, last_code
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,9 @@ def actions(request) -> list[str]:
 
 
 def test_filing_stores_only_the_keyed_hash_and_encrypted_contact(file_request):
-    request, token = file_request(identifier="  Ada@Example.com ", message="please forget me", contact_email="inbox@example.org")
+    request, token = file_request(
+        identifier="  Ada@Example.com ", message="please forget me", contact_email="inbox@example.org"
+    )
     assert request.subject_key == subject_key("ada@example.com", settings.SUBJECT_KEY_SECRET)
     row = ErasureRequest.objects.filter(pk=request.pk).values().get()
     flat = repr(row).lower()
@@ -45,7 +47,9 @@ def test_filing_stores_only_the_keyed_hash_and_encrypted_contact(file_request):
 
 
 def test_receipt_goes_to_the_contact_and_the_code_to_the_identifier(file_request):
-    request, token = file_request(identifier="ada@example.com", contact_email="inbox@example.org", link_base="https://p.test")
+    request, token = file_request(
+        identifier="ada@example.com", contact_email="inbox@example.org", link_base="https://p.test"
+    )
     receipt, code_mail = delivered_mail()
     assert receipt.to == ["inbox@example.org"] and request.reference in receipt.subject
     assert f"https://p.test/requests/s/{token}/" in receipt.body
@@ -199,7 +203,9 @@ def test_two_unverified_requests_coexist_and_the_later_verified_one_becomes_a_du
 
 def test_a_closed_request_does_not_make_a_new_one_a_duplicate(verified_request, file_request, officer):
     first, _ = verified_request()
-    request_refuse(request=first, officer=officer, ground="gdpr_legal_claims", reason="Pending litigation hold on the account.")
+    request_refuse(
+        request=first, officer=officer, ground="gdpr_legal_claims", reason="Pending litigation hold on the account."
+    )
     second, _ = file_request()
     assert second.status == "submitted"
 
@@ -218,7 +224,9 @@ def test_contact_purge_only_once_closed(verified_request, officer):
     with pytest.raises(Conflict) as error:
         request_purge_contact(request=request, actor="user:olivia")
     assert error.value.code == "request_open"
-    request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason="Pending litigation hold on the account.")
+    request_refuse(
+        request=request, officer=officer, ground="gdpr_legal_claims", reason="Pending litigation hold on the account."
+    )
     request = request_purge_contact(request=request, actor="user:olivia")
     assert request.contact_email_encrypted == request.verification_address_encrypted == request.message_encrypted == ""
     assert request.contact_purged_at is not None and request.subject_key

@@ -78,8 +78,13 @@ def test_resend_from_the_portal_reports_the_limit(django_capture_on_commit_callb
 def test_another_owners_link_is_not_found(django_capture_on_commit_callbacks):
     token = file_on_portal(Client(), django_capture_on_commit_callbacks)
     request = ErasureRequest.objects.get()
-    for path in (f"/requests/s/{'x' * 43}/", f"/requests/s/{token[:-2]}/", f"/requests/s/{request.id}/",
-                 f"/requests/s/{request.reference}/", f"/requests/s/{'y' * 43}/verify"):
+    for path in (
+        f"/requests/s/{'x' * 43}/",
+        f"/requests/s/{token[:-2]}/",
+        f"/requests/s/{request.id}/",
+        f"/requests/s/{request.reference}/",
+        f"/requests/s/{'y' * 43}/verify",
+    ):
         assert Client().get(path).status_code == 404, path
 
 
@@ -130,7 +135,10 @@ def test_officer_refusal_is_shown_to_the_owner(django_capture_on_commit_callback
     assert response.status_code == 302
     html = owner.get(f"/requests/s/{token}/").content.decode()
     assert "Why we refused" in html and REASON in html and "security incidents" in html
-    assert staff.post(f"/requests/review/{request.id}/reopen", {"reason": "The owner sent new evidence."}).status_code == 302
+    assert (
+        staff.post(f"/requests/review/{request.id}/reopen", {"reason": "The owner sent new evidence."}).status_code
+        == 302
+    )
     assert ErasureRequest.objects.get().status == "submitted"
 
 
@@ -140,7 +148,12 @@ def test_auditor_sees_no_action_forms_and_cannot_post(django_capture_on_commit_c
     client = signed_in(auditor)
     html = client.get(f"/requests/review/{request.id}/").content.decode()
     assert "Audit timeline" in html and "Grant erasure" not in html and "Refuse</button>" not in html
-    assert client.post(f"/requests/review/{request.id}/refuse", {"ground": "identity_not_verified", "reason": REASON}).status_code == 403
+    assert (
+        client.post(
+            f"/requests/review/{request.id}/refuse", {"ground": "identity_not_verified", "reason": REASON}
+        ).status_code
+        == 403
+    )
     assert ErasureRequest.objects.get().status == "submitted"
 
 
@@ -149,7 +162,12 @@ def test_staff_actions_need_csrf(django_capture_on_commit_callbacks, officer):
     request = ErasureRequest.objects.get()
     client = Client(enforce_csrf_checks=True)
     client.force_login(officer)
-    assert client.post(f"/requests/review/{request.id}/refuse", {"ground": "identity_not_verified", "reason": REASON}).status_code == 403
+    assert (
+        client.post(
+            f"/requests/review/{request.id}/refuse", {"ground": "identity_not_verified", "reason": REASON}
+        ).status_code
+        == 403
+    )
     assert ErasureRequest.objects.get().status == "submitted"
 
 
@@ -181,8 +199,8 @@ def test_failed_officer_action_shows_its_error_inside_that_form_with_focus(djang
     response = staff.post(f"/requests/review/{request.id}/refuse", {"ground": "gdpr_legal_claims", "reason": REASON})
     html = response.content.decode()
     assert response.status_code == 400
-    refuse_form = html[html.index('id="refuse"'):]
-    refuse_form = refuse_form[:refuse_form.index("</form>")]
+    refuse_form = html[html.index('id="refuse"') :]
+    refuse_form = refuse_form[: refuse_form.index("</form>")]
     assert 'role="alert"' in refuse_form and "data-focus-on-load" in refuse_form
     assert html.count("data-focus-on-load") == 1
     assert "portal/site.js" in html

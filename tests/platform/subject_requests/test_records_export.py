@@ -49,8 +49,9 @@ def test_json_records_hold_the_statutory_fields_and_nothing_personal(two_request
 
 def test_csv_records_for_a_period_that_holds_the_older_request(two_requests, auditor):
     _, kept = two_requests
-    response = api_client(auditor).get("/api/requests/records",
-                                       {"start": "2020-01-01", "end": "2020-01-31", "file_format": "csv"})
+    response = api_client(auditor).get(
+        "/api/requests/records", {"start": "2020-01-01", "end": "2020-01-31", "file_format": "csv"}
+    )
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert 'filename="erasure-requests-2020-01-01-2020-01-31.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
@@ -58,12 +59,15 @@ def test_csv_records_for_a_period_that_holds_the_older_request(two_requests, aud
     assert list(rows[0]) == RECORD_FIELDS and rows[0]["received_on"] == "2020-01-05"
 
 
-@pytest.mark.parametrize("query", [
-    {"start": "2026-02-01", "end": "2026-01-01"},
-    {"start": "2010-01-01", "end": "2026-01-01"},
-    {"start": "yesterday"},
-    {"file_format": "xlsx"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start": "2026-02-01", "end": "2026-01-01"},
+        {"start": "2010-01-01", "end": "2026-01-01"},
+        {"start": "yesterday"},
+        {"file_format": "xlsx"},
+    ],
+)
 def test_bad_periods_and_formats_are_refused_clearly(officer, query):
     response = api_client(officer).get("/api/requests/records", query)
     assert response.status_code == 400 and "error" in response.json()

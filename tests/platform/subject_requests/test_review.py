@@ -23,7 +23,9 @@ REASON = "The records are under a litigation hold until 2027."
 
 
 def last_action(request) -> str:
-    return AuditEvent.objects.filter(entity_id=str(request.id)).order_by("-sequence").values_list("action", flat=True)[0]
+    return (
+        AuditEvent.objects.filter(entity_id=str(request.id)).order_by("-sequence").values_list("action", flat=True)[0]
+    )
 
 
 def granted_events():
@@ -31,8 +33,12 @@ def granted_events():
 
 
 def complete(request, **extra):
-    payload = {"request_id": str(request.id), "datasets": [{"dataset": "d", "before": 1, "after": 2, "removed": ["h1"]}],
-               "models": [{"model": "m", "before": 1, "after": 2, "method": "sisa", "verdict": "pass"}], **extra}
+    payload = {
+        "request_id": str(request.id),
+        "datasets": [{"dataset": "d", "before": 1, "after": 2, "removed": ["h1"]}],
+        "models": [{"model": "m", "before": 1, "after": 2, "method": "sisa", "verdict": "pass"}],
+        **extra,
+    }
     event = outbox_publish(topic="request.erasure_completed", payload=payload)
     outbox_event_consume(event_id=event.id)
     return ErasureRequest.objects.get(pk=request.pk)
@@ -40,14 +46,18 @@ def complete(request, **extra):
 
 # ---- grant ----
 
-def test_grant_publishes_request_granted_in_the_same_transaction(verified_request, officer, django_capture_on_commit_callbacks):
+
+def test_grant_publishes_request_granted_in_the_same_transaction(
+    verified_request, officer, django_capture_on_commit_callbacks
+):
     request, _ = verified_request(scope_type="records", record_ids=["r-1", "r-2"])
     with django_capture_on_commit_callbacks(execute=True):
         request = request_grant(request=request, officer=officer, reason="looks fine")
     assert request.status == "granted" and request.decided_by == "olivia" and request.granted_at
     (event,) = granted_events()
     assert event.payload == {
-        "request_id": str(request.id), "subject_key": request.subject_key,
+        "request_id": str(request.id),
+        "subject_key": request.subject_key,
         "scope": {"type": "records", "record_ids": ["r-1", "r-2"]},
         "deadline_at": f"{request.due_on.isoformat()}T23:59:59+00:00",
     }
@@ -87,7 +97,10 @@ def test_cannot_grant_a_closed_request(verified_request, officer, closed):
 
 # ---- refuse ----
 
-def test_refuse_records_ground_reason_and_the_ccpa_response_fields(verified_request, officer, django_capture_on_commit_callbacks):
+
+def test_refuse_records_ground_reason_and_the_ccpa_response_fields(
+    verified_request, officer, django_capture_on_commit_callbacks
+):
     request, token = verified_request()
     with django_capture_on_commit_callbacks(execute=True):
         request = request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
@@ -102,7 +115,9 @@ def test_refuse_records_ground_reason_and_the_ccpa_response_fields(verified_requ
 
 def test_an_unverified_request_can_be_refused_for_identity(file_request, officer):
     request, _ = file_request(jurisdiction="CCPA")
-    request = request_refuse(request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered.")
+    request = request_refuse(
+        request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered."
+    )
     assert request.status == "refused" and request.code_hash == ""
 
 
@@ -148,6 +163,7 @@ def test_cannot_refuse_twice(verified_request, officer):
 
 
 # ---- extend ----
+
 
 def test_gdpr_extension_by_two_months_tells_the_owner(verified_request, officer, django_capture_on_commit_callbacks):
     request, _ = verified_request()
@@ -208,6 +224,7 @@ def test_extension_needs_a_reason(verified_request, officer):
 
 # ---- reopen ----
 
+
 def test_reopen_a_refused_request_returns_it_to_review(verified_request, officer):
     request, _ = verified_request()
     request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
@@ -220,7 +237,9 @@ def test_reopen_a_refused_request_returns_it_to_review(verified_request, officer
 
 def test_reopen_a_request_refused_for_identity_returns_it_to_verification(file_request, officer):
     request, _ = file_request()
-    request_refuse(request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered.")
+    request_refuse(
+        request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered."
+    )
     request = request_reopen(request=request, officer=officer, reason="The owner called and asked again.")
     assert request.status == "submitted" and request.code_sends == 0
 
@@ -252,10 +271,15 @@ def test_reopen_needs_a_reason(verified_request, officer):
 
 # ---- events from the registry ----
 
+
 def test_completion_event_completes_the_request_once(verified_request, officer, django_capture_on_commit_callbacks):
     request, _ = verified_request()
     request_grant(request=request, officer=officer)
-    payload = {"request_id": str(request.id), "datasets": [{"dataset": "d1"}], "models": [{"model": "m1"}, {"model": "m2"}]}
+    payload = {
+        "request_id": str(request.id),
+        "datasets": [{"dataset": "d1"}],
+        "models": [{"model": "m1"}, {"model": "m2"}],
+    }
     event = outbox_publish(topic="request.erasure_completed", payload=payload)
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox_event_consume(event_id=event.id) == ["subject_requests.complete"]
@@ -275,7 +299,9 @@ def test_completion_for_a_request_not_granted_is_recorded_and_ignored(verified_r
 
 
 def test_completion_for_an_unknown_request_is_harmless():
-    event = outbox_publish(topic="request.erasure_completed", payload={"request_id": "not-a-uuid", "datasets": [], "models": []})
+    event = outbox_publish(
+        topic="request.erasure_completed", payload={"request_id": "not-a-uuid", "datasets": [], "models": []}
+    )
     assert outbox_event_consume(event_id=event.id) == ["subject_requests.complete"]
     assert request_complete(payload={"request_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}) is None
 
@@ -283,8 +309,10 @@ def test_completion_for_an_unknown_request_is_harmless():
 def test_progress_event_shows_on_the_owner_timeline(verified_request, officer):
     request, _ = verified_request()
     request_grant(request=request, officer=officer)
-    event = outbox_publish(topic="request.erasure_progress",
-                           payload={"request_id": str(request.id), "stage": "datasets_erased", "detail": {"datasets": 2}})
+    event = outbox_publish(
+        topic="request.erasure_progress",
+        payload={"request_id": str(request.id), "stage": "datasets_erased", "detail": {"datasets": 2}},
+    )
     outbox_event_consume(event_id=event.id)
     request.refresh_from_db()
     assert request.progress_stage == "datasets_erased"

@@ -37,6 +37,7 @@ def api_exception_handler(exc, context):
 
 # ---- errors raised outside any API view (no URL matched, body too large): JSON under /api/ ----
 
+
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
@@ -58,7 +59,9 @@ def api_aware_bad_request(request, exception=None):
     from django.views import defaults
 
     if _is_api(request):
-        return JsonResponse(error_body("bad_request", "The request could not be read (too large or malformed)."), status=400)
+        return JsonResponse(
+            error_body("bad_request", "The request could not be read (too large or malformed)."), status=400
+        )
     return defaults.bad_request(request, exception)
 
 
@@ -83,15 +86,21 @@ def api_aware_server_error(request):
     error = sys.exc_info()[1]
     if _database_unavailable(error):
         if _is_api(request):
-            response = JsonResponse(error_body("service_unavailable", "The database cannot be reached; try again shortly."),
-                                    status=503)
+            response = JsonResponse(
+                error_body("service_unavailable", "The database cannot be reached; try again shortly."), status=503
+            )
         else:
-            response = HttpResponse("<!doctype html><title>Unavailable</title><h1>Temporarily unavailable</h1>"
-                                    "<p>Please try again in a few seconds.</p>", status=503)
+            response = HttpResponse(
+                "<!doctype html><title>Unavailable</title><h1>Temporarily unavailable</h1>"
+                "<p>Please try again in a few seconds.</p>",
+                status=503,
+            )
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
     if _is_api(request):
-        return JsonResponse(error_body("server_error", "Something went wrong on our side; it has been logged."), status=500)
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side; it has been logged."), status=500
+        )
     return defaults.server_error(request)
 
 

@@ -50,7 +50,9 @@ class BoundedJSONParser(JSONParser):
         try:
             text = codecs.decode(raw, encoding)
         except (UnicodeDecodeError, LookupError) as error:
-            raise ParseError(f"JSON parse error - the body is not {encoding}: {error.reason if hasattr(error, 'reason') else error}")
+            raise ParseError(
+                f"JSON parse error - the body is not {encoding}: {error.reason if hasattr(error, 'reason') else error}"
+            )
         if json_nesting_exceeds(text, settings.ERASURE_JSON_MAX_DEPTH):
             raise BodyRefused(f"the JSON body nests deeper than {settings.ERASURE_JSON_MAX_DEPTH} levels")
         try:

@@ -9,19 +9,30 @@ ERROR_SCHEMA = {"$ref": "#/components/schemas/ApiError"}
 # request -> status -> certificate -> verification, by the access token the first answer returns.
 OWNER_LINKS = {
     ("erasure_request_create", "201"): {
-        "OwnerStatus": {"operationId": "erasure_request_owner_status",
-                        "parameters": {"token": "$response.body#/access_token"}},
-        "OwnerVerify": {"operationId": "erasure_request_verify", "parameters": {"token": "$response.body#/access_token"}},
-        "OwnerResendCode": {"operationId": "erasure_request_resend_code",
-                            "parameters": {"token": "$response.body#/access_token"}},
+        "OwnerStatus": {
+            "operationId": "erasure_request_owner_status",
+            "parameters": {"token": "$response.body#/access_token"},
+        },
+        "OwnerVerify": {
+            "operationId": "erasure_request_verify",
+            "parameters": {"token": "$response.body#/access_token"},
+        },
+        "OwnerResendCode": {
+            "operationId": "erasure_request_resend_code",
+            "parameters": {"token": "$response.body#/access_token"},
+        },
     },
     ("erasure_request_owner_status", "200"): {
-        "OwnerCertificate": {"operationId": "erasure_request_owner_certificate",
-                             "parameters": {"token": "$request.path.token"}},
+        "OwnerCertificate": {
+            "operationId": "erasure_request_owner_certificate",
+            "parameters": {"token": "$request.path.token"},
+        },
     },
     ("erasure_request_owner_certificate", "200"): {
-        "VerifyCertificate": {"operationId": "certificates_verify_create",
-                              "requestBody": {"certificate": "$response.body#/certificate"}},
+        "VerifyCertificate": {
+            "operationId": "certificates_verify_create",
+            "requestBody": {"certificate": "$response.body#/certificate"},
+        },
     },
 }
 
@@ -55,10 +66,13 @@ def document_body_and_availability_errors(result, generator, request, public):
     for operation in _operations(result):
         if "requestBody" in operation:
             operation["responses"].setdefault("400", _error_response("The body could not be read or is not valid"))
-        operation["responses"].setdefault("503", _error_response(
-            "The service (its database) is temporarily unavailable",
-            {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}},
-        ))
+        operation["responses"].setdefault(
+            "503",
+            _error_response(
+                "The service (its database) is temporarily unavailable",
+                {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}},
+            ),
+        )
     return result
 
 
@@ -70,7 +84,9 @@ def document_authentication(result, generator, request, public):
         if security and {} not in security:
             response = operation["responses"].setdefault("401", _error_response("No credentials, or invalid ones"))
             response.setdefault("headers", {})["WWW-Authenticate"] = {
-                "schema": {"type": "string"}, "description": "The scheme to use: Token"}
+                "schema": {"type": "string"},
+                "description": "The scheme to use: Token",
+            }
     return result
 
 

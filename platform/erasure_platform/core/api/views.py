@@ -19,7 +19,9 @@ class HealthApi(APIView):
     @extend_schema(
         responses={
             200: inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField()}),
-            503: inline_serializer("HealthDegraded", {"status": serializers.CharField(), "checks": serializers.DictField()}),
+            503: inline_serializer(
+                "HealthDegraded", {"status": serializers.CharField(), "checks": serializers.DictField()}
+            ),
         }
     )
     def get(self, request):

@@ -9,7 +9,7 @@ from the environment, so a database credential alone can neither forge nor alter
 from __future__ import annotations
 
 import uuid
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.conf import settings
 from django.utils import timezone
@@ -28,7 +28,7 @@ def audit_event_content(
     """The event as the log and every verifier see it (RFC 8785 canonicalised for hashing)."""
     content = {
         "uid": str(uid),
-        "occurred_at": occurred_at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
         "entity_type": entity_type,
@@ -43,8 +43,14 @@ def audit_event_content(
 def audit_event_of(event: AuditEvent) -> dict:
     """The logged content of a stored event, MAC included."""
     return audit_event_content(
-        uid=event.uid, occurred_at=event.occurred_at, actor=event.actor, action=event.action,
-        entity_type=event.entity_type, entity_id=event.entity_id, data=event.data, mac=event.mac,
+        uid=event.uid,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        action=event.action,
+        entity_type=event.entity_type,
+        entity_id=event.entity_id,
+        data=event.data,
+        mac=event.mac,
     )
 
 

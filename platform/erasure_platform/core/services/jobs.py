@@ -27,7 +27,6 @@ from erasure_platform.core.services.outbox import outbox_publish
 logger = logging.getLogger(__name__)
 
 
-
 class LeaseLost(Exception):
     """Another worker owns the job now (our lease lapsed): stop without writing results."""
 
@@ -90,7 +89,9 @@ def job_create(
 ) -> Job:
     """Create a job and announce it, in one transaction. Same idempotency key → same job."""
     if kind not in _handlers:
-        raise ApplicationError(f"unknown job kind {kind!r}", code="unknown_job_kind", details={"known": sorted(_handlers)})
+        raise ApplicationError(
+            f"unknown job kind {kind!r}", code="unknown_job_kind", details={"known": sorted(_handlers)}
+        )
     if idempotency_key:
         existing = Job.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -105,7 +106,13 @@ def job_create(
             idempotency_key=idempotency_key or None,
             max_attempts=max_attempts or settings.JOB_MAX_ATTEMPTS,
         )
-        audit_record(actor=actor, action="job.created", entity_type="job", entity_id=job.id, data={"kind": kind, "params": params})
+        audit_record(
+            actor=actor,
+            action="job.created",
+            entity_type="job",
+            entity_id=job.id,
+            data={"kind": kind, "params": params},
+        )
         outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": queue})
     return job
 
@@ -128,7 +135,13 @@ def job_claim(*, job_id, worker: str) -> Job | None:
         job.heartbeat_at = now
         job.started_at = job.started_at or now
         job.save()
-        audit_record(actor=f"worker:{worker}", action="job.started", entity_type="job", entity_id=job.id, data={"attempt": job.attempts})
+        audit_record(
+            actor=f"worker:{worker}",
+            action="job.started",
+            entity_type="job",
+            entity_id=job.id,
+            data={"attempt": job.attempts},
+        )
     return job
 
 
@@ -156,7 +169,10 @@ def _job_finish(*, job_id, worker: str, status: str, result: dict | None = None,
         job.lease_expires_at = None
         job.save()
         audit_record(
-            actor=f"worker:{worker}", action=f"job.{status}", entity_type="job", entity_id=job.id,
+            actor=f"worker:{worker}",
+            action=f"job.{status}",
+            entity_type="job",
+            entity_id=job.id,
             data={"attempt": job.attempts, "error": error[:500]} if error else {"attempt": job.attempts},
         )
         outbox_publish(topic=topics.JOB_FINISHED[status], payload={"job_id": str(job.id), "kind": job.kind})
@@ -174,9 +190,17 @@ def _job_retry_or_fail(*, job_id, worker: str, error: str) -> None:
             job.lease_expires_at = None
             job.error = error
             job.save()
-            audit_record(actor=f"worker:{worker}", action="job.retry_scheduled", entity_type="job", entity_id=job.id, data={"attempt": job.attempts, "error": error[:500]})
-            backoff = min(60, 2 ** job.attempts)
-            outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": job.queue}, delay_seconds=backoff)
+            audit_record(
+                actor=f"worker:{worker}",
+                action="job.retry_scheduled",
+                entity_type="job",
+                entity_id=job.id,
+                data={"attempt": job.attempts, "error": error[:500]},
+            )
+            backoff = min(60, 2**job.attempts)
+            outbox_publish(
+                topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": job.queue}, delay_seconds=backoff
+            )
             return
     # Attempts exhausted: a permanent failure.
     _job_finish(job_id=job_id, worker=worker, status=Job.Status.FAILED, error=error)
@@ -209,7 +233,9 @@ def job_execute(*, job_id, worker: str) -> str:
     if job is None:
         return "skipped"
     if job.kind not in _handlers:
-        _job_finish(job_id=job.id, worker=worker, status=Job.Status.FAILED, error=f"no handler for job kind {job.kind!r}")
+        _job_finish(
+            job_id=job.id, worker=worker, status=Job.Status.FAILED, error=f"no handler for job kind {job.kind!r}"
+        )
         return Job.Status.FAILED
     _, handler = _handlers[job.kind]
     lost = threading.Event()
@@ -270,13 +296,25 @@ def jobs_reap_expired(*, stale_queued_seconds: int | None = None) -> dict:
                 job.error = f"worker {lost_worker} stopped renewing its lease; {job.attempts} attempt(s) used"
                 job.finished_at = now
                 job.save()
-                audit_record(actor="system:reaper", action="job.failed", entity_type="job", entity_id=job.id, data={"lost_worker": lost_worker})
+                audit_record(
+                    actor="system:reaper",
+                    action="job.failed",
+                    entity_type="job",
+                    entity_id=job.id,
+                    data={"lost_worker": lost_worker},
+                )
                 outbox_publish(topic=topics.JOB_FAILED, payload={"job_id": str(job.id), "kind": job.kind})
                 failed += 1
             else:
                 job.status = Job.Status.QUEUED
                 job.save()
-                audit_record(actor="system:reaper", action="job.requeued", entity_type="job", entity_id=job.id, data={"lost_worker": lost_worker, "attempts": job.attempts})
+                audit_record(
+                    actor="system:reaper",
+                    action="job.requeued",
+                    entity_type="job",
+                    entity_id=job.id,
+                    data={"lost_worker": lost_worker, "attempts": job.attempts},
+                )
                 outbox_publish(topic=topics.JOB_RUN, payload={"job_id": str(job.id), "queue": job.queue})
                 requeued += 1
         stale_after = stale_queued_seconds if stale_queued_seconds is not None else settings.JOB_REANNOUNCE_SECONDS

@@ -50,9 +50,7 @@ def outbox_publish(*, topic: str, payload: dict, delay_seconds: float = 0) -> Ou
     """Queue an event in the caller's transaction; it leaves only after that commits."""
     topic_check(topic, payload)
     now = timezone.now()
-    return OutboxEvent.objects.create(
-        topic=topic, payload=payload, available_at=now + timedelta(seconds=delay_seconds)
-    )
+    return OutboxEvent.objects.create(topic=topic, payload=payload, available_at=now + timedelta(seconds=delay_seconds))
 
 
 def outbox_relay_once(*, publish: Callable[[OutboxEvent], None], batch_size: int = 100) -> int:

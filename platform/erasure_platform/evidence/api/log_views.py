@@ -46,7 +46,9 @@ class SignedTreeHeadSerializer(serializers.Serializer):
         ref_name = "SignedTreeHead"
 
     document = serializers.DictField(help_text="kind, schema_version, log_id, tree_size, root_hash (hex), timestamp_ms")
-    signature = serializers.DictField(help_text="Ed25519 over the RFC 8785 canonical document; key at /api/evidence/public-key")
+    signature = serializers.DictField(
+        help_text="Ed25519 over the RFC 8785 canonical document; key at /api/evidence/public-key"
+    )
 
 
 class LatestTreeHeadApi(PublicLogApi):

@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
-from erasure_platform.core.api.throttling import VerifyThrottle
-from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
+from erasure_platform.core.api.throttling import VerifyThrottle
 from erasure_platform.core.errors import NotFound
+from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
 from erasure_platform.evidence.models import Certificate
 from erasure_platform.evidence.selectors import (
     audit_chain_verify_with_anchors,
@@ -19,9 +19,8 @@ from erasure_platform.evidence.selectors import (
     evidence_file,
     report_get,
 )
-from erasure_platform.subject_requests.selectors import request_get_by_token
 from erasure_platform.evidence.services.reports import report_request
-
+from erasure_platform.subject_requests.selectors import request_get_by_token
 
 STAFF_ERRORS = {401: ErrorOut, 403: ErrorOut}
 
@@ -42,7 +41,9 @@ class PublicKeyApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
-        return Response({"algorithm": "Ed25519", "key_id": evidence_key_id(), "public_key_pem": evidence_public_key_pem()})
+        return Response(
+            {"algorithm": "Ed25519", "key_id": evidence_key_id(), "public_key_pem": evidence_public_key_pem()}
+        )
 
 
 class OwnerCertificateApi(APIView):
@@ -59,8 +60,11 @@ class OwnerCertificateApi(APIView):
         reference = serializers.CharField()
         certificate = serializers.CharField()
 
-    @extend_schema(operation_id="erasure_request_owner_certificate", tags=["erasure requests (owners)"],
-                   responses={200: OutputSerializer, 404: ErrorOut})
+    @extend_schema(
+        operation_id="erasure_request_owner_certificate",
+        tags=["erasure requests (owners)"],
+        responses={200: OutputSerializer, 404: ErrorOut},
+    )
     def get(self, request, token: str):
         erasure_request = request_get_by_token(token=token)
         certificate = Certificate.objects.filter(request=erasure_request).first()
@@ -115,7 +119,9 @@ class AuditChainVerifyApi(APIView):
         anchors_checked = serializers.IntegerField()
         last_anchor_sequence = serializers.IntegerField(allow_null=True)
         problems = serializers.ListField(child=serializers.CharField())
-        findings = serializers.ListField(child=serializers.DictField(), help_text="each with a `kind` naming the tampering")
+        findings = serializers.ListField(
+            child=serializers.DictField(), help_text="each with a `kind` naming the tampering"
+        )
         suppressed = serializers.DictField(child=serializers.IntegerField())
 
     @extend_schema(request=None, responses={200: OutputSerializer, **STAFF_ERRORS})
@@ -165,7 +171,9 @@ class ReportCreateApi(APIView):
         class Meta:
             ref_name = "RegulatorReportRequest"
 
-    @extend_schema(request=InputSerializer, responses={202: ReportOutputSerializer, 400: ErrorOut, 404: ErrorOut, **STAFF_ERRORS})
+    @extend_schema(
+        request=InputSerializer, responses={202: ReportOutputSerializer, 400: ErrorOut, 404: ErrorOut, **STAFF_ERRORS}
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -37,5 +37,10 @@ def audit_anchor_write() -> dict | None:
         return None
     retain_until = timezone.now() + timedelta(days=settings.AUDIT_ANCHOR_RETENTION_DAYS)
     _, locked = store.put_bytes_retained(key, head.signed.encode("ascii"), retain_until=retain_until)
-    return {"tree_size": head.tree_size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
-            "object_key": key, "object_lock": locked}
+    return {
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash,
+        "timestamp_ms": head.timestamp_ms,
+        "object_key": key,
+        "object_lock": locked,
+    }

@@ -76,7 +76,9 @@ def certificate_pdf(document: dict) -> bytes:
     ]
     model_rows = [["Model", "Version before", "Version after", "Method", "Verification"]] + [
         [
-            m.get("model", ""), m.get("version_before", ""), m.get("version_after") or "—",
+            m.get("model", ""),
+            m.get("version_before", ""),
+            m.get("version_after") or "—",
             m.get("method") or m.get("skipped_reason", ""),
             _proof_cell(m.get("verdict")),
         ]
@@ -87,21 +89,44 @@ def certificate_pdf(document: dict) -> bytes:
     return render_pdf(
         "Certificate of erasure",
         [
-            ("Request", [("pairs", [
-                ("Reference", req["reference"]), ("Subject key (keyed hash)", req["subject_key"]),
-                ("Jurisdiction", req["jurisdiction"]), ("Scope", req["scope"]["type"]),
-                ("Received", req["received_at"]), ("Granted", req["granted_at"]), ("Completed", req["completed_at"]),
-                ("Due on", req["due_on"]), ("Deadline met", "yes" if req["deadline_met"] else "no"),
-            ])]),
+            (
+                "Request",
+                [
+                    (
+                        "pairs",
+                        [
+                            ("Reference", req["reference"]),
+                            ("Subject key (keyed hash)", req["subject_key"]),
+                            ("Jurisdiction", req["jurisdiction"]),
+                            ("Scope", req["scope"]["type"]),
+                            ("Received", req["received_at"]),
+                            ("Granted", req["granted_at"]),
+                            ("Completed", req["completed_at"]),
+                            ("Due on", req["due_on"]),
+                            ("Deadline met", "yes" if req["deadline_met"] else "no"),
+                        ],
+                    )
+                ],
+            ),
             ("Datasets", [("table", dataset_rows)]),
             ("Models", [("table", model_rows)]),
-            ("Evidence", [("pairs", [
-                ("Certificate id", document["certificate_id"]), ("Issued", document["issued_at"]),
-                ("Signing key id", document["issuer"]["key_id"]),
-                ("Completion event (log leaf)", head["leaf_index"]),
-                ("Signed tree head (size)", tree_head["tree_size"]), ("Signed tree head (root)", tree_head["root_hash"]),
-                ("Events proven in the log", len(document["transparency"]["events"])),
-            ])]),
+            (
+                "Evidence",
+                [
+                    (
+                        "pairs",
+                        [
+                            ("Certificate id", document["certificate_id"]),
+                            ("Issued", document["issued_at"]),
+                            ("Signing key id", document["issuer"]["key_id"]),
+                            ("Completion event (log leaf)", head["leaf_index"]),
+                            ("Signed tree head (size)", tree_head["tree_size"]),
+                            ("Signed tree head (root)", tree_head["root_hash"]),
+                            ("Events proven in the log", len(document["transparency"]["events"])),
+                        ],
+                    )
+                ],
+            ),
         ],
         footer=(
             "This PDF is a rendering. The signed JSON certificate is the evidence: verify it offline with "
@@ -118,14 +143,19 @@ def certificate_issue(*, request: ErasureRequest) -> Certificate:
         if existing is not None:
             return existing
         if request.status != RequestStatus.COMPLETED:
-            raise Conflict(f"request {request.reference} is {request.status}: only completed requests get a certificate")
+            raise Conflict(
+                f"request {request.reference} is {request.status}: only completed requests get a certificate"
+            )
         # A deterministic id makes a retried issuance overwrite the same objects, not add orphans.
         certificate_id = uuid.uuid5(CERTIFICATE_NAMESPACE, str(request.pk))
         issued_at = timezone.now()
         # Waits for the request's events to be in a signed tree head (folding them itself).
         transparency = audit_log_proofs_for(entity_type="erasure_request", entity_id=request.pk)
         document = certificate_document(
-            request=request, certificate_id=certificate_id, issued_at=issued_at, transparency=transparency,
+            request=request,
+            certificate_id=certificate_id,
+            issued_at=issued_at,
+            transparency=transparency,
         )
         signed = sign_document(document, evidence_signing_key())
         store = platform_object_store()
@@ -134,15 +164,26 @@ def certificate_issue(*, request: ErasureRequest) -> Certificate:
         store.put_bytes(f"{base}.json", signed)
         store.put_bytes(f"{base}.pdf", certificate_pdf(document))
         certificate = Certificate.objects.create(
-            id=certificate_id, request=request, issued_at=issued_at, key_id=document["issuer"]["key_id"],
+            id=certificate_id,
+            request=request,
+            issued_at=issued_at,
+            key_id=document["issuer"]["key_id"],
             document_sha256=hashlib.sha256(canonical_json(document)).hexdigest(),
-            file_sha256=hashlib.sha256(signed).hexdigest(), json_key=f"{base}.json", pdf_key=f"{base}.pdf",
+            file_sha256=hashlib.sha256(signed).hexdigest(),
+            json_key=f"{base}.json",
+            pdf_key=f"{base}.pdf",
         )
         audit_record(
-            actor="system:evidence", action="certificate.issued", entity_type="erasure_request", entity_id=request.pk,
+            actor="system:evidence",
+            action="certificate.issued",
+            entity_type="erasure_request",
+            entity_id=request.pk,
             data={"certificate_id": str(certificate_id), "file_sha256": certificate.file_sha256},
         )
-        outbox_publish(topic=topics.CERTIFICATE_ISSUED, payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)})
+        outbox_publish(
+            topic=topics.CERTIFICATE_ISSUED,
+            payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)},
+        )
     return certificate
 
 

@@ -19,8 +19,8 @@ from erasure_platform.evidence.pdf import render_pdf
 from erasure_platform.evidence.reporting import REPORT_SCHEMA_VERSION, report_figures
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
 from erasure_platform.registry.selectors import model_version_by_engine_id, verdict_outcome
-from erasure_platform.subject_requests.selectors import requests_received_between
 from erasure_platform.subject_requests.models import ErasureRequest
+from erasure_platform.subject_requests.selectors import requests_received_between
 from workers.queues import DEFAULT_QUEUE
 
 REPORT_JOB = "evidence.report"
@@ -28,7 +28,11 @@ MAX_PERIOD_DAYS = 3 * 366
 
 
 def report_request(
-    *, actor: str, period_start: date | None = None, period_end: date | None = None, request_reference: str | None = None
+    *,
+    actor: str,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    request_reference: str | None = None,
 ) -> Report:
     """Ask for a period report (inclusive dates) or a single-request report; a job builds it."""
     if request_reference:
@@ -48,8 +52,17 @@ def report_request(
         report = Report.objects.create(kind=kind, requested_by=actor, **fields)
         report.job = job_create(kind=REPORT_JOB, params={"report_id": str(report.id)}, actor=actor)
         report.save(update_fields=["job"])
-        audit_record(actor=actor, action="report.requested", entity_type="report", entity_id=report.id,
-                     data={"kind": kind, **{k: str(v) for k, v in fields.items() if k != "request"}, "request": request_reference})
+        audit_record(
+            actor=actor,
+            action="report.requested",
+            entity_type="report",
+            entity_id=report.id,
+            data={
+                "kind": kind,
+                **{k: str(v) for k, v in fields.items() if k != "request"},
+                "request": request_reference,
+            },
+        )
     return report
 
 
@@ -57,7 +70,9 @@ def _requests_for(report: Report) -> list[ErasureRequest]:
     if report.kind == Report.Kind.REQUEST:
         return [report.request]
     return list(
-        ErasureRequest.objects.filter(received_on__gte=report.period_start, received_on__lte=report.period_end).order_by("received_at")
+        ErasureRequest.objects.filter(
+            received_on__gte=report.period_start, received_on__lte=report.period_end
+        ).order_by("received_at")
     )
 
 
@@ -76,7 +91,6 @@ def _days_chart(figures: dict) -> bytes | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import MaxNLocator
 
     bins, limits = days_chart_axis(days)
@@ -120,17 +134,30 @@ def verification_figures(figures: dict) -> tuple[list[dict], list[tuple[str, byt
         if version is None or not version.verdict:
             continue
         metrics = {metric["name"]: metric for metric in version.verdict.get("metrics", [])}
-        rows.append({
-            "request": entry["request"], "model": entry["model"], "version": entry["version_after"],
-            "passed": version.verdict.get("passed"), "outcome": verdict_outcome(version.verdict),
-            "metrics": {name: {"value": metrics[name]["value"], "threshold": metrics[name].get("threshold"),
-                               "passed": metrics[name].get("passed"),
-                               **({"outcome": metrics[name]["outcome"]} if "outcome" in metrics[name] else {})}
-                        for name in REPORT_METRICS if name in metrics},
-        })
+        rows.append(
+            {
+                "request": entry["request"],
+                "model": entry["model"],
+                "version": entry["version_after"],
+                "passed": version.verdict.get("passed"),
+                "outcome": verdict_outcome(version.verdict),
+                "metrics": {
+                    name: {
+                        "value": metrics[name]["value"],
+                        "threshold": metrics[name].get("threshold"),
+                        "passed": metrics[name].get("passed"),
+                        **({"outcome": metrics[name]["outcome"]} if "outcome" in metrics[name] else {}),
+                    }
+                    for name in REPORT_METRICS
+                    if name in metrics
+                },
+            }
+        )
         roc_key = (version.plots or {}).get("membership_roc")
         if roc_key and len(plots) < MAX_REPORT_PLOTS and store.exists(roc_key):
-            plots.append((f"{entry['model']} {entry['version_after']}: membership attack ROC", store.get_bytes(roc_key)))
+            plots.append(
+                (f"{entry['model']} {entry['version_after']}: membership attack ROC", store.get_bytes(roc_key))
+            )
     return rows, plots
 
 
@@ -140,52 +167,143 @@ def report_pdf(document: dict, chart_png: bytes | None, roc_plots: list[tuple[st
     scope = document["scope"]
     title = (
         f"Erasure requests report {scope['period_start']} to {scope['period_end']}"
-        if scope["kind"] == "period" else f"Erasure request report {scope['request']}"
+        if scope["kind"] == "period"
+        else f"Erasure request report {scope['request']}"
     )
     share = deadlines["share_met"]
     sections = [
-        ("Summary", [("pairs", [
-            ("Requests", counts["total"]), ("Open", counts["open"]), ("Overdue", counts["overdue"]),
-            *[(f"Status: {status}", n) for status, n in counts["by_status"].items()],
-            *[(f"Jurisdiction: {j}", n) for j, n in counts["by_jurisdiction"].items()],
-        ])]),
-        ("Deadlines", [("pairs", [
-            ("Closed requests", deadlines["closed"]), ("Deadlines met", deadlines["met"]),
-            ("Share of deadlines met", f"{share * 100:.1f}%" if share is not None else "n/a"),
-            ("Median days to close", deadlines["median_days_to_close"]),
-            ("95th percentile days to close", deadlines["p95_days_to_close"]),
-        ])]),
-        ("Extensions", [("table", [["Request", "Original due", "Extended to", "Reason"]] + [
-            [e["reference"], e["original_due_on"], e["due_on"], e["reason"] or ""] for e in figures["extensions"]
-        ])] if figures["extensions"] else [("text", "No extensions.")]),
-        ("Refusals", [("table", [["Request", "Jurisdiction", "Ground"]] + [
-            [r["reference"], r["jurisdiction"], r["ground_label"] or r["ground"]] for r in figures["refusals"]
-        ])] if figures["refusals"] else [("text", "No refusals.")]),
-        ("Models unlearned", [("table", [["Request", "Model", "Before", "After", "Method", "Verdict"]] + [
-            [m["request"], m.get("model", ""), m.get("version_before", ""), m.get("version_after") or "—",
-             m.get("method") or m.get("skipped_reason", ""),
-             _outcome_cell(m.get("verdict"))]
-            for m in figures["models_unlearned"]
-        ])] if figures["models_unlearned"] else [("text", "No model was unlearned.")]),
+        (
+            "Summary",
+            [
+                (
+                    "pairs",
+                    [
+                        ("Requests", counts["total"]),
+                        ("Open", counts["open"]),
+                        ("Overdue", counts["overdue"]),
+                        *[(f"Status: {status}", n) for status, n in counts["by_status"].items()],
+                        *[(f"Jurisdiction: {j}", n) for j, n in counts["by_jurisdiction"].items()],
+                    ],
+                )
+            ],
+        ),
+        (
+            "Deadlines",
+            [
+                (
+                    "pairs",
+                    [
+                        ("Closed requests", deadlines["closed"]),
+                        ("Deadlines met", deadlines["met"]),
+                        ("Share of deadlines met", f"{share * 100:.1f}%" if share is not None else "n/a"),
+                        ("Median days to close", deadlines["median_days_to_close"]),
+                        ("95th percentile days to close", deadlines["p95_days_to_close"]),
+                    ],
+                )
+            ],
+        ),
+        (
+            "Extensions",
+            [
+                (
+                    "table",
+                    [["Request", "Original due", "Extended to", "Reason"]]
+                    + [
+                        [e["reference"], e["original_due_on"], e["due_on"], e["reason"] or ""]
+                        for e in figures["extensions"]
+                    ],
+                )
+            ]
+            if figures["extensions"]
+            else [("text", "No extensions.")],
+        ),
+        (
+            "Refusals",
+            [
+                (
+                    "table",
+                    [["Request", "Jurisdiction", "Ground"]]
+                    + [
+                        [r["reference"], r["jurisdiction"], r["ground_label"] or r["ground"]]
+                        for r in figures["refusals"]
+                    ],
+                )
+            ]
+            if figures["refusals"]
+            else [("text", "No refusals.")],
+        ),
+        (
+            "Models unlearned",
+            [
+                (
+                    "table",
+                    [["Request", "Model", "Before", "After", "Method", "Verdict"]]
+                    + [
+                        [
+                            m["request"],
+                            m.get("model", ""),
+                            m.get("version_before", ""),
+                            m.get("version_after") or "—",
+                            m.get("method") or m.get("skipped_reason", ""),
+                            _outcome_cell(m.get("verdict")),
+                        ]
+                        for m in figures["models_unlearned"]
+                    ],
+                )
+            ]
+            if figures["models_unlearned"]
+            else [("text", "No model was unlearned.")],
+        ),
     ]
     verification = document["verification"]
-    sections.append(("Verification of released models", [("table", [["Request", "Model version", "Verdict", *REPORT_METRICS.values()]] + [
-        [row["request"], f"{row['model']} {row['version']}", _outcome_cell(row),
-         *[_metric_cell(row["metrics"].get(name)) for name in REPORT_METRICS]]
-        for row in verification
-    ])] if verification else [("text", "No verified model version in this report.")]))
+    sections.append(
+        (
+            "Verification of released models",
+            [
+                (
+                    "table",
+                    [["Request", "Model version", "Verdict", *REPORT_METRICS.values()]]
+                    + [
+                        [
+                            row["request"],
+                            f"{row['model']} {row['version']}",
+                            _outcome_cell(row),
+                            *[_metric_cell(row["metrics"].get(name)) for name in REPORT_METRICS],
+                        ]
+                        for row in verification
+                    ],
+                )
+            ]
+            if verification
+            else [("text", "No verified model version in this report.")],
+        )
+    )
     for caption, png in roc_plots:
         sections.append((caption, [("image", png)]))
     if chart_png:
         sections.append(("Days to close", [("image", chart_png)]))
     audit = document["audit_chain"]
-    sections.append(("Audit trail", [("pairs", [
-        ("Chain verified", "intact" if audit["ok"] else "BROKEN"),
-        ("Events checked", audit["chain"]["events_checked"]),
-        ("Head hash", audit["chain"]["head_hash"]),
-        ("Signed anchors checked", audit["anchors_checked"]),
-    ])]))
-    return render_pdf(title, sections, footer=f"Report {document['report_id']} generated {document['generated_at']}. The signed JSON twin holds the same figures.")
+    sections.append(
+        (
+            "Audit trail",
+            [
+                (
+                    "pairs",
+                    [
+                        ("Chain verified", "intact" if audit["ok"] else "BROKEN"),
+                        ("Events checked", audit["chain"]["events_checked"]),
+                        ("Head hash", audit["chain"]["head_hash"]),
+                        ("Signed anchors checked", audit["anchors_checked"]),
+                    ],
+                )
+            ],
+        )
+    )
+    return render_pdf(
+        title,
+        sections,
+        footer=f"Report {document['report_id']} generated {document['generated_at']}. The signed JSON twin holds the same figures.",
+    )
 
 
 def _metric_cell(metric: dict | None) -> str:
@@ -238,9 +356,16 @@ def _build_report(context: JobContext) -> dict:
     json_info = store.put_bytes(f"{base}.json", signed)
     store.put_bytes(f"{base}.pdf", pdf)
     with transaction.atomic():
-        Report.objects.filter(pk=report.pk).update(json_key=f"{base}.json", pdf_key=f"{base}.pdf", json_sha256=json_info.sha256)
-        audit_record(actor="system:evidence", action="report.generated", entity_type="report", entity_id=report.id,
-                     data={"json_sha256": json_info.sha256, "requests": figures["counts"]["total"]})
+        Report.objects.filter(pk=report.pk).update(
+            json_key=f"{base}.json", pdf_key=f"{base}.pdf", json_sha256=json_info.sha256
+        )
+        audit_record(
+            actor="system:evidence",
+            action="report.generated",
+            entity_type="report",
+            entity_id=report.id,
+            data={"json_sha256": json_info.sha256, "requests": figures["counts"]["total"]},
+        )
     return {"report_id": str(report.id), "requests": figures["counts"]["total"], "json_sha256": json_info.sha256}
 
 

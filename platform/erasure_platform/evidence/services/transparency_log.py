@@ -73,7 +73,9 @@ def audit_log_fold(*, wait: bool = False, heartbeat_seconds: float | None = None
                 if not event_mac_valid(mac_key, content):
                     # Logged anyway, so the forgery stays on record; the verifier names it.
                     forged += 1
-                    logger.error("audit event %s has no valid MAC: forged or altered outside the platform", event.sequence)
+                    logger.error(
+                        "audit event %s has no valid MAC: forged or altered outside the platform", event.sequence
+                    )
                 digest = event_leaf_hash(content)
                 leaves.append(AuditLogLeaf(leaf_index=size, event=event, leaf_hash=digest.hex()))
                 frontier = frontier_append(frontier, size, digest)
@@ -87,19 +89,32 @@ def audit_log_fold(*, wait: bool = False, heartbeat_seconds: float | None = None
             return None
         timestamp = max(now, head.timestamp_ms + 1) if head else now
         signed = tree_head_sign(
-            tree_size=size, root_hash=root_from_frontier(frontier), timestamp_ms=timestamp,
+            tree_size=size,
+            root_hash=root_from_frontier(frontier),
+            timestamp_ms=timestamp,
             private_key=evidence_signing_key(),
         )
         SignedTreeHead.objects.create(
-            tree_size=size, root_hash=signed.root_hex, timestamp_ms=timestamp,
-            signed=signed.signed.decode("ascii"), frontier=[value.hex() for value in frontier],
+            tree_size=size,
+            root_hash=signed.root_hex,
+            timestamp_ms=timestamp,
+            signed=signed.signed.decode("ascii"),
+            frontier=[value.hex() for value in frontier],
         )
-    return {"tree_size": size, "folded": folded, "forged": forged, "root_hash": signed.root_hex, "timestamp_ms": timestamp}
+    return {
+        "tree_size": size,
+        "folded": folded,
+        "forged": forged,
+        "root_hash": signed.root_hex,
+        "timestamp_ms": timestamp,
+    }
 
 
 def audit_log_tree(tree_size: int) -> MerkleTree:
     """The log's first `tree_size` leaves, as stored (verifiers recompute them from events)."""
-    hashes = AuditLogLeaf.objects.filter(leaf_index__lt=tree_size).order_by("leaf_index").values_list("leaf_hash", flat=True)
+    hashes = (
+        AuditLogLeaf.objects.filter(leaf_index__lt=tree_size).order_by("leaf_index").values_list("leaf_hash", flat=True)
+    )
     leaves = [bytes.fromhex(value) for value in hashes.iterator(chunk_size=10000)]
     if len(leaves) != tree_size:
         raise Conflict(f"the log holds {len(leaves)} leaves where a tree head records {tree_size}")
@@ -124,7 +139,9 @@ def audit_log_proofs_for(*, entity_type: str, entity_id) -> dict:
     for leaf in leaves:
         content = audit_event_of(leaf.event)
         if not event_mac_valid(mac_key, content) or event_leaf_hash(content).hex() != leaf.leaf_hash:
-            raise Conflict(f"audit event #{leaf.event.sequence} of {entity_type} {entity_id} fails its MAC or leaf check")
+            raise Conflict(
+                f"audit event #{leaf.event.sequence} of {entity_type} {entity_id} fails its MAC or leaf check"
+            )
         proof = tree.inclusion_proof(leaf.leaf_index, head.tree_size)
         events.append({"leaf_index": leaf.leaf_index, "event": content, "inclusion_proof": [h.hex() for h in proof]})
     return {"sth": json.loads(head.signed), "events": events}

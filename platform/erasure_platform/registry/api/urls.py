@@ -6,7 +6,11 @@ app_name = "registry_api"
 urlpatterns = [
     path("ml/datasets", views.DatasetListApi.as_view(), name="datasets"),
     path("ml/datasets/register", views.DatasetRegisterApi.as_view(), name="dataset-register"),
-    path("ml/datasets/<str:name>/versions/register", views.DatasetVersionRegisterApi.as_view(), name="dataset-version-register"),
+    path(
+        "ml/datasets/<str:name>/versions/register",
+        views.DatasetVersionRegisterApi.as_view(),
+        name="dataset-version-register",
+    ),
     path("ml/models", views.ModelListApi.as_view(), name="models"),
     path("ml/models/register", views.ModelRegisterApi.as_view(), name="model-register"),
     path("ml/models/<str:name>/versions", views.ModelVersionListApi.as_view(), name="model-versions"),

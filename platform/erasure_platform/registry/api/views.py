@@ -6,15 +6,15 @@ roll back; officers record why a model is not unlearned; auditors (and everyone 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
-from erasure_platform.core.selectors import job_get
+from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
 from erasure_platform.core.errors import NotFound
+from erasure_platform.core.selectors import job_get
 from erasure_platform.registry import selectors
 from erasure_platform.registry.services import batches as batch_services
 from erasure_platform.registry.services import datasets as dataset_services
@@ -61,7 +61,9 @@ class ModelVersionOut(serializers.Serializer):
     parent = serializers.CharField(source="parent.version_id", allow_null=True, default=None)
     created_by = serializers.CharField()
     verdict_passed = serializers.BooleanField(allow_null=True)
-    verdict_outcome = serializers.SerializerMethodField(help_text="passed, failed or inconclusive; null before verification")
+    verdict_outcome = serializers.SerializerMethodField(
+        help_text="passed, failed or inconclusive; null before verification"
+    )
     cost = serializers.JSONField()
     provenance = serializers.JSONField()
     holds_erased_data = serializers.BooleanField()
@@ -104,7 +106,9 @@ class DatasetRegisterApi(APIView):
         purpose = serializers.ChoiceField(choices=["training", "holdout"], default="training")
         description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
-    @extend_schema(request=DatasetRegisterInput, responses={201: DatasetOut, **ERRORS}, operation_id="registry_datasets_register")
+    @extend_schema(
+        request=DatasetRegisterInput, responses={201: DatasetOut, **ERRORS}, operation_id="registry_datasets_register"
+    )
     def post(self, request):
         data = self.DatasetRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -118,13 +122,19 @@ class DatasetVersionRegisterApi(APIView):
     class DatasetVersionRegisterInput(serializers.Serializer):
         version_id = serializers.RegexField(r"^v\d{4,}$", max_length=32)
 
-    @extend_schema(request=DatasetVersionRegisterInput, responses={201: DatasetVersionOut, **ERRORS}, operation_id="registry_dataset_versions_register")
+    @extend_schema(
+        request=DatasetVersionRegisterInput,
+        responses={201: DatasetVersionOut, **ERRORS},
+        operation_id="registry_dataset_versions_register",
+    )
     def post(self, request, name: str):
         data = self.DatasetVersionRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        version = dataset_services.dataset_version_register(dataset=selectors.dataset_get(name=name),
-                                                            version_id=data.validated_data["version_id"],
-                                                            actor=request.user.username)
+        version = dataset_services.dataset_version_register(
+            dataset=selectors.dataset_get(name=name),
+            version_id=data.validated_data["version_id"],
+            actor=request.user.username,
+        )
         return Response(DatasetVersionOut(version).data, status=201)
 
 
@@ -148,7 +158,9 @@ class ModelRegisterApi(APIView):
         verification_policy = serializers.DictField(required=False, default=dict)
         holdout_dataset_version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
 
-    @extend_schema(request=ModelRegisterInput, responses={201: ModelOut, **ERRORS}, operation_id="registry_models_register")
+    @extend_schema(
+        request=ModelRegisterInput, responses={201: ModelOut, **ERRORS}, operation_id="registry_models_register"
+    )
     def post(self, request):
         data = self.ModelRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -169,20 +181,26 @@ class ModelVersionImportApi(APIView):
         source = serializers.CharField(max_length=1000)
         trained_on = serializers.IntegerField(min_value=1, help_text="the dataset version it was trained on")
         version_id = serializers.CharField(max_length=64, required=False, allow_null=True, default=None)
-        make_production = serializers.BooleanField(required=False, default=False,
-                                                   help_text="the model's first version: make it the production version")
+        make_production = serializers.BooleanField(
+            required=False, default=False, help_text="the model's first version: make it the production version"
+        )
 
-    @extend_schema(request=ModelVersionImportInput,
-                   responses={202: inline_serializer("ImportStarted", {"job": serializers.UUIDField()}), **ERRORS},
-                   operation_id="registry_model_versions_import")
+    @extend_schema(
+        request=ModelVersionImportInput,
+        responses={202: inline_serializer("ImportStarted", {"job": serializers.UUIDField()}), **ERRORS},
+        operation_id="registry_model_versions_import",
+    )
     def post(self, request, name: str):
         data = self.ModelVersionImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         job = import_services.model_version_import_start(
-            model=selectors.model_get(name=name), source=values["source"],
-            trained_on=selectors.dataset_version_get(pk=values["trained_on"]), actor=request.user.username,
-            version_id=values["version_id"], make_production=values["make_production"],
+            model=selectors.model_get(name=name),
+            source=values["source"],
+            trained_on=selectors.dataset_version_get(pk=values["trained_on"]),
+            actor=request.user.username,
+            version_id=values["version_id"],
+            make_production=values["make_production"],
         )
         return Response({"job": job.pk}, status=202)
 
@@ -190,7 +208,10 @@ class ModelVersionImportApi(APIView):
 class ModelVersionListApi(APIView):
     permission_classes = [READERS]
 
-    @extend_schema(responses={200: ModelVersionOut(many=True), 403: ErrorOut, 404: ErrorOut}, operation_id="registry_model_versions_list")
+    @extend_schema(
+        responses={200: ModelVersionOut(many=True), 403: ErrorOut, 404: ErrorOut},
+        operation_id="registry_model_versions_list",
+    )
     def get(self, request, name: str):
         return Response(ModelVersionOut(selectors.model_versions(model=selectors.model_get(name=name)), many=True).data)
 
@@ -202,7 +223,10 @@ class ModelVersionDetailApi(APIView):
         verdict = serializers.JSONField(allow_null=True)
         plots = serializers.JSONField()
 
-    @extend_schema(responses={200: ModelVersionDetailOutput, 403: ErrorOut, 404: ErrorOut}, operation_id="registry_model_versions_detail")
+    @extend_schema(
+        responses={200: ModelVersionDetailOutput, 403: ErrorOut, 404: ErrorOut},
+        operation_id="registry_model_versions_detail",
+    )
     def get(self, request, pk):
         return Response(self.ModelVersionDetailOutput(selectors.model_version_get(pk=pk)).data)
 
@@ -214,23 +238,36 @@ class ModelTrainApi(APIView):
         dataset_version = serializers.IntegerField(min_value=1)
         config = serializers.DictField(required=False, default=dict)
 
-    @extend_schema(request=ModelTrainInput, responses={202: inline_serializer("JobStarted", {"job": serializers.UUIDField()}), **ERRORS},
-                   operation_id="registry_models_train")
+    @extend_schema(
+        request=ModelTrainInput,
+        responses={202: inline_serializer("JobStarted", {"job": serializers.UUIDField()}), **ERRORS},
+        operation_id="registry_models_train",
+    )
     def post(self, request, name: str):
         data = self.ModelTrainInput(data=request.data)
         data.is_valid(raise_exception=True)
-        job = model_services.model_train_start(model=selectors.model_get(name=name),
-                                               dataset_version=selectors.dataset_version_get(pk=data.validated_data["dataset_version"]),
-                                               actor=request.user.username, config=data.validated_data["config"])
+        job = model_services.model_train_start(
+            model=selectors.model_get(name=name),
+            dataset_version=selectors.dataset_version_get(pk=data.validated_data["dataset_version"]),
+            actor=request.user.username,
+            config=data.validated_data["config"],
+        )
         return Response({"job": job.pk}, status=202)
 
 
 class ModelUnlearnNowApi(APIView):
     permission_classes = [ENGINEER]
 
-    @extend_schema(request=None, responses={202: inline_serializer("BatchStarted", {"batch": serializers.UUIDField(),
-                                                                                     "job": serializers.UUIDField(allow_null=True)}),
-                                            **ERRORS}, operation_id="registry_models_unlearn_now")
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer(
+                "BatchStarted", {"batch": serializers.UUIDField(), "job": serializers.UUIDField(allow_null=True)}
+            ),
+            **ERRORS,
+        },
+        operation_id="registry_models_unlearn_now",
+    )
     def post(self, request, name: str):
         batch = batch_services.unlearning_start_now(model=selectors.model_get(name=name), engineer=request.user)
         return Response({"batch": batch.pk, "job": batch.unlearn_job_id}, status=202)
@@ -247,16 +284,32 @@ class LineageApi(APIView):
     @extend_schema(responses={200: LineageOutput, 400: ErrorOut, 403: ErrorOut}, operation_id="registry_lineage")
     def get(self, request, subject_key: str):
         lineage = selectors.lineage_for_subject(subject_key=subject_key)
-        return Response({
-            "subject_key": subject_key,
-            "dataset_versions": [{"dataset": str(e["dataset_version"].dataset), "version_id": e["dataset_version"].version_id,
-                                  "record_ids": e["record_ids"], "erased_record_ids": e["erased_record_ids"],
-                                  "holds_data": e["holds_data"]} for e in lineage.dataset_versions],
-            "model_versions": [{"model": e["model_version"].model.name, "version_id": e["model_version"].version_id,
-                                "id": str(e["model_version"].pk), "status": e["model_version"].status,
-                                "trained_on": str(e["dataset_version"]), "production": e["production"]}
-                               for e in lineage.model_versions],
-        })
+        return Response(
+            {
+                "subject_key": subject_key,
+                "dataset_versions": [
+                    {
+                        "dataset": str(e["dataset_version"].dataset),
+                        "version_id": e["dataset_version"].version_id,
+                        "record_ids": e["record_ids"],
+                        "erased_record_ids": e["erased_record_ids"],
+                        "holds_data": e["holds_data"],
+                    }
+                    for e in lineage.dataset_versions
+                ],
+                "model_versions": [
+                    {
+                        "model": e["model_version"].model.name,
+                        "version_id": e["model_version"].version_id,
+                        "id": str(e["model_version"].pk),
+                        "status": e["model_version"].status,
+                        "trained_on": str(e["dataset_version"]),
+                        "production": e["production"],
+                    }
+                    for e in lineage.model_versions
+                ],
+            }
+        )
 
 
 class JobStatusApi(APIView):
@@ -284,19 +337,26 @@ class JobStatusApi(APIView):
 class DecisionInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     override_reason = serializers.CharField(
-        max_length=2000, required=False, default="", allow_blank=True,
-        help_text="required (20+ characters) when the verdict failed (override) or is inconclusive (justification)")
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="required (20+ characters) when the verdict failed (override) or is inconclusive (justification)",
+    )
 
 
 class VersionApproveApi(APIView):
     permission_classes = [APPROVER]
 
-    @extend_schema(request=DecisionInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_versions_approve")
+    @extend_schema(
+        request=DecisionInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_versions_approve"
+    )
     def post(self, request, pk):
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        version = release_services.release_approve(version=selectors.model_version_get(pk=pk), approver=request.user,
-                                                   **data.validated_data)
+        version = release_services.release_approve(
+            version=selectors.model_version_get(pk=pk), approver=request.user, **data.validated_data
+        )
         return Response(ModelVersionOut(version).data)
 
 
@@ -306,12 +366,15 @@ class VersionRejectApi(APIView):
     class VersionRejectInput(serializers.Serializer):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=VersionRejectInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_versions_reject")
+    @extend_schema(
+        request=VersionRejectInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_versions_reject"
+    )
     def post(self, request, pk):
         data = self.VersionRejectInput(data=request.data)
         data.is_valid(raise_exception=True)
-        version = release_services.release_reject(version=selectors.model_version_get(pk=pk), approver=request.user,
-                                                  reason=data.validated_data["reason"])
+        version = release_services.release_reject(
+            version=selectors.model_version_get(pk=pk), approver=request.user, reason=data.validated_data["reason"]
+        )
         return Response(ModelVersionOut(version).data)
 
 
@@ -321,12 +384,15 @@ class ModelRollbackApi(APIView):
     class ModelRollbackInput(serializers.Serializer):
         reason = serializers.CharField(max_length=1000)
 
-    @extend_schema(request=ModelRollbackInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_models_rollback")
+    @extend_schema(
+        request=ModelRollbackInput, responses={200: ModelVersionOut, **ERRORS}, operation_id="registry_models_rollback"
+    )
     def post(self, request, name: str):
         data = self.ModelRollbackInput(data=request.data)
         data.is_valid(raise_exception=True)
-        version = release_services.alias_rollback(model=selectors.model_get(name=name), approver=request.user,
-                                                  reason=data.validated_data["reason"])
+        version = release_services.alias_rollback(
+            model=selectors.model_get(name=name), approver=request.user, reason=data.validated_data["reason"]
+        )
         return Response(ModelVersionOut(version).data)
 
 
@@ -337,12 +403,18 @@ class OutcomeSkipApi(APIView):
         model = serializers.CharField(max_length=64)
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=OutcomeSkipInput, responses={200: inline_serializer("OutcomeSkipped", {"status": serializers.CharField()}), **ERRORS},
-                   operation_id="registry_requests_skip_model")
+    @extend_schema(
+        request=OutcomeSkipInput,
+        responses={200: inline_serializer("OutcomeSkipped", {"status": serializers.CharField()}), **ERRORS},
+        operation_id="registry_requests_skip_model",
+    )
     def post(self, request, request_id: str):
         data = self.OutcomeSkipInput(data=request.data)
         data.is_valid(raise_exception=True)
-        outcome = plan_services.outcome_skip(plan=selectors.plan_get(request_id=request_id),
-                                             model=selectors.model_get(name=data.validated_data["model"]),
-                                             officer=request.user, reason=data.validated_data["reason"])
+        outcome = plan_services.outcome_skip(
+            plan=selectors.plan_get(request_id=request_id),
+            model=selectors.model_get(name=data.validated_data["model"]),
+            officer=request.user,
+            reason=data.validated_data["reason"],
+        )
         return Response({"status": outcome.status})

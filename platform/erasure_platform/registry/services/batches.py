@@ -13,9 +13,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from erasure_platform.core import topics
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_has_role
+from erasure_platform.core import topics
 from erasure_platform.core.errors import Conflict, PermissionDenied
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
@@ -51,13 +51,24 @@ def batch_add(*, outcome: ModelOutcome, actor: str = ACTOR) -> UnlearningBatch:
         deadlines = [outcome.plan.deadline_at]
         if not created:
             deadlines += list(batch.members.values_list("plan__deadline_at", flat=True))
-        batch.closes_at = batch_closing_time(opens_at=batch.opens_at, last_joined_at=now, earliest_deadline=min(deadlines))
+        batch.closes_at = batch_closing_time(
+            opens_at=batch.opens_at, last_joined_at=now, earliest_deadline=min(deadlines)
+        )
         batch.save()
         outcome.batch = batch
         outcome.save(update_fields=["batch"])
-        audit_record(actor=actor, action="batch.member_added", entity_type="unlearning_batch", entity_id=batch.pk,
-                     data={"model": outcome.model.name, "request_id": outcome.plan.request_id,
-                           "closes_at": batch.closes_at.isoformat(), "opened": created})
+        audit_record(
+            actor=actor,
+            action="batch.member_added",
+            entity_type="unlearning_batch",
+            entity_id=batch.pk,
+            data={
+                "model": outcome.model.name,
+                "request_id": outcome.plan.request_id,
+                "closes_at": batch.closes_at.isoformat(),
+                "opened": created,
+            },
+        )
         _announce_due(batch, now)
     return batch
 
@@ -79,19 +90,41 @@ def batch_close(*, batch: UnlearningBatch, actor: str = ACTOR) -> UnlearningBatc
             batch.status = BatchStatus.FAILED if members else BatchStatus.NOTHING_TO_DO
             batch.error = "" if not members else f"model {batch.model.name} has no production version to unlearn from"
             batch.save()
-            audit_record(actor=actor, action="batch.closed", entity_type="unlearning_batch", entity_id=batch.pk,
-                         data={"members": len(members), "status": batch.status})
+            audit_record(
+                actor=actor,
+                action="batch.closed",
+                entity_type="unlearning_batch",
+                entity_id=batch.pk,
+                data={"members": len(members), "status": batch.status},
+            )
             return batch
         batch.status = BatchStatus.UNLEARNING
-        batch.unlearn_job = job_create(kind=UNLEARN_JOB, params={"batch_id": str(batch.pk)}, actor=batch.started_by,
-                                       idempotency_key=f"unlearn:{batch.pk}")
+        batch.unlearn_job = job_create(
+            kind=UNLEARN_JOB,
+            params={"batch_id": str(batch.pk)},
+            actor=batch.started_by,
+            idempotency_key=f"unlearn:{batch.pk}",
+        )
         batch.save()
-        audit_record(actor=actor, action="batch.closed", entity_type="unlearning_batch", entity_id=batch.pk,
-                     data={"model": batch.model.name, "members": [m.plan.request_id for m in members],
-                           "parent_version": batch.parent_version.version_id, "job": str(batch.unlearn_job.pk),
-                           "started_by": batch.started_by})
+        audit_record(
+            actor=actor,
+            action="batch.closed",
+            entity_type="unlearning_batch",
+            entity_id=batch.pk,
+            data={
+                "model": batch.model.name,
+                "members": [m.plan.request_id for m in members],
+                "parent_version": batch.parent_version.version_id,
+                "job": str(batch.unlearn_job.pk),
+                "started_by": batch.started_by,
+            },
+        )
         for member in members:
-            plan_progress(plan=member.plan, stage="unlearning", detail={"model": batch.model.name, "job": str(batch.unlearn_job.pk)})
+            plan_progress(
+                plan=member.plan,
+                stage="unlearning",
+                detail={"model": batch.model.name, "job": str(batch.unlearn_job.pk)},
+            )
     return batch
 
 
@@ -121,18 +154,31 @@ def unlearning_start_now(*, model: Model, engineer) -> UnlearningBatch:
         Model.objects.select_for_update().get(pk=model.pk)
         batch = UnlearningBatch.objects.filter(model=model, status=BatchStatus.OPEN).first()
         if batch is None:
-            stranded = ModelOutcome.objects.filter(model=model, status=ModelOutcome.Status.PENDING,
-                                                   plan__status="awaiting_models").exclude(
-                batch__status__in=[BatchStatus.OPEN, BatchStatus.UNLEARNING, BatchStatus.VERIFYING, BatchStatus.AWAITING_APPROVAL])
+            stranded = ModelOutcome.objects.filter(
+                model=model, status=ModelOutcome.Status.PENDING, plan__status="awaiting_models"
+            ).exclude(
+                batch__status__in=[
+                    BatchStatus.OPEN,
+                    BatchStatus.UNLEARNING,
+                    BatchStatus.VERIFYING,
+                    BatchStatus.AWAITING_APPROVAL,
+                ]
+            )
             stranded = list(stranded)
             if not stranded:
-                raise Conflict(f"nothing to unlearn for model {model.name}: no pending erasure requests",
-                               code="nothing_to_unlearn")
+                raise Conflict(
+                    f"nothing to unlearn for model {model.name}: no pending erasure requests", code="nothing_to_unlearn"
+                )
             now = timezone.now()
             batch = UnlearningBatch.objects.create(model=model, opens_at=now, closes_at=now)
             ModelOutcome.objects.filter(pk__in=[o.pk for o in stranded]).update(batch=batch)
-        audit_record(actor=engineer.username, action="batch.started_manually", entity_type="unlearning_batch",
-                     entity_id=batch.pk, data={"model": model.name})
+        audit_record(
+            actor=engineer.username,
+            action="batch.started_manually",
+            entity_type="unlearning_batch",
+            entity_id=batch.pk,
+            data={"model": model.name},
+        )
         return batch_close(batch=batch, actor=engineer.username)
 
 
@@ -145,11 +191,18 @@ def batch_schedule(*, batch: UnlearningBatch, engineer, closes_at) -> Unlearning
         if batch.status != BatchStatus.OPEN:
             raise Conflict(f"batch {batch.pk} is {batch.status}, not open", code="batch_not_open")
         if closes_at > batch.closes_at:
-            raise Conflict("a batch can only be scheduled earlier: its closing time protects the deadlines",
-                           code="schedule_too_late")
+            raise Conflict(
+                "a batch can only be scheduled earlier: its closing time protects the deadlines",
+                code="schedule_too_late",
+            )
         batch.closes_at = max(closes_at, now)
         batch.save(update_fields=["closes_at"])
-        audit_record(actor=engineer.username, action="batch.scheduled", entity_type="unlearning_batch", entity_id=batch.pk,
-                     data={"closes_at": batch.closes_at.isoformat()})
+        audit_record(
+            actor=engineer.username,
+            action="batch.scheduled",
+            entity_type="unlearning_batch",
+            entity_id=batch.pk,
+            data={"closes_at": batch.closes_at.isoformat()},
+        )
         _announce_due(batch, now)
     return batch

@@ -20,11 +20,16 @@ INDEX_BATCH = 5000
 
 
 def engine_error(error: EngineError) -> ApplicationError:
-    return ApplicationError(str(error), code=getattr(error, "code", "engine_error") or "engine_error",
-                            details=getattr(error, "details", None) or {})
+    return ApplicationError(
+        str(error),
+        code=getattr(error, "code", "engine_error") or "engine_error",
+        details=getattr(error, "details", None) or {},
+    )
 
 
-def dataset_register(*, name: str, actor: str, purpose: str = DatasetPurpose.TRAINING, description: str = "") -> Dataset:
+def dataset_register(
+    *, name: str, actor: str, purpose: str = DatasetPurpose.TRAINING, description: str = ""
+) -> Dataset:
     try:
         check_dataset_name(name)
     except EngineError as error:
@@ -35,8 +40,13 @@ def dataset_register(*, name: str, actor: str, purpose: str = DatasetPurpose.TRA
         raise Conflict(f"dataset {name!r} is already registered", code="dataset_exists")
     with transaction.atomic():
         dataset = Dataset.objects.create(name=name, purpose=purpose, description=description[:500], created_by=actor)
-        audit_record(actor=actor, action="dataset.registered", entity_type="dataset", entity_id=dataset.pk,
-                     data={"name": name, "purpose": purpose})
+        audit_record(
+            actor=actor,
+            action="dataset.registered",
+            entity_type="dataset",
+            entity_id=dataset.pk,
+            data={"name": name, "purpose": purpose},
+        )
     return dataset
 
 
@@ -44,10 +54,17 @@ def _open_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
     """Index every record of a version as an interval starting there (batched inserts)."""
     rows, count = [], 0
     for entry in entries:
-        rows.append(SubjectRecord(
-            subject_key=entry["subject_key"] or "", dataset_id=version.dataset_id, record_id=entry["record_id"],
-            content_hash=entry["content_hash"], shard=entry["shard"], slice=entry["slice"], valid_from=version,
-        ))
+        rows.append(
+            SubjectRecord(
+                subject_key=entry["subject_key"] or "",
+                dataset_id=version.dataset_id,
+                record_id=entry["record_id"],
+                content_hash=entry["content_hash"],
+                shard=entry["shard"],
+                slice=entry["slice"],
+                valid_from=version,
+            )
+        )
         if len(rows) >= INDEX_BATCH:
             SubjectRecord.objects.bulk_create(rows)
             count += len(rows)
@@ -62,17 +79,26 @@ def _close_rows(version: DatasetVersion, record_ids: Iterable[str], *, erased: b
     record_ids = list(record_ids)
     for start in range(0, len(record_ids), INDEX_BATCH):
         closed += SubjectRecord.objects.filter(
-            dataset_id=version.dataset_id, record_id__in=record_ids[start:start + INDEX_BATCH], valid_until__isnull=True,
+            dataset_id=version.dataset_id,
+            record_id__in=record_ids[start : start + INDEX_BATCH],
+            valid_until__isnull=True,
         ).update(valid_until=version, **({"erased_in": version} if erased else {}))
     return closed
 
 
-def index_version_rows(version: DatasetVersion, parent: DatasetVersion | None, body: dict, erasure: dict | None) -> dict:
+def index_version_rows(
+    version: DatasetVersion, parent: DatasetVersion | None, body: dict, erasure: dict | None
+) -> dict:
     """Write the index rows of a newly registered version: only what changed since its parent
     when the parent is the dataset's latest version (the usual, linear history), else every record.
     Returns {"opened", "closed"} (rows written)."""
-    latest_before = (DatasetVersion.objects.filter(dataset_id=version.dataset_id).exclude(pk=version.pk)
-                     .order_by("-id").values_list("pk", flat=True).first())
+    latest_before = (
+        DatasetVersion.objects.filter(dataset_id=version.dataset_id)
+        .exclude(pk=version.pk)
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
     if parent is None or parent.pk != latest_before:
         return {"opened": _open_rows(version, body["records"]), "closed": 0}
     removed = [entry["record_id"] for entry in (erasure or {}).get("removed", [])]
@@ -81,13 +107,24 @@ def index_version_rows(version: DatasetVersion, parent: DatasetVersion | None, b
         # erased records' rows change. Written rows ~ erased records, whatever the dataset's size.
         return {"opened": 0, "closed": _close_rows(version, removed, erased=True)}
     # Any other new version: compare with the parent's open intervals, write the difference.
-    current = {record_id: key for record_id, *key in SubjectRecord.objects.filter(
-        dataset_id=version.dataset_id, valid_until__isnull=True,
-    ).values_list("record_id", "subject_key", "content_hash", "shard", "slice").iterator(chunk_size=INDEX_BATCH)}
+    current = {
+        record_id: key
+        for record_id, *key in SubjectRecord.objects.filter(
+            dataset_id=version.dataset_id,
+            valid_until__isnull=True,
+        )
+        .values_list("record_id", "subject_key", "content_hash", "shard", "slice")
+        .iterator(chunk_size=INDEX_BATCH)
+    }
     changed, seen = [], set()
     for entry in body["records"]:
         seen.add(entry["record_id"])
-        if current.get(entry["record_id"]) != [entry["subject_key"] or "", entry["content_hash"], entry["shard"], entry["slice"]]:
+        if current.get(entry["record_id"]) != [
+            entry["subject_key"] or "",
+            entry["content_hash"],
+            entry["shard"],
+            entry["slice"],
+        ]:
             changed.append(entry)
     ended = [record_id for record_id in current if record_id not in seen]
     stale = [entry["record_id"] for entry in changed if entry["record_id"] in current]
@@ -110,21 +147,39 @@ def dataset_version_register(
         raise engine_error(error) from None
     body = stored.body
     if body.get("purged_by"):
-        raise Conflict(f"{dataset.name}@{version_id} was purged by an erasure; register a current version",
-                       code="version_purged")
+        raise Conflict(
+            f"{dataset.name}@{version_id} was purged by an erasure; register a current version", code="version_purged"
+        )
     if parent is None and body.get("parent_id"):
         parent = DatasetVersion.objects.filter(dataset=dataset, version_id=body["parent_id"]).first()
     with transaction.atomic():
         version = DatasetVersion.objects.create(
-            dataset=dataset, version_id=version_id, manifest_sha256=stored.sha256, object_url=store.url(stored.key),
-            parent=parent, record_count=body["record_count"], shards=body["shards"], slices=body["slices"],
-            erasure=erasure, created_by=actor,
+            dataset=dataset,
+            version_id=version_id,
+            manifest_sha256=stored.sha256,
+            object_url=store.url(stored.key),
+            parent=parent,
+            record_count=body["record_count"],
+            shards=body["shards"],
+            slices=body["slices"],
+            erasure=erasure,
+            created_by=actor,
         )
         index_rows = index_version_rows(version, parent, body, erasure)
-        audit_record(actor=actor, action="dataset_version.registered", entity_type="dataset_version", entity_id=version.pk,
-                     data={"dataset": dataset.name, "version_id": version_id, "manifest_sha256": stored.sha256,
-                           "records": body["record_count"], "index_rows": index_rows,
-                           "parent": parent.version_id if parent else None})
+        audit_record(
+            actor=actor,
+            action="dataset_version.registered",
+            entity_type="dataset_version",
+            entity_id=version.pk,
+            data={
+                "dataset": dataset.name,
+                "version_id": version_id,
+                "manifest_sha256": stored.sha256,
+                "records": body["record_count"],
+                "index_rows": index_rows,
+                "parent": parent.version_id if parent else None,
+            },
+        )
     return version
 
 
@@ -163,28 +218,55 @@ def dataset_version_erase(
         raise engine_error(error) from None
     if report.new_version is None:
         after = DatasetVersion.objects.filter(dataset=dataset, version_id=(report.erased_in or [None])[-1]).first()
-        return {"dataset": dataset.name, "version_before": version.version_id,
-                "version_after": after.version_id if after else version.version_id, "removed": [], "already_erased": True}
-    removed = [{"record_id": r["record_id"], "content_hash": r["content_hash"], "shard": r["shard"], "slice": r["slice"]}
-               for r in report.removed_records]
+        return {
+            "dataset": dataset.name,
+            "version_before": version.version_id,
+            "version_after": after.version_id if after else version.version_id,
+            "removed": [],
+            "already_erased": True,
+        }
+    removed = [
+        {"record_id": r["record_id"], "content_hash": r["content_hash"], "shard": r["shard"], "slice": r["slice"]}
+        for r in report.removed_records
+    ]
     with transaction.atomic():
         new = dataset_version_register(
-            dataset=dataset, version_id=report.new_version, actor=actor, parent=version,
+            dataset=dataset,
+            version_id=report.new_version,
+            actor=actor,
+            parent=version,
             erasure={"request_ids": [request_id], "removed": removed},
         )
-        DatasetVersion.objects.filter(pk__in=DatasetVersion.objects.filter(
-            dataset=dataset, version_id__in=report.redacted_versions).values("pk")).update(purged=True)
+        DatasetVersion.objects.filter(
+            pk__in=DatasetVersion.objects.filter(dataset=dataset, version_id__in=report.redacted_versions).values("pk")
+        ).update(purged=True)
         # The erased records' index intervals were closed (erased_in = new) by the registration.
-        audit_record(actor=actor, action="dataset_version.erased", entity_type="dataset_version", entity_id=version.pk,
-                     data={"dataset": dataset.name, "version_before": version.version_id, "version_after": new.version_id,
-                           "request_id": request_id, "removed": [r["record_id"] for r in removed],
-                           "objects_destroyed": report.object_versions_destroyed,
-                           "redacted_versions": report.redacted_versions})
-    return {"dataset": dataset.name, "version_before": version.version_id, "version_after": new.version_id,
-            "removed": [{"record_id": r["record_id"], "content_hash": r["content_hash"]} for r in removed]}
+        audit_record(
+            actor=actor,
+            action="dataset_version.erased",
+            entity_type="dataset_version",
+            entity_id=version.pk,
+            data={
+                "dataset": dataset.name,
+                "version_before": version.version_id,
+                "version_after": new.version_id,
+                "request_id": request_id,
+                "removed": [r["record_id"] for r in removed],
+                "objects_destroyed": report.object_versions_destroyed,
+                "redacted_versions": report.redacted_versions,
+            },
+        )
+    return {
+        "dataset": dataset.name,
+        "version_before": version.version_id,
+        "version_after": new.version_id,
+        "removed": [{"record_id": r["record_id"], "content_hash": r["content_hash"]} for r in removed],
+    }
 
 
-def dataset_records_of_subject(*, version: DatasetVersion, subject_key: str, record_ids: list[str] | None) -> list[Record]:
+def dataset_records_of_subject(
+    *, version: DatasetVersion, subject_key: str, record_ids: list[str] | None
+) -> list[Record]:
     """Read (verified) the records of a subject from a still-readable version: the forget set."""
     rows = SubjectRecord.objects.filter(dataset_id=version.dataset_id, subject_key=subject_key, erased_in__isnull=True)
     if record_ids:
@@ -194,7 +276,9 @@ def dataset_records_of_subject(*, version: DatasetVersion, subject_key: str, rec
     places = {(row.shard, row.slice) for row in wanted}
     ids = {row.record_id for row in wanted}
     try:
-        engine_version = DatasetStore(platform_object_store(), version.dataset.name).load_version(version.version_id, verify=False)
+        engine_version = DatasetStore(platform_object_store(), version.dataset.name).load_version(
+            version.version_id, verify=False
+        )
         return [r for place in sorted(places) for r in engine_version.records_in(*place) if r.record_id in ids]
     except EngineError as error:
         raise engine_error(error) from None

@@ -41,10 +41,12 @@ def _check_source(source: str, *, any_local_path: bool) -> str:
     ERASURE_MODEL_IMPORT_ROOTS (least privilege: the workers' credentials read only what the
     operator allowed); the operator's command may read any path."""
     if not isinstance(source, str) or not source.strip():
-        raise ApplicationError("give the model's location: a local directory or an s3://bucket/prefix", code="invalid_source")
+        raise ApplicationError(
+            "give the model's location: a local directory or an s3://bucket/prefix", code="invalid_source"
+        )
     source = source.strip()
     if source.startswith("s3://"):
-        if not source[len("s3://"):].strip("/"):
+        if not source[len("s3://") :].strip("/"):
             raise ApplicationError(f"{source!r} names no bucket", code="invalid_source")
     elif "://" in source:
         raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
@@ -67,13 +69,16 @@ def _check_source(source: str, *, any_local_path: bool) -> str:
 
 def _check_request(*, model: Model, trained_on: DatasetVersion, version_id: str | None) -> None:
     if model.kind not in IMPORTABLE_KINDS:
-        raise ApplicationError(f"model {model.name} is {model.kind}: only lm and classifier models take imported versions",
-                               code="invalid_kind")
+        raise ApplicationError(
+            f"model {model.name} is {model.kind}: only lm and classifier models take imported versions",
+            code="invalid_kind",
+        )
     if trained_on.dataset.purpose != DatasetPurpose.TRAINING:
         raise ApplicationError(f"{trained_on} is a holdout dataset; models never train on it", code="invalid_dataset")
     if version_id is not None and not VERSION_ID.match(version_id):
-        raise ApplicationError(f"invalid version id {version_id!r}: lowercase letters, digits, '.', '_' or '-'",
-                               code="invalid_version_id")
+        raise ApplicationError(
+            f"invalid version id {version_id!r}: lowercase letters, digits, '.', '_' or '-'", code="invalid_version_id"
+        )
 
 
 def _fetch(source: str, target: Path) -> Path:
@@ -104,26 +109,41 @@ def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
     is_lm = hasattr(model, "get_input_embeddings")
     if is_lm != (kind == ModelKind.LM):
         found = "a causal language model" if is_lm else "a classifier"
-        raise ApplicationError(f"the directory holds {found}, but this model is registered as {kind}", code="kind_mismatch")
+        raise ApplicationError(
+            f"the directory holds {found}, but this model is registered as {kind}", code="kind_mismatch"
+        )
     facts = {"architecture": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters())}
     if is_lm:
         if not has_tokenizer(directory):
-            raise ApplicationError("a language model must ship its tokenizer (tokenizer.json) in the same directory",
-                                   code="tokenizer_missing")
+            raise ApplicationError(
+                "a language model must ship its tokenizer (tokenizer.json) in the same directory",
+                code="tokenizer_missing",
+            )
         tokenizer = load_tokenizer(directory)
         vocabulary = model.get_input_embeddings().num_embeddings
         if len(tokenizer) > vocabulary:
-            raise ApplicationError(f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary holds {vocabulary}",
-                                   code="tokenizer_mismatch")
-        facts.update(model_type=model.config.model_type, dtype=str(next(model.parameters()).dtype).removeprefix("torch."))
+            raise ApplicationError(
+                f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary holds {vocabulary}",
+                code="tokenizer_mismatch",
+            )
+        facts.update(
+            model_type=model.config.model_type, dtype=str(next(model.parameters()).dtype).removeprefix("torch.")
+        )
     else:
         facts.update(model_type=model.config.to_dict()["model_type"])
     return facts, weights_digest(model)
 
 
 def model_version_import(
-    *, model: Model, source: str, trained_on: DatasetVersion, actor: str, version_id: str | None = None,
-    make_production: bool = False, any_local_path: bool = False, job=None,
+    *,
+    model: Model,
+    source: str,
+    trained_on: DatasetVersion,
+    actor: str,
+    version_id: str | None = None,
+    make_production: bool = False,
+    any_local_path: bool = False,
+    job=None,
 ) -> ModelVersion:
     """Validate, copy and record an existing model version. Idempotent for the same files."""
     from erasure_engine.models import upload_dir
@@ -140,37 +160,77 @@ def model_version_import(
         existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
         if existing is not None:
             if existing.digests.get("weights") != digest:
-                raise Conflict(f"{model.name} already has a version {version_id} with other weights", code="version_exists")
+                raise Conflict(
+                    f"{model.name} already has a version {version_id} with other weights", code="version_exists"
+                )
             return existing
-        artifact = upload_dir(platform_object_store(), f"models/{model.name}/versions/{version_id}/model", directory,
-                              weights_digest=digest)
+        artifact = upload_dir(
+            platform_object_store(),
+            f"models/{model.name}/versions/{version_id}/model",
+            directory,
+            weights_digest=digest,
+        )
     from erasure_platform.registry.services.release import release_initial
 
     provenance = {"source": source, **facts}
     with transaction.atomic():
-        version = model_version_record_plain(model=model, version_id=version_id, artifact=artifact.to_dict(),
-                                             trained_on=trained_on, actor=actor, job=job, method="import")
+        version = model_version_record_plain(
+            model=model,
+            version_id=version_id,
+            artifact=artifact.to_dict(),
+            trained_on=trained_on,
+            actor=actor,
+            job=job,
+            method="import",
+        )
         ModelVersion.objects.filter(pk=version.pk).update(provenance=provenance)
         version.provenance = provenance
-        audit_record(actor=actor, action="model_version.imported", entity_type="model_version", entity_id=version.pk,
-                     data={"model": model.name, "version_id": version_id, "trained_on": str(trained_on), **provenance,
-                           "weights_digest": digest, "files": artifact.files})
+        audit_record(
+            actor=actor,
+            action="model_version.imported",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={
+                "model": model.name,
+                "version_id": version_id,
+                "trained_on": str(trained_on),
+                **provenance,
+                "weights_digest": digest,
+                "files": artifact.files,
+            },
+        )
         if make_production:
-            version = release_initial(version=version, actor=actor, reason="imported as the model's first production version")
+            version = release_initial(
+                version=version, actor=actor, reason="imported as the model's first production version"
+            )
     return version
 
 
 def model_version_import_start(
-    *, model: Model, source: str, trained_on: DatasetVersion, actor: str, version_id: str | None = None,
+    *,
+    model: Model,
+    source: str,
+    trained_on: DatasetVersion,
+    actor: str,
+    version_id: str | None = None,
     make_production: bool = False,
 ):
     """Check what can be checked now, then run the import (download + loading) as a job."""
     _check_request(model=model, trained_on=trained_on, version_id=version_id)
     source = _check_source(source, any_local_path=False)
     if make_production and Alias.objects.filter(model=model, name=Alias.PRODUCTION).exists():
-        raise Conflict(f"model {model.name} already has a production version; release the import through approval",
-                       code="already_released")
-    return job_create(kind=IMPORT_JOB, actor=actor, params={
-        "model_id": model.pk, "source": source, "dataset_version_id": trained_on.pk, "version_id": version_id,
-        "make_production": bool(make_production),
-    })
+        raise Conflict(
+            f"model {model.name} already has a production version; release the import through approval",
+            code="already_released",
+        )
+    return job_create(
+        kind=IMPORT_JOB,
+        actor=actor,
+        params={
+            "model_id": model.pk,
+            "source": source,
+            "dataset_version_id": trained_on.pk,
+            "version_id": version_id,
+            "make_production": bool(make_production),
+        },
+    )

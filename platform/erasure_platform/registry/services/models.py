@@ -33,7 +33,9 @@ def _check_method(method: str, params: dict) -> dict:
         spec = get_method(method)
         return resolve_params(method, spec.params, params or {})
     except EngineError as error:
-        raise ApplicationError(str(error), code="invalid_method", details={"known": sorted(available_methods())}) from None
+        raise ApplicationError(
+            str(error), code="invalid_method", details={"known": sorted(available_methods())}
+        ) from None
 
 
 def _check_policy(policy: dict) -> dict:
@@ -50,8 +52,15 @@ def _check_holdout(holdout: DatasetVersion | None) -> None:
 
 
 def model_register(
-    *, name: str, kind: str, actor: str, description: str = "", approximate_method: str = "gradient_difference",
-    approximate_params: dict | None = None, verification_policy: dict | None = None, holdout: DatasetVersion | None = None,
+    *,
+    name: str,
+    kind: str,
+    actor: str,
+    description: str = "",
+    approximate_method: str = "gradient_difference",
+    approximate_params: dict | None = None,
+    verification_policy: dict | None = None,
+    holdout: DatasetVersion | None = None,
 ) -> Model:
     try:
         check_model_name(name)
@@ -66,25 +75,49 @@ def model_register(
         raise Conflict(f"model {name!r} is already registered", code="model_exists")
     with transaction.atomic():
         model = Model.objects.create(
-            name=name, kind=kind, description=description[:500], approximate_method=approximate_method,
-            approximate_params=params, verification_policy=policy, holdout=holdout, created_by=actor,
+            name=name,
+            kind=kind,
+            description=description[:500],
+            approximate_method=approximate_method,
+            approximate_params=params,
+            verification_policy=policy,
+            holdout=holdout,
+            created_by=actor,
         )
-        audit_record(actor=actor, action="model.registered", entity_type="model", entity_id=model.pk,
-                     data={"name": name, "kind": kind, "approximate_method": approximate_method, "approximate_params": params,
-                           "verification_policy": policy, "holdout": str(holdout) if holdout else None})
+        audit_record(
+            actor=actor,
+            action="model.registered",
+            entity_type="model",
+            entity_id=model.pk,
+            data={
+                "name": name,
+                "kind": kind,
+                "approximate_method": approximate_method,
+                "approximate_params": params,
+                "verification_policy": policy,
+                "holdout": str(holdout) if holdout else None,
+            },
+        )
     return model
 
 
 def model_update_settings(
-    *, model: Model, actor: str, approximate_method: str | None = None, approximate_params: dict | None = None,
-    verification_policy: dict | None = None, holdout: DatasetVersion | None = None,
+    *,
+    model: Model,
+    actor: str,
+    approximate_method: str | None = None,
+    approximate_params: dict | None = None,
+    verification_policy: dict | None = None,
+    holdout: DatasetVersion | None = None,
 ) -> Model:
     changes = {}
     with transaction.atomic():
         model = Model.objects.select_for_update().get(pk=model.pk)
         if approximate_method is not None or approximate_params is not None:
             method = approximate_method or model.approximate_method
-            model.approximate_params = _check_method(method, approximate_params if approximate_params is not None else {})
+            model.approximate_params = _check_method(
+                method, approximate_params if approximate_params is not None else {}
+            )
             model.approximate_method = method
             changes.update(approximate_method=method, approximate_params=model.approximate_params)
         if verification_policy is not None:
@@ -95,13 +128,22 @@ def model_update_settings(
             model.holdout = holdout
             changes["holdout"] = str(holdout)
         model.save()
-        audit_record(actor=actor, action="model.settings_changed", entity_type="model", entity_id=model.pk, data=changes)
+        audit_record(
+            actor=actor, action="model.settings_changed", entity_type="model", entity_id=model.pk, data=changes
+        )
     return model
 
 
 def model_version_record_sisa(
-    *, model: Model, engine_version, trained_on: DatasetVersion | None, actor: str, job=None, parent: ModelVersion | None = None,
-    batch=None, method: str = "train",
+    *,
+    model: Model,
+    engine_version,
+    trained_on: DatasetVersion | None,
+    actor: str,
+    job=None,
+    parent: ModelVersion | None = None,
+    batch=None,
+    method: str = "train",
 ) -> ModelVersion:
     """Register an engine SISA ModelVersion (trained or exactly unlearned) as a candidate. Idempotent."""
     existing = ModelVersion.objects.filter(model=model, version_id=engine_version.version_id).first()
@@ -110,21 +152,49 @@ def model_version_record_sisa(
     store = platform_object_store()
     with transaction.atomic():
         version = ModelVersion.objects.create(
-            model=model, version_id=engine_version.version_id, layout=VersionLayout.SISA,
+            model=model,
+            version_id=engine_version.version_id,
+            layout=VersionLayout.SISA,
             artifact_url=store.url(f"{version_prefix(model.name, engine_version.version_id)}/manifest.json"),
-            digests={"shards": engine_version.shard_digests}, trained_on=trained_on, parent=parent, method=method,
-            created_by=actor, created_by_job=job, batch=batch, cost=engine_version.cost,
+            digests={"shards": engine_version.shard_digests},
+            trained_on=trained_on,
+            parent=parent,
+            method=method,
+            created_by=actor,
+            created_by_job=job,
+            batch=batch,
+            cost=engine_version.cost,
         )
-        audit_record(actor=actor, action="model_version.created", entity_type="model_version", entity_id=version.pk,
-                     data={"model": model.name, "version_id": version.version_id, "method": method, "layout": "sisa",
-                           "digests": version.digests, "trained_on": str(trained_on) if trained_on else None,
-                           "parent": parent.version_id if parent else None})
+        audit_record(
+            actor=actor,
+            action="model_version.created",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={
+                "model": model.name,
+                "version_id": version.version_id,
+                "method": method,
+                "layout": "sisa",
+                "digests": version.digests,
+                "trained_on": str(trained_on) if trained_on else None,
+                "parent": parent.version_id if parent else None,
+            },
+        )
     return version
 
 
 def model_version_record_plain(
-    *, model: Model, version_id: str, artifact: dict, trained_on: DatasetVersion | None, actor: str, job=None,
-    parent: ModelVersion | None = None, batch=None, method: str = "import", cost: dict | None = None,
+    *,
+    model: Model,
+    version_id: str,
+    artifact: dict,
+    trained_on: DatasetVersion | None,
+    actor: str,
+    job=None,
+    parent: ModelVersion | None = None,
+    batch=None,
+    method: str = "import",
+    cost: dict | None = None,
 ) -> ModelVersion:
     """Register a plain (save_pretrained) artifact already in the object store. Idempotent."""
     existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
@@ -133,20 +203,40 @@ def model_version_record_plain(
     store = platform_object_store()
     for relative in artifact.get("files", {}):
         if not store.exists(f"{artifact['prefix']}/{relative}"):
-            raise ApplicationError(f"artifact file {artifact['prefix']}/{relative} is not in the object store",
-                                   code="artifact_missing")
+            raise ApplicationError(
+                f"artifact file {artifact['prefix']}/{relative} is not in the object store", code="artifact_missing"
+            )
     with transaction.atomic():
         version = ModelVersion.objects.create(
-            model=model, version_id=version_id, layout=VersionLayout.PLAIN, artifact_url=store.url(artifact["prefix"]),
-            artifact=artifact, digests={"weights": artifact.get("weights_digest", ""), "files": artifact.get("files", {})},
-            trained_on=trained_on, parent=parent, method=method, created_by=actor, created_by_job=job, batch=batch,
+            model=model,
+            version_id=version_id,
+            layout=VersionLayout.PLAIN,
+            artifact_url=store.url(artifact["prefix"]),
+            artifact=artifact,
+            digests={"weights": artifact.get("weights_digest", ""), "files": artifact.get("files", {})},
+            trained_on=trained_on,
+            parent=parent,
+            method=method,
+            created_by=actor,
+            created_by_job=job,
+            batch=batch,
             cost=cost or {},
         )
-        audit_record(actor=actor, action="model_version.created", entity_type="model_version", entity_id=version.pk,
-                     data={"model": model.name, "version_id": version_id, "method": method, "layout": "plain",
-                           "weights_digest": artifact.get("weights_digest", ""),
-                           "trained_on": str(trained_on) if trained_on else None,
-                           "parent": parent.version_id if parent else None})
+        audit_record(
+            actor=actor,
+            action="model_version.created",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={
+                "model": model.name,
+                "version_id": version_id,
+                "method": method,
+                "layout": "plain",
+                "weights_digest": artifact.get("weights_digest", ""),
+                "trained_on": str(trained_on) if trained_on else None,
+                "parent": parent.version_id if parent else None,
+            },
+        )
     return version
 
 
@@ -157,17 +247,24 @@ def model_train_start(*, model: Model, dataset_version: DatasetVersion, actor: s
     if dataset_version.purged:
         raise Conflict(f"{dataset_version} was purged by an erasure; train on a current version", code="version_purged")
     if dataset_version.dataset.purpose != DatasetPurpose.TRAINING:
-        raise ApplicationError(f"{dataset_version} is a holdout dataset; models never train on it", code="invalid_dataset")
+        raise ApplicationError(
+            f"{dataset_version} is a holdout dataset; models never train on it", code="invalid_dataset"
+        )
     config = {**(config or {}), "kind": model.kind}
     try:
         SisaConfig.from_dict(config)
     except (EngineError, TypeError) as error:
         raise ApplicationError(f"invalid training config: {error}", code="invalid_config") from None
-    return job_create(kind=TRAIN_JOB, params={"model_id": model.pk, "dataset_version_id": dataset_version.pk, "config": config},
-                      actor=actor)
+    return job_create(
+        kind=TRAIN_JOB,
+        params={"model_id": model.pk, "dataset_version_id": dataset_version.pk, "config": config},
+        actor=actor,
+    )
 
 
-def consumer_register(*, model: Model, name: str, email: str, actor: str, pinned_version: ModelVersion | None = None) -> Consumer:
+def consumer_register(
+    *, model: Model, name: str, email: str, actor: str, pinned_version: ModelVersion | None = None
+) -> Consumer:
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
@@ -180,11 +277,21 @@ def consumer_register(*, model: Model, name: str, email: str, actor: str, pinned
     if pinned_version is not None and pinned_version.model_id != model.pk:
         raise ApplicationError("the pinned version belongs to another model", code="invalid_version")
     with transaction.atomic():
-        consumer = Consumer.objects.create(model=model, name=name.strip()[:200], email=email, pinned_version=pinned_version,
-                                           created_by=actor)
-        audit_record(actor=actor, action="consumer.registered", entity_type="model", entity_id=model.pk,
-                     data={"consumer": consumer.pk, "name": consumer.name, "email": email,
-                           "pinned_version": pinned_version.version_id if pinned_version else None})
+        consumer = Consumer.objects.create(
+            model=model, name=name.strip()[:200], email=email, pinned_version=pinned_version, created_by=actor
+        )
+        audit_record(
+            actor=actor,
+            action="consumer.registered",
+            entity_type="model",
+            entity_id=model.pk,
+            data={
+                "consumer": consumer.pk,
+                "name": consumer.name,
+                "email": email,
+                "pinned_version": pinned_version.version_id if pinned_version else None,
+            },
+        )
     return consumer
 
 
@@ -193,6 +300,13 @@ def engine_model_version(version: ModelVersion):
 
 
 __all__ = [
-    "TRAIN_JOB", "consumer_register", "engine_model_version", "model_register", "model_train_start",
-    "model_update_settings", "model_version_record_plain", "model_version_record_sisa", "VersionStatus",
+    "TRAIN_JOB",
+    "consumer_register",
+    "engine_model_version",
+    "model_register",
+    "model_train_start",
+    "model_update_settings",
+    "model_version_record_plain",
+    "model_version_record_sisa",
+    "VersionStatus",
 ]

@@ -25,12 +25,17 @@ ACTOR = "system:registry"
 
 
 def plan_progress(*, plan: ErasurePlan, stage: str, detail: dict | None = None) -> None:
-    outbox_publish(topic=topics.REQUEST_ERASURE_PROGRESS, payload={"request_id": plan.request_id, "stage": stage, "detail": detail or {}})
+    outbox_publish(
+        topic=topics.REQUEST_ERASURE_PROGRESS,
+        payload={"request_id": plan.request_id, "stage": stage, "detail": detail or {}},
+    )
 
 
 def _scope_record_ids(scope: dict) -> list[str] | None:
     if not isinstance(scope, dict) or scope.get("type") not in ("all", "records"):
-        raise ApplicationError("scope must be {'type': 'all'} or {'type': 'records', 'record_ids': [...]}", code="invalid_scope")
+        raise ApplicationError(
+            "scope must be {'type': 'all'} or {'type': 'records', 'record_ids': [...]}", code="invalid_scope"
+        )
     if scope["type"] == "all":
         return None
     ids = scope.get("record_ids")
@@ -50,8 +55,11 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
     record_ids = _scope_record_ids(scope)
     if record_ids:
         # A scope names records; only the subject's own are erased (never someone else's by id).
-        owned = set(SubjectRecord.objects.filter(subject_key=subject_key, record_id__in=record_ids)
-                    .values_list("record_id", flat=True))
+        owned = set(
+            SubjectRecord.objects.filter(subject_key=subject_key, record_id__in=record_ids).values_list(
+                "record_id", flat=True
+            )
+        )
         record_ids = sorted(owned) or ["<none>"]
     if isinstance(deadline_at, str):
         deadline_at = parse_datetime(deadline_at)
@@ -61,17 +69,25 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
     models = selectors.models_affected(subject_key=subject_key, record_ids=record_ids)
     with transaction.atomic():
         plan = ErasurePlan.objects.create(
-            request_id=str(request_id), subject_key=subject_key,
-            scope={"type": "records", "record_ids": record_ids} if record_ids else {"type": "all"}, deadline_at=deadline_at,
+            request_id=str(request_id),
+            subject_key=subject_key,
+            scope={"type": "records", "record_ids": record_ids} if record_ids else {"type": "all"},
+            deadline_at=deadline_at,
         )
         for model, version in models:
             ModelOutcome.objects.create(plan=plan, model=model, version_before=version)
         detail = {"datasets": [str(v) for v in datasets], "models": [m.name for m, _ in models]}
-        audit_record(actor=actor, action="erasure_plan.created", entity_type="erasure_plan", entity_id=plan.pk,
-                     data={"request_id": plan.request_id, **detail})
+        audit_record(
+            actor=actor,
+            action="erasure_plan.created",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={"request_id": plan.request_id, **detail},
+        )
         plan_progress(plan=plan, stage="planned", detail=detail)
-        plan.erase_job = job_create(kind=ERASE_JOB, params={"plan_id": str(plan.pk)}, actor=actor,
-                                    idempotency_key=f"erase:{plan.pk}")
+        plan.erase_job = job_create(
+            kind=ERASE_JOB, params={"plan_id": str(plan.pk)}, actor=actor, idempotency_key=f"erase:{plan.pk}"
+        )
         plan.save(update_fields=["erase_job"])
     return plan
 
@@ -80,7 +96,9 @@ def plan_record_ids(plan: ErasurePlan) -> list[str] | None:
     return plan.scope.get("record_ids") if plan.scope.get("type") == "records" else None
 
 
-def plan_datasets_erased(*, plan: ErasurePlan, datasets: list[dict], forget_set_key: str, actor: str = ACTOR) -> ErasurePlan:
+def plan_datasets_erased(
+    *, plan: ErasurePlan, datasets: list[dict], forget_set_key: str, actor: str = ACTOR
+) -> ErasurePlan:
     """The erase job finished: record what was removed, then batch the model work."""
     from erasure_platform.registry.services.batches import batch_add
 
@@ -92,14 +110,30 @@ def plan_datasets_erased(*, plan: ErasurePlan, datasets: list[dict], forget_set_
         plan.forget_set_key = forget_set_key
         plan.status = ErasurePlan.Status.AWAITING_MODELS
         plan.save()
-        audit_record(actor=actor, action="erasure_plan.datasets_erased", entity_type="erasure_plan", entity_id=plan.pk,
-                     data={"request_id": plan.request_id, "datasets": datasets})
-        plan_progress(plan=plan, stage="datasets_erased", detail={"datasets": [
-            {"dataset": d["dataset"], "version_after": d["version_after"], "removed": len(d["removed"])} for d in datasets]})
+        audit_record(
+            actor=actor,
+            action="erasure_plan.datasets_erased",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={"request_id": plan.request_id, "datasets": datasets},
+        )
+        plan_progress(
+            plan=plan,
+            stage="datasets_erased",
+            detail={
+                "datasets": [
+                    {"dataset": d["dataset"], "version_after": d["version_after"], "removed": len(d["removed"])}
+                    for d in datasets
+                ]
+            },
+        )
         for outcome in plan.outcomes.filter(status=ModelOutcome.Status.PENDING).select_related("model"):
             batch = batch_add(outcome=outcome, actor=actor)
-            plan_progress(plan=plan, stage="batched", detail={"model": outcome.model.name, "batch": str(batch.pk),
-                                                              "closes_at": batch.closes_at.isoformat()})
+            plan_progress(
+                plan=plan,
+                stage="batched",
+                detail={"model": outcome.model.name, "batch": str(batch.pk), "closes_at": batch.closes_at.isoformat()},
+            )
         plan_complete_if_ready(plan=plan)
     return plan
 
@@ -107,15 +141,24 @@ def plan_datasets_erased(*, plan: ErasurePlan, datasets: list[dict], forget_set_
 def plan_fail(*, plan: ErasurePlan, error: str, actor: str = ACTOR) -> None:
     with transaction.atomic():
         ErasurePlan.objects.filter(pk=plan.pk).update(status=ErasurePlan.Status.FAILED)
-        audit_record(actor=actor, action="erasure_plan.failed", entity_type="erasure_plan", entity_id=plan.pk,
-                     data={"error": error[:500]})
+        audit_record(
+            actor=actor,
+            action="erasure_plan.failed",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={"error": error[:500]},
+        )
         plan_progress(plan=plan, stage="failed", detail={"error": error[:300]})
 
 
 def _outcome_entry(outcome: ModelOutcome) -> dict:
     if outcome.status == ModelOutcome.Status.SKIPPED:
-        return {"model": outcome.model.name, "version_before": outcome.version_before.version_id,
-                "skipped_reason": outcome.skipped_reason, "recorded_by": outcome.recorded_by}
+        return {
+            "model": outcome.model.name,
+            "version_before": outcome.version_before.version_id,
+            "skipped_reason": outcome.skipped_reason,
+            "recorded_by": outcome.recorded_by,
+        }
     after = outcome.version_after
     decision = after.decisions.filter(decision="approve").order_by("-id").first() if after else None
     verdict = after.verdict or {} if after else {}
@@ -124,15 +167,21 @@ def _outcome_entry(outcome: ModelOutcome) -> dict:
         "version_before": outcome.version_before.version_id,
         "version_after": after.version_id if after else None,
         "method": after.method if after else None,
-        "verdict": {"passed": verdict.get("passed"), "outcome": verdict_outcome(verdict),
-                    "failed_metrics": verdict.get("failed_metrics", []),
-                    "inconclusive_metrics": verdict.get("inconclusive_metrics", []),
-                    "metrics": len(verdict.get("metrics", [])),
-                    "overridden": bool(decision and decision.overrode_failed_verdict),
-                    # Which kind of proof stands behind the release, and the approver's words when it needed them.
-                    "proof": release_proof(verdict),
-                    "justification": decision.reason if decision and release_proof(verdict) in (
-                        PROOF_INCONCLUSIVE, PROOF_OVERRIDDEN) else None} if verdict else {},
+        "verdict": {
+            "passed": verdict.get("passed"),
+            "outcome": verdict_outcome(verdict),
+            "failed_metrics": verdict.get("failed_metrics", []),
+            "inconclusive_metrics": verdict.get("inconclusive_metrics", []),
+            "metrics": len(verdict.get("metrics", [])),
+            "overridden": bool(decision and decision.overrode_failed_verdict),
+            # Which kind of proof stands behind the release, and the approver's words when it needed them.
+            "proof": release_proof(verdict),
+            "justification": decision.reason
+            if decision and release_proof(verdict) in (PROOF_INCONCLUSIVE, PROOF_OVERRIDDEN)
+            else None,
+        }
+        if verdict
+        else {},
         "approved_by": decision.approver if decision else None,
         "released_at": decision.at.isoformat() if decision else None,
     }
@@ -147,16 +196,25 @@ def plan_complete_if_ready(*, plan: ErasurePlan, actor: str = ACTOR) -> bool:
         outcomes = list(plan.outcomes.select_related("model", "version_before", "version_after"))
         if any(o.status == ModelOutcome.Status.PENDING for o in outcomes):
             return False
-        payload = {"request_id": plan.request_id,
-                   "datasets": [{k: d[k] for k in ("dataset", "version_before", "version_after", "removed")} for d in plan.datasets],
-                   "models": [_outcome_entry(o) for o in outcomes]}
+        payload = {
+            "request_id": plan.request_id,
+            "datasets": [
+                {k: d[k] for k in ("dataset", "version_before", "version_after", "removed")} for d in plan.datasets
+            ],
+            "models": [_outcome_entry(o) for o in outcomes],
+        }
         plan.status = ErasurePlan.Status.COMPLETED
         plan.completed_at = timezone.now()
         plan.save(update_fields=["status", "completed_at"])
         # The index no longer needs to link the subject to erased records.
         removed = SubjectRecord.objects.filter(subject_key=plan.subject_key, erased_in__isnull=False).delete()[0]
-        audit_record(actor=actor, action="erasure_plan.completed", entity_type="erasure_plan", entity_id=plan.pk,
-                     data={**payload, "index_rows_removed": removed})
+        audit_record(
+            actor=actor,
+            action="erasure_plan.completed",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={**payload, "index_rows_removed": removed},
+        )
         outbox_publish(topic=topics.REQUEST_ERASURE_COMPLETED, payload=payload)
         outbox_publish(topic=topics.REGISTRY_PLAN_COMPLETED, payload={"plan_id": str(plan.pk)})
     return True
@@ -184,8 +242,13 @@ def outcome_skip(*, plan: ErasurePlan, model: Model, officer, reason: str) -> Mo
         outcome.recorded_by = officer.username
         outcome.batch = None
         outcome.save()
-        audit_record(actor=officer.username, action="erasure_plan.model_skipped", entity_type="erasure_plan",
-                     entity_id=plan.pk, data={"model": model.name, "reason": outcome.skipped_reason})
+        audit_record(
+            actor=officer.username,
+            action="erasure_plan.model_skipped",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={"model": model.name, "reason": outcome.skipped_reason},
+        )
         plan_progress(plan=plan, stage="model_skipped", detail={"model": model.name, "reason": outcome.skipped_reason})
         plan_complete_if_ready(plan=plan)
     return outcome

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from erasure_platform.core import topics
 from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_has_role
+from erasure_platform.core import topics
 from erasure_platform.core.errors import ApplicationError, Conflict, PermissionDenied
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.outbox import outbox_publish
@@ -61,19 +61,31 @@ def _move_alias(*, model: Model, to_version: ModelVersion, actor: str, action: s
     else:
         alias.version = to_version
         alias.save()
-    AliasMove.objects.create(alias=alias, from_version=previous, to_version=to_version, action=action, actor=actor, reason=reason)
+    AliasMove.objects.create(
+        alias=alias, from_version=previous, to_version=to_version, action=action, actor=actor, reason=reason
+    )
     return previous
 
 
-def _notify_consumers(*, model: Model, old: ModelVersion, new: ModelVersion, because_of_erasure: bool, actor: str) -> int:
+def _notify_consumers(
+    *, model: Model, old: ModelVersion, new: ModelVersion, because_of_erasure: bool, actor: str
+) -> int:
     consumers = Consumer.objects.filter(model=model).filter(pinned_version__isnull=True) | Consumer.objects.filter(
-        model=model, pinned_version=old)
+        model=model, pinned_version=old
+    )
     count = 0
     for consumer in consumers.distinct():
-        outbox_publish(topic=topics.REGISTRY_CONSUMER_NOTIFY, payload={
-            "consumer_id": consumer.pk, "model": model.name, "old_version": old.version_id, "new_version": new.version_id,
-            "because_of_erasure": because_of_erasure, "actor": actor,
-        })
+        outbox_publish(
+            topic=topics.REGISTRY_CONSUMER_NOTIFY,
+            payload={
+                "consumer_id": consumer.pk,
+                "model": model.name,
+                "old_version": old.version_id,
+                "new_version": new.version_id,
+                "because_of_erasure": because_of_erasure,
+                "actor": actor,
+            },
+        )
         count += 1
     return count
 
@@ -83,7 +95,11 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
 
     _require_approver(approver)
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "batch", "created_by_job").get(pk=version.pk)
+        version = (
+            ModelVersion.objects.select_for_update(of=("self",))
+            .select_related("model", "batch", "created_by_job")
+            .get(pk=version.pk)
+        )
         if version.status != VersionStatus.CANDIDATE:
             raise Conflict(f"{version} is {version.status}; only a candidate can be approved", code="not_a_candidate")
         _four_eyes(version, approver)
@@ -104,15 +120,25 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
                 raise Conflict(
                     f"the verification verdict failed ({', '.join(version.verdict.get('failed_metrics', []))}); "
                     f"approving needs an override reason of at least {OVERRIDE_MIN_LENGTH} characters",
-                    code="verdict_failed", details={"failed_metrics": version.verdict.get("failed_metrics", [])},
+                    code="verdict_failed",
+                    details={"failed_metrics": version.verdict.get("failed_metrics", [])},
                 )
             overridden, justified = outcome == VERDICT_FAILED, outcome == VERDICT_INCONCLUSIVE
         decision = ReleaseDecision.objects.create(
-            version=version, approver=approver.username, decision=ReleaseDecision.Decision.APPROVE,
-            reason=(override_reason if overridden or justified else reason)[:2000], overrode_failed_verdict=overridden)
+            version=version,
+            approver=approver.username,
+            decision=ReleaseDecision.Decision.APPROVE,
+            reason=(override_reason if overridden or justified else reason)[:2000],
+            overrode_failed_verdict=overridden,
+        )
         because_of_erasure = bool(version.batch_id)
-        previous = _move_alias(model=version.model, to_version=version, actor=approver.username,
-                               action=AliasMove.Action.RELEASE, reason=decision.reason)
+        previous = _move_alias(
+            model=version.model,
+            to_version=version,
+            actor=approver.username,
+            action=AliasMove.Action.RELEASE,
+            reason=decision.reason,
+        )
         version.status = VersionStatus.RELEASED
         version.save(update_fields=["status"])
         notified = 0
@@ -120,14 +146,29 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
             previous.status = VersionStatus.SUPERSEDED
             previous.holds_erased_data = previous.holds_erased_data or because_of_erasure
             previous.save(update_fields=["status", "holds_erased_data"])
-            notified = _notify_consumers(model=version.model, old=previous, new=version,
-                                         because_of_erasure=because_of_erasure, actor=approver.username)
-        audit_record(actor=approver.username, action="model_version.approved", entity_type="model_version",
-                     entity_id=version.pk, data={"model": version.model.name, "version_id": version.version_id,
-                                                 "previous": previous.version_id if previous else None,
-                                                 "reason": decision.reason, "overrode_failed_verdict": overridden,
-                                                 "verdict_outcome": outcome, "released_on_inconclusive": justified,
-                                                 "consumers_notified": notified})
+            notified = _notify_consumers(
+                model=version.model,
+                old=previous,
+                new=version,
+                because_of_erasure=because_of_erasure,
+                actor=approver.username,
+            )
+        audit_record(
+            actor=approver.username,
+            action="model_version.approved",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={
+                "model": version.model.name,
+                "version_id": version.version_id,
+                "previous": previous.version_id if previous else None,
+                "reason": decision.reason,
+                "overrode_failed_verdict": overridden,
+                "verdict_outcome": outcome,
+                "released_on_inconclusive": justified,
+                "consumers_notified": notified,
+            },
+        )
         if version.batch_id:
             batch = UnlearningBatch.objects.select_for_update().get(pk=version.batch_id)
             batch.status = BatchStatus.RELEASED
@@ -137,8 +178,11 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
                 member.status = ModelOutcome.Status.DONE
                 member.version_after = version
                 member.save(update_fields=["status", "version_after"])
-                plan_progress(plan=member.plan, stage="released", detail={"model": version.model.name,
-                                                                          "version": version.version_id})
+                plan_progress(
+                    plan=member.plan,
+                    stage="released",
+                    detail={"model": version.model.name, "version": version.version_id},
+                )
             for member in members:
                 plan_complete_if_ready(plan=member.plan)
     return version
@@ -152,21 +196,34 @@ def release_reject(*, version: ModelVersion, approver, reason: str) -> ModelVers
     if len(reason) < 10:
         raise ApplicationError("give the reason for rejecting in at least 10 characters", code="reason_required")
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "batch", "created_by_job").get(pk=version.pk)
+        version = (
+            ModelVersion.objects.select_for_update(of=("self",))
+            .select_related("model", "batch", "created_by_job")
+            .get(pk=version.pk)
+        )
         if version.status != VersionStatus.CANDIDATE:
             raise Conflict(f"{version} is {version.status}; only a candidate can be rejected", code="not_a_candidate")
         _four_eyes(version, approver)
-        ReleaseDecision.objects.create(version=version, approver=approver.username,
-                                       decision=ReleaseDecision.Decision.REJECT, reason=reason[:2000])
+        ReleaseDecision.objects.create(
+            version=version, approver=approver.username, decision=ReleaseDecision.Decision.REJECT, reason=reason[:2000]
+        )
         version.status = VersionStatus.REJECTED
         version.save(update_fields=["status"])
-        audit_record(actor=approver.username, action="model_version.rejected", entity_type="model_version",
-                     entity_id=version.pk, data={"model": version.model.name, "version_id": version.version_id, "reason": reason})
+        audit_record(
+            actor=approver.username,
+            action="model_version.rejected",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={"model": version.model.name, "version_id": version.version_id, "reason": reason},
+        )
         if version.batch_id:
             UnlearningBatch.objects.filter(pk=version.batch_id).update(status=BatchStatus.REJECTED)
             for member in version.batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
-                plan_progress(plan=member.plan, stage="candidate_rejected",
-                              detail={"model": version.model.name, "reason": reason[:300]})
+                plan_progress(
+                    plan=member.plan,
+                    stage="candidate_rejected",
+                    detail={"model": version.model.name, "reason": reason[:300]},
+                )
     return version
 
 
@@ -178,27 +235,45 @@ def alias_rollback(*, model: Model, approver, reason: str) -> ModelVersion:
     if len(reason) < 10:
         raise ApplicationError("give the reason for the rollback in at least 10 characters", code="reason_required")
     with transaction.atomic():
-        alias = Alias.objects.select_for_update(of=("self",)).filter(model=model, name=Alias.PRODUCTION).select_related("version").first()
+        alias = (
+            Alias.objects.select_for_update(of=("self",))
+            .filter(model=model, name=Alias.PRODUCTION)
+            .select_related("version")
+            .first()
+        )
         if alias is None:
             raise Conflict(f"model {model.name} has no production version", code="no_production")
         last = alias.moves.order_by("-id").first()
         target = last.from_version if last else None
         if target is None:
-            raise Conflict(f"model {model.name} has no previous production version to roll back to", code="no_previous_version")
+            raise Conflict(
+                f"model {model.name} has no previous production version to roll back to", code="no_previous_version"
+            )
         if target.holds_erased_data:
-            raise Conflict(f"{target} still holds data erased since; it can never be served again", code="holds_erased_data")
+            raise Conflict(
+                f"{target} still holds data erased since; it can never be served again", code="holds_erased_data"
+            )
         current = alias.version
-        _move_alias(model=model, to_version=target, actor=approver.username, action=AliasMove.Action.ROLLBACK, reason=reason)
+        _move_alias(
+            model=model, to_version=target, actor=approver.username, action=AliasMove.Action.ROLLBACK, reason=reason
+        )
         current.status = VersionStatus.SUPERSEDED
         current.save(update_fields=["status"])
         target.status = VersionStatus.RELEASED
         target.save(update_fields=["status"])
-        audit_record(actor=approver.username, action="model.rolled_back", entity_type="model", entity_id=model.pk,
-                     data={"from": current.version_id, "to": target.version_id, "reason": reason})
+        audit_record(
+            actor=approver.username,
+            action="model.rolled_back",
+            entity_type="model",
+            entity_id=model.pk,
+            data={"from": current.version_id, "to": target.version_id, "reason": reason},
+        )
     return target
 
 
-def release_initial(*, version: ModelVersion, actor: str, reason: str = "initial release of the demo model") -> ModelVersion:
+def release_initial(
+    *, version: ModelVersion, actor: str, reason: str = "initial release of the demo model"
+) -> ModelVersion:
     """Make a model's first version its production version without an approver: only for the
     embedded demo's seed or an imported model already in production elsewhere (no production
     exists yet here, nothing is superseded, no erasure involved)."""
@@ -208,10 +283,16 @@ def release_initial(*, version: ModelVersion, actor: str, reason: str = "initial
             raise Conflict(f"model {version.model.name} already has a production version", code="already_released")
         if version.status != VersionStatus.CANDIDATE:
             raise Conflict(f"{version} is {version.status}; only a candidate can be released", code="not_a_candidate")
-        _move_alias(model=version.model, to_version=version, actor=actor, action=AliasMove.Action.RELEASE,
-                    reason=reason)
+        _move_alias(
+            model=version.model, to_version=version, actor=actor, action=AliasMove.Action.RELEASE, reason=reason
+        )
         version.status = VersionStatus.RELEASED
         version.save(update_fields=["status"])
-        audit_record(actor=actor, action="model_version.released_initial", entity_type="model_version",
-                     entity_id=version.pk, data={"model": version.model.name, "version_id": version.version_id})
+        audit_record(
+            actor=actor,
+            action="model_version.released_initial",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={"model": version.model.name, "version_id": version.version_id},
+        )
     return version

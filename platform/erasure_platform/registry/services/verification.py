@@ -19,17 +19,29 @@ def batch_candidate_recorded(*, batch: UnlearningBatch, candidate: ModelVersion)
 
     with transaction.atomic():
         batch = UnlearningBatch.objects.select_for_update().get(pk=batch.pk)
-        job = job_create(kind=VERIFY_JOB, params={"version_id": str(candidate.pk)}, actor=batch.started_by,
-                         idempotency_key=f"verify:{candidate.pk}")
+        job = job_create(
+            kind=VERIFY_JOB,
+            params={"version_id": str(candidate.pk)},
+            actor=batch.started_by,
+            idempotency_key=f"verify:{candidate.pk}",
+        )
         ModelVersion.objects.filter(pk=candidate.pk).update(verification_job=job)
         if batch.status == BatchStatus.UNLEARNING:
             batch.status = BatchStatus.VERIFYING
             batch.save(update_fields=["status"])
-            audit_record(actor=ACTOR, action="batch.candidate_created", entity_type="unlearning_batch", entity_id=batch.pk,
-                         data={"candidate": candidate.version_id, "verify_job": str(job.pk)})
+            audit_record(
+                actor=ACTOR,
+                action="batch.candidate_created",
+                entity_type="unlearning_batch",
+                entity_id=batch.pk,
+                data={"candidate": candidate.version_id, "verify_job": str(job.pk)},
+            )
             for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
-                plan_progress(plan=member.plan, stage="verifying",
-                              detail={"model": batch.model.name, "candidate": candidate.version_id, "job": str(job.pk)})
+                plan_progress(
+                    plan=member.plan,
+                    stage="verifying",
+                    detail={"model": batch.model.name, "candidate": candidate.version_id, "job": str(job.pk)},
+                )
     return batch
 
 
@@ -42,9 +54,16 @@ def batch_nothing_to_unlearn(*, batch: UnlearningBatch, version: ModelVersion) -
         batch.status = BatchStatus.NOTHING_TO_DO
         batch.save(update_fields=["status"])
         members = list(batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"))
-        ModelOutcome.objects.filter(pk__in=[m.pk for m in members]).update(status=ModelOutcome.Status.DONE, version_after=version)
-        audit_record(actor=ACTOR, action="batch.nothing_to_unlearn", entity_type="unlearning_batch", entity_id=batch.pk,
-                     data={"version": version.version_id})
+        ModelOutcome.objects.filter(pk__in=[m.pk for m in members]).update(
+            status=ModelOutcome.Status.DONE, version_after=version
+        )
+        audit_record(
+            actor=ACTOR,
+            action="batch.nothing_to_unlearn",
+            entity_type="unlearning_batch",
+            entity_id=batch.pk,
+            data={"version": version.version_id},
+        )
         for member in members:
             plan_complete_if_ready(plan=member.plan)
 
@@ -54,10 +73,17 @@ def batch_failed(*, batch: UnlearningBatch, error: str) -> None:
 
     with transaction.atomic():
         UnlearningBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error=error[:2000])
-        audit_record(actor=ACTOR, action="batch.failed", entity_type="unlearning_batch", entity_id=batch.pk,
-                     data={"error": error[:500]})
+        audit_record(
+            actor=ACTOR,
+            action="batch.failed",
+            entity_type="unlearning_batch",
+            entity_id=batch.pk,
+            data={"error": error[:500]},
+        )
         for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
-            plan_progress(plan=member.plan, stage="unlearning_failed", detail={"model": batch.model.name, "error": error[:300]})
+            plan_progress(
+                plan=member.plan, stage="unlearning_failed", detail={"model": batch.model.name, "error": error[:300]}
+            )
 
 
 def exact_unlearning_evidence(version: ModelVersion) -> dict:
@@ -86,19 +112,34 @@ def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict,
         version.verdict_passed = bool(verdict.get("passed"))
         version.plots = plots
         version.save(update_fields=["verdict", "verdict_passed", "plots"])
-        audit_record(actor=ACTOR, action="model_version.verified", entity_type="model_version", entity_id=version.pk,
-                     data={"passed": version.verdict_passed, "outcome": verdict_outcome(verdict),
-                           "failed_metrics": verdict.get("failed_metrics", []),
-                           "inconclusive_metrics": verdict.get("inconclusive_metrics", []),
-                           "inputs": verdict.get("inputs", {}), "job": str(job.pk) if job else None})
+        audit_record(
+            actor=ACTOR,
+            action="model_version.verified",
+            entity_type="model_version",
+            entity_id=version.pk,
+            data={
+                "passed": version.verdict_passed,
+                "outcome": verdict_outcome(verdict),
+                "failed_metrics": verdict.get("failed_metrics", []),
+                "inconclusive_metrics": verdict.get("inconclusive_metrics", []),
+                "inputs": verdict.get("inputs", {}),
+                "job": str(job.pk) if job else None,
+            },
+        )
         if version.batch_id:
             batch = UnlearningBatch.objects.select_for_update().get(pk=version.batch_id)
             if batch.status == BatchStatus.VERIFYING:
                 batch.status = BatchStatus.AWAITING_APPROVAL
                 batch.save(update_fields=["status"])
             for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
-                plan_progress(plan=member.plan, stage="awaiting_approval",
-                              detail={"model": batch.model.name, "candidate": version.version_id,
-                                      "verdict_passed": version.verdict_passed,
-                                      "verdict_outcome": verdict_outcome(verdict)})
+                plan_progress(
+                    plan=member.plan,
+                    stage="awaiting_approval",
+                    detail={
+                        "model": batch.model.name,
+                        "candidate": version.version_id,
+                        "verdict_passed": version.verdict_passed,
+                        "verdict_outcome": verdict_outcome(verdict),
+                    },
+                )
     return version

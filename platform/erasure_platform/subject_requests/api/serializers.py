@@ -8,16 +8,20 @@ from erasure_platform.core.api.errors import ApiErrorSerializer  # noqa: F401  (
 from erasure_platform.subject_requests.grounds import ALL_GROUND_CODES
 from erasure_platform.subject_requests.models import IdentifierKind, Jurisdiction, RequestStatus, ScopeType
 
-
 # ---- owners ----
 
+
 class RequestCreateInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=254, help_text="E-mail address or customer id; stored only as a keyed hash.")
-    identifier_kind = serializers.ChoiceField(choices=IdentifierKind.choices, required=False,
-                                              help_text="Guessed from the identifier when omitted.")
+    identifier = serializers.CharField(
+        max_length=254, help_text="E-mail address or customer id; stored only as a keyed hash."
+    )
+    identifier_kind = serializers.ChoiceField(
+        choices=IdentifierKind.choices, required=False, help_text="Guessed from the identifier when omitted."
+    )
     scope_type = serializers.ChoiceField(choices=ScopeType.choices, default=ScopeType.ALL)
-    record_ids = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list,
-                                       max_length=1000)
+    record_ids = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=1000
+    )
     jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices)
     contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     message = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -65,10 +69,13 @@ class RequestOwnerStatusSerializer(serializers.Serializer):
 
 
 class VerifyInputSerializer(serializers.Serializer):
-    code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=12, help_text="The six-digit code e-mailed to the identifier.")
+    code = serializers.RegexField(
+        r"^\s*\d{6}\s*$", max_length=12, help_text="The six-digit code e-mailed to the identifier."
+    )
 
 
 # ---- staff ----
+
 
 class RequestStaffSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -137,8 +144,12 @@ class RefuseInputSerializer(serializers.Serializer):
 
 
 class ExtendInputSerializer(serializers.Serializer):
-    extension = serializers.IntegerField(required=False, min_value=1, max_value=45,
-                                         help_text="GDPR: months (1–2); CCPA: days (1–45). Default: the maximum.")
+    extension = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=45,
+        help_text="GDPR: months (1–2); CCPA: days (1–45). Default: the maximum.",
+    )
     reason = serializers.CharField(max_length=5000)
 
 

@@ -36,7 +36,11 @@ def link_base(request) -> str:
 def staff_row(request) -> dict:
     clock = selectors.request_clock(request)
     fields = s.RequestStaffSerializer().fields
-    data = {field.source: getattr(request, field.source) for name, field in fields.items() if name not in ("days_left", "overdue")}
+    data = {
+        field.source: getattr(request, field.source)
+        for name, field in fields.items()
+        if name not in ("days_left", "overdue")
+    }
     data.update(days_left=clock["days_left"], overdue=clock["overdue"])
     return data
 
@@ -45,13 +49,21 @@ def staff_detail(request) -> dict:
     data = staff_row(request)
     data["completion_record"] = request.completion_record
     data["timeline"] = [
-        {"sequence": e["sequence"], "at": e["at"], "actor": e["actor"], "action": e["action"], "data": e["data"], "hash": e["hash"]}
+        {
+            "sequence": e["sequence"],
+            "at": e["at"],
+            "actor": e["actor"],
+            "action": e["action"],
+            "data": e["data"],
+            "hash": e["hash"],
+        }
         for e in selectors.request_timeline(request=request, for_owner=False)
     ]
     return s.RequestStaffDetailSerializer(data).data
 
 
 # ---- owners ----------------------------------------------------------------------------------------
+
 
 class OwnerApi(APIView):
     authentication_classes: list = []
@@ -61,32 +73,48 @@ class OwnerApi(APIView):
 class RequestCreateApi(OwnerApi):
     throttle_classes = [IntakeThrottle]
 
-    @extend_schema(tags=OWNER_TAG, operation_id="erasure_request_create", request=s.RequestCreateInputSerializer,
-                   responses={201: s.RequestCreateOutputSerializer, **ERRORS},
-                   summary="File an erasure request (anonymous; a one-time code is e-mailed to the identifier)")
+    @extend_schema(
+        tags=OWNER_TAG,
+        operation_id="erasure_request_create",
+        request=s.RequestCreateInputSerializer,
+        responses={201: s.RequestCreateOutputSerializer, **ERRORS},
+        summary="File an erasure request (anonymous; a one-time code is e-mailed to the identifier)",
+    )
     def post(self, request):
         serializer = s.RequestCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         erasure_request, token = services.request_create(
-            identifier=data["identifier"], identifier_kind=data.get("identifier_kind"),
-            jurisdiction=data["jurisdiction"], channel=Channel.API, scope_type=data["scope_type"],
-            record_ids=data["record_ids"], contact_email=data.get("contact_email") or None,
-            message=data["message"], link_base=link_base(request),
+            identifier=data["identifier"],
+            identifier_kind=data.get("identifier_kind"),
+            jurisdiction=data["jurisdiction"],
+            channel=Channel.API,
+            scope_type=data["scope_type"],
+            record_ids=data["record_ids"],
+            contact_email=data.get("contact_email") or None,
+            message=data["message"],
+            link_base=link_base(request),
         )
         body = {
-            "reference": erasure_request.reference, "status": erasure_request.status, "access_token": token,
-            "status_url": link_base(request) + status_path(token), "received_on": erasure_request.received_on,
-            "due_on": erasure_request.due_on, "jurisdiction": erasure_request.jurisdiction,
+            "reference": erasure_request.reference,
+            "status": erasure_request.status,
+            "access_token": token,
+            "status_url": link_base(request) + status_path(token),
+            "received_on": erasure_request.received_on,
+            "due_on": erasure_request.due_on,
+            "jurisdiction": erasure_request.jurisdiction,
             "duplicate_of_reference": erasure_request.duplicate_of.reference if erasure_request.duplicate_of_id else "",
         }
         return Response(s.RequestCreateOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class RequestOwnerStatusApi(OwnerApi):
-    @extend_schema(tags=OWNER_TAG, operation_id="erasure_request_owner_status",
-                   responses={200: s.RequestOwnerStatusSerializer, 404: s.ApiErrorSerializer},
-                   summary="The owner's view of a request, by its access token")
+    @extend_schema(
+        tags=OWNER_TAG,
+        operation_id="erasure_request_owner_status",
+        responses={200: s.RequestOwnerStatusSerializer, 404: s.ApiErrorSerializer},
+        summary="The owner's view of a request, by its access token",
+    )
     def get(self, request, token: str):
         erasure_request = selectors.request_get_by_token(token=token)
         view = selectors.request_owner_view(request=erasure_request)
@@ -98,22 +126,33 @@ class RequestOwnerStatusApi(OwnerApi):
 class RequestVerifyApi(OwnerApi):
     throttle_classes = [VerifyThrottle]
 
-    @extend_schema(tags=OWNER_TAG, operation_id="erasure_request_verify", request=s.VerifyInputSerializer,
-                   responses={200: s.RequestOwnerStatusSerializer, **ERRORS},
-                   summary="Prove control of the identifier with the e-mailed one-time code")
+    @extend_schema(
+        tags=OWNER_TAG,
+        operation_id="erasure_request_verify",
+        request=s.VerifyInputSerializer,
+        responses={200: s.RequestOwnerStatusSerializer, **ERRORS},
+        summary="Prove control of the identifier with the e-mailed one-time code",
+    )
     def post(self, request, token: str):
         erasure_request = selectors.request_get_by_token(token=token)
         serializer = s.VerifyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        erasure_request = services.request_verify_identity(request=erasure_request, code=serializer.validated_data["code"])
+        erasure_request = services.request_verify_identity(
+            request=erasure_request, code=serializer.validated_data["code"]
+        )
         return Response(s.RequestOwnerStatusSerializer(selectors.request_owner_view(request=erasure_request)).data)
 
 
 class RequestResendCodeApi(OwnerApi):
     throttle_classes = [VerifyThrottle]
 
-    @extend_schema(tags=OWNER_TAG, operation_id="erasure_request_resend_code", request=None,
-                   responses={202: None, **ERRORS}, summary="Send a fresh one-time code (limited)")
+    @extend_schema(
+        tags=OWNER_TAG,
+        operation_id="erasure_request_resend_code",
+        request=None,
+        responses={202: None, **ERRORS},
+        summary="Send a fresh one-time code (limited)",
+    )
     def post(self, request, token: str):
         erasure_request = selectors.request_get_by_token(token=token)
         services.request_resend_code(request=erasure_request, link_base=link_base(request), token=token)
@@ -121,6 +160,7 @@ class RequestResendCodeApi(OwnerApi):
 
 
 # ---- staff -----------------------------------------------------------------------------------------
+
 
 class RequestQueueApi(APIView):
     permission_classes = [StaffRead]
@@ -130,13 +170,23 @@ class RequestQueueApi(APIView):
         max_limit = 500
 
     @extend_schema(
-        tags=STAFF_TAG, operation_id="erasure_request_queue",
+        tags=STAFF_TAG,
+        operation_id="erasure_request_queue",
         parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=RequestStatus.values, required=False,
-                             description="Only this status (closed ones included); default: every open request"),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=RequestStatus.values,
+                required=False,
+                description="Only this status (closed ones included); default: every open request",
+            ),
             OpenApiParameter("jurisdiction", OpenApiTypes.STR, enum=Jurisdiction.values, required=False),
-            OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="Page size (default 50, at most 500)"),
-            OpenApiParameter("offset", OpenApiTypes.INT, required=False, description="Index of the first row of the page"),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, required=False, description="Page size (default 50, at most 500)"
+            ),
+            OpenApiParameter(
+                "offset", OpenApiTypes.INT, required=False, description="Index of the first row of the page"
+            ),
         ],
         responses={200: s.RequestQueuePageSerializer, **STAFF_ERRORS},
         summary="Review queue: identity-verified first, then by due date",
@@ -156,14 +206,20 @@ class RequestQueueApi(APIView):
         queryset = selectors.request_queue(status=status_filter, jurisdiction=jurisdiction)
         paginator = self.Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(s.RequestStaffSerializer([staff_row(row) for row in page], many=True).data)
+        return paginator.get_paginated_response(
+            s.RequestStaffSerializer([staff_row(row) for row in page], many=True).data
+        )
 
 
 class RequestDashboardApi(APIView):
     permission_classes = [StaffRead]
 
-    @extend_schema(tags=STAFF_TAG, operation_id="erasure_request_dashboard",
-                   responses={200: s.DashboardSerializer, **STAFF_ERRORS}, summary="SLA figures")
+    @extend_schema(
+        tags=STAFF_TAG,
+        operation_id="erasure_request_dashboard",
+        responses={200: s.DashboardSerializer, **STAFF_ERRORS},
+        summary="SLA figures",
+    )
     def get(self, request):
         return Response(s.DashboardSerializer(selectors.dashboard_figures()).data)
 
@@ -171,9 +227,12 @@ class RequestDashboardApi(APIView):
 class RequestDetailApi(APIView):
     permission_classes = [StaffRead]
 
-    @extend_schema(tags=STAFF_TAG, operation_id="erasure_request_detail",
-                   responses={200: s.RequestStaffDetailSerializer, **STAFF_ERRORS},
-                   summary="A request with its full audit timeline")
+    @extend_schema(
+        tags=STAFF_TAG,
+        operation_id="erasure_request_detail",
+        responses={200: s.RequestStaffDetailSerializer, **STAFF_ERRORS},
+        summary="A request with its full audit timeline",
+    )
     def get(self, request, request_id):
         return Response(staff_detail(selectors.request_get(request_id=request_id)))
 
@@ -194,8 +253,13 @@ class _OfficerActionApi(APIView):
 
 
 def _action_schema(operation_id: str, input_serializer, summary: str):
-    return extend_schema(tags=STAFF_TAG, operation_id=operation_id, request=input_serializer,
-                         responses={200: s.RequestStaffDetailSerializer, **STAFF_ERRORS}, summary=summary)
+    return extend_schema(
+        tags=STAFF_TAG,
+        operation_id=operation_id,
+        request=input_serializer,
+        responses={200: s.RequestStaffDetailSerializer, **STAFF_ERRORS},
+        summary=summary,
+    )
 
 
 class RequestGrantApi(_OfficerActionApi):
@@ -217,7 +281,9 @@ class RequestRefuseApi(_OfficerActionApi):
         return super().post(request, request_id)
 
     def perform(self, request, erasure_request, data):
-        return services.request_refuse(request=erasure_request, officer=request.user, ground=data["ground"], reason=data["reason"])
+        return services.request_refuse(
+            request=erasure_request, officer=request.user, ground=data["ground"], reason=data["reason"]
+        )
 
 
 class RequestExtendApi(_OfficerActionApi):
@@ -228,8 +294,9 @@ class RequestExtendApi(_OfficerActionApi):
         return super().post(request, request_id)
 
     def perform(self, request, erasure_request, data):
-        return services.request_extend(request=erasure_request, officer=request.user, reason=data["reason"],
-                                       extension=data.get("extension"))
+        return services.request_extend(
+            request=erasure_request, officer=request.user, reason=data["reason"], extension=data.get("extension")
+        )
 
 
 class RequestReopenApi(_OfficerActionApi):
@@ -246,9 +313,13 @@ class RequestReopenApi(_OfficerActionApi):
 class RequestPurgeContactApi(APIView):
     permission_classes = [OfficerOnly]
 
-    @extend_schema(tags=STAFF_TAG, operation_id="erasure_request_purge_contact", request=None,
-                   responses={200: s.RequestStaffDetailSerializer, **STAFF_ERRORS},
-                   summary="Erase the owner's contact details from a closed request")
+    @extend_schema(
+        tags=STAFF_TAG,
+        operation_id="erasure_request_purge_contact",
+        request=None,
+        responses={200: s.RequestStaffDetailSerializer, **STAFF_ERRORS},
+        summary="Erase the owner's contact details from a closed request",
+    )
     def post(self, request, request_id):
         erasure_request = selectors.request_get(request_id=request_id)
         erasure_request = services.request_purge_contact(request=erasure_request, actor=f"user:{request.user.username}")
@@ -261,17 +332,21 @@ class RequestRecordsApi(APIView):
     permission_classes = [StaffRead]
 
     @extend_schema(
-        tags=STAFF_TAG, operation_id="erasure_request_records", parameters=[s.RequestRecordsQuerySerializer],
+        tags=STAFF_TAG,
+        operation_id="erasure_request_records",
+        parameters=[s.RequestRecordsQuerySerializer],
         responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
         summary="Records of the requests received in a period (CCPA §7101), as JSON or CSV",
     )
     def get(self, request):
         query = s.RequestRecordsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        start, end = exports.records_period(start=query.validated_data.get("start"),
-                                            end=query.validated_data.get("end"), today=timezone.localdate())
-        content, media_type, name = exports.records_file(start=start, end=end,
-                                                         file_format=query.validated_data["file_format"])
+        start, end = exports.records_period(
+            start=query.validated_data.get("start"), end=query.validated_data.get("end"), today=timezone.localdate()
+        )
+        content, media_type, name = exports.records_file(
+            start=start, end=end, file_format=query.validated_data["file_format"]
+        )
         response = HttpResponse(content, content_type=media_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

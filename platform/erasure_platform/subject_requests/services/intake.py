@@ -206,25 +206,39 @@ def request_create(
         code = _issue_code(request, now)
     request.save()
     audit_record(
-        actor=owner_actor(request), action="request.submitted", entity_type=ENTITY, entity_id=request.id,
+        actor=owner_actor(request),
+        action="request.submitted",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={
-            "reference": request.reference, "jurisdiction": jurisdiction, "channel": channel,
-            "scope_type": scope_type, "record_count": len(cleaned_ids), "due_on": due_on.isoformat(),
+            "reference": request.reference,
+            "jurisdiction": jurisdiction,
+            "channel": channel,
+            "scope_type": scope_type,
+            "record_count": len(cleaned_ids),
+            "due_on": due_on.isoformat(),
             "identifier_kind": identifier_kind,
         },
     )
     audit_record(
-        actor="system", action="request.receipt_confirmed", entity_type=ENTITY, entity_id=request.id,
+        actor="system",
+        action="request.receipt_confirmed",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={"confirmation_due": deadlines.confirmation_due(jurisdiction, received_on).isoformat()},
     )
     status_url = f"{link_base}{status_path(token)}"
     if request.status == RequestStatus.DUPLICATE:
         audit_record(
-            actor="system", action="request.marked_duplicate", entity_type=ENTITY, entity_id=request.id,
+            actor="system",
+            action="request.marked_duplicate",
+            entity_type=ENTITY,
+            entity_id=request.id,
             data={"duplicate_of": str(open_verified.id), "duplicate_of_reference": open_verified.reference},
         )
         notify_owner(
-            request=request, subject="We received your erasure request",
+            request=request,
+            subject="We received your erasure request",
             body=(
                 f"We received your request {request.reference} on {plain_date(received_on)}.\n"
                 f"We are already handling an earlier request for the same identifier ({open_verified.reference}), "
@@ -234,7 +248,8 @@ def request_create(
         )
     else:
         notify_owner(
-            request=request, subject="We received your erasure request",
+            request=request,
+            subject="We received your erasure request",
             body=(
                 f"We received your request {request.reference} on {plain_date(received_on)}.\n"
                 f"We will answer by {plain_date(due_on)} ({jurisdiction}).\n"
@@ -259,7 +274,10 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
     with transaction.atomic():
         request = _locked(request)
         if request.status != RequestStatus.SUBMITTED or request.identity_verified_at is not None:
-            raise Conflict("this request does not need (or no longer accepts) identity verification", code="not_awaiting_verification")
+            raise Conflict(
+                "this request does not need (or no longer accepts) identity verification",
+                code="not_awaiting_verification",
+            )
         if not request.code_hash:
             raise Conflict("no code is active for this request; ask for a new one", code="no_active_code")
         if request.code_attempts >= CODE_MAX_ATTEMPTS:
@@ -275,13 +293,18 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
             request.save(update_fields=["code_attempts", "updated_at"])
             left = CODE_MAX_ATTEMPTS - request.code_attempts
             audit_record(
-                actor=owner_actor(request), action="request.identity_code_rejected", entity_type=ENTITY,
-                entity_id=request.id, data={"attempts": request.code_attempts},
+                actor=owner_actor(request),
+                action="request.identity_code_rejected",
+                entity_type=ENTITY,
+                entity_id=request.id,
+                data={"attempts": request.code_attempts},
             )
             error = ApplicationError(
-                f"that code is not right; {left} attempt{'s' if left != 1 else ''} left" if left
+                f"that code is not right; {left} attempt{'s' if left != 1 else ''} left"
+                if left
                 else "that code is not right, and no attempts are left; ask for a new code",
-                code="code_invalid", details={"attempts_left": left},
+                code="code_invalid",
+                details={"attempts_left": left},
             )
         else:
             now = timezone.now()
@@ -296,8 +319,11 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
                 .first()
             )
             audit_record(
-                actor=owner_actor(request), action="request.identity_verified", entity_type=ENTITY,
-                entity_id=request.id, data={},
+                actor=owner_actor(request),
+                action="request.identity_verified",
+                entity_type=ENTITY,
+                entity_id=request.id,
+                data={},
             )
             if earlier is not None:
                 request.status = RequestStatus.DUPLICATE
@@ -306,11 +332,15 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
                 request.responded_at = now
                 request.retain_until = deadlines.retain_until(timezone.localdate(now))
                 audit_record(
-                    actor="system", action="request.marked_duplicate", entity_type=ENTITY, entity_id=request.id,
+                    actor="system",
+                    action="request.marked_duplicate",
+                    entity_type=ENTITY,
+                    entity_id=request.id,
                     data={"duplicate_of": str(earlier.id), "duplicate_of_reference": earlier.reference},
                 )
                 notify_owner(
-                    request=request, subject="Your request joins an earlier one",
+                    request=request,
+                    subject="Your request joins an earlier one",
                     body=(
                         f"Thank you for confirming your identifier. An earlier request for it ({earlier.reference}) "
                         "is already being handled, so this one will not be processed separately."
@@ -319,7 +349,8 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
             else:
                 request.status = RequestStatus.VERIFIED
                 notify_owner(
-                    request=request, subject="Identifier confirmed",
+                    request=request,
+                    subject="Identifier confirmed",
                     body=(
                         "Thank you: the identifier is confirmed as yours. A compliance officer now reviews "
                         f"your request; we will answer by {plain_date(request.due_on)}."
@@ -343,18 +374,24 @@ def request_resend_code(*, request: ErasureRequest, link_base: str = "", token: 
     if request.code_sends >= CODE_MAX_SENDS:
         raise ApplicationError(
             "no more codes can be sent for this request; please file a new one or contact us",
-            code="code_sends_exhausted", status=429,
+            code="code_sends_exhausted",
+            status=429,
         )
     if request.code_last_sent_at and (now - request.code_last_sent_at).total_seconds() < CODE_RESEND_INTERVAL_SECONDS:
         wait = CODE_RESEND_INTERVAL_SECONDS - int((now - request.code_last_sent_at).total_seconds())
         raise ApplicationError(
             f"a code was just sent; wait {wait} seconds before asking for another",
-            code="code_resend_too_soon", status=429, details={"retry_after_seconds": wait},
+            code="code_resend_too_soon",
+            status=429,
+            details={"retry_after_seconds": wait},
         )
     code = _issue_code(request, now)
     request.save()
     audit_record(
-        actor=owner_actor(request), action="request.identity_code_resent", entity_type=ENTITY, entity_id=request.id,
+        actor=owner_actor(request),
+        action="request.identity_code_resent",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={"sends": request.code_sends},
     )
     verify_url = f"{link_base}{verify_path(token)}" if token else ""

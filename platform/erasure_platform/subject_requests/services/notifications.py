@@ -36,10 +36,15 @@ def _queue(request: ErasureRequest, recipient: str, subject: str, body: str) -> 
     if not getattr(request, RECIPIENTS[recipient]):
         logger.info("request %s: no %s address (purged?); e-mail %r not queued", request.reference, recipient, subject)
         return
-    outbox_publish(topic=topics.OWNER_EMAIL, payload={
-        "request_id": str(request.id), "recipient": recipient, "subject": f"[{request.reference}] {subject}",
-        "body_encrypted": encrypt_text(body + SIGNATURE),
-    })
+    outbox_publish(
+        topic=topics.OWNER_EMAIL,
+        payload={
+            "request_id": str(request.id),
+            "recipient": recipient,
+            "subject": f"[{request.reference}] {subject}",
+            "body_encrypted": encrypt_text(body + SIGNATURE),
+        },
+    )
 
 
 def notify_owner(*, request: ErasureRequest, subject: str, body: str) -> None:
@@ -66,7 +71,12 @@ def owner_email_deliver(*, event_id, payload: dict) -> bool:
     if not address or body is None:
         logger.info("owner e-mail %s: address purged or body unreadable; not sent", event_id)
         return False
-    message = EmailMessage(payload["subject"], body, settings.DEFAULT_FROM_EMAIL, [address],
-                           headers={"Message-ID": f"<owner-email-{event_id}@{settings.ERASURE_EMAIL_DOMAIN}>"})
+    message = EmailMessage(
+        payload["subject"],
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [address],
+        headers={"Message-ID": f"<owner-email-{event_id}@{settings.ERASURE_EMAIL_DOMAIN}>"},
+    )
     message.send(fail_silently=False)
     return True

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time
 
 from django.db import transaction
 from django.utils import timezone
@@ -39,12 +38,14 @@ def _reason(reason: str, field: str = "reason") -> str:
     if len(reason) < 10:
         raise ApplicationError(
             "write a reason of at least 10 characters; the owner will read it",
-            code="validation_error", details={field: ["write a reason of at least 10 characters"]},
+            code="validation_error",
+            details={field: ["write a reason of at least 10 characters"]},
         )
     if len(reason) > MAX_REASON_CHARS:
         raise ApplicationError(
             f"a reason has at most {MAX_REASON_CHARS} characters",
-            code="validation_error", details={field: [f"at most {MAX_REASON_CHARS} characters"]},
+            code="validation_error",
+            details={field: [f"at most {MAX_REASON_CHARS} characters"]},
         )
     return reason
 
@@ -55,11 +56,15 @@ def _locked(request: ErasureRequest) -> ErasureRequest:
 
 def deadline_at(request: ErasureRequest) -> datetime:
     """The end of the due day, in UTC."""
-    return datetime.combine(request.due_on, time(23, 59, 59), tzinfo=dt_timezone.utc)
+    return datetime.combine(request.due_on, time(23, 59, 59), tzinfo=UTC)
 
 
 def granted_payload(request: ErasureRequest) -> dict:
-    scope = {"type": "all"} if request.scope_type == ScopeType.ALL else {"type": "records", "record_ids": list(request.record_ids)}
+    scope = (
+        {"type": "all"}
+        if request.scope_type == ScopeType.ALL
+        else {"type": "records", "record_ids": list(request.record_ids)}
+    )
     return {
         "request_id": str(request.id),
         "subject_key": request.subject_key,
@@ -90,12 +95,16 @@ def request_grant(*, request: ErasureRequest, officer, reason: str = "") -> Eras
     request.save()
     reason = (reason or "").strip()[:MAX_REASON_CHARS]
     audit_record(
-        actor=officer_actor(officer), action="request.granted", entity_type=ENTITY, entity_id=request.id,
+        actor=officer_actor(officer),
+        action="request.granted",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={"reason": reason, "due_on": request.due_on.isoformat()},
     )
     outbox_publish(topic=topics.REQUEST_GRANTED, payload=granted_payload(request))
     notify_owner(
-        request=request, subject="Your erasure request is granted",
+        request=request,
+        subject="Your erasure request is granted",
         body=(
             f"Your request {request.reference} is granted. We are erasing your data from our datasets and then "
             f"from every model trained on it; we will tell you when it is done (by {plain_date(request.due_on)})."
@@ -112,7 +121,8 @@ def request_refuse(*, request: ErasureRequest, officer, ground: str, reason: str
     if ground not in allowed:
         raise ApplicationError(
             f"{ground!r} is not a ground for refusing a {request.jurisdiction} request",
-            code="validation_error", details={"ground": [f"choose one of: {', '.join(allowed)}"]},
+            code="validation_error",
+            details={"ground": [f"choose one of: {', '.join(allowed)}"]},
         )
     reason = _reason(reason)
     if request.status == RequestStatus.GRANTED:
@@ -121,7 +131,9 @@ def request_refuse(*, request: ErasureRequest, officer, ground: str, reason: str
             code="invalid_transition",
         )
     if request.status not in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
-        raise Conflict(f"request {request.reference} is {request.status}; it cannot be refused", code="invalid_transition")
+        raise Conflict(
+            f"request {request.reference} is {request.status}; it cannot be refused", code="invalid_transition"
+        )
     now = timezone.now()
     request.status = RequestStatus.REFUSED
     request.refusal_ground = ground
@@ -133,11 +145,15 @@ def request_refuse(*, request: ErasureRequest, officer, ground: str, reason: str
     request.code_hash = ""
     request.save()
     audit_record(
-        actor=officer_actor(officer), action="request.refused", entity_type=ENTITY, entity_id=request.id,
+        actor=officer_actor(officer),
+        action="request.refused",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={"ground": ground, "reason": reason},
     )
     notify_owner(
-        request=request, subject="Your erasure request is refused",
+        request=request,
+        subject="Your erasure request is refused",
         body=(
             f"We have refused your request {request.reference}.\n"
             f"Ground: {ground_label(request.jurisdiction, ground)}\n"
@@ -154,10 +170,15 @@ def request_extend(*, request: ErasureRequest, officer, reason: str, extension: 
     request = _locked(request)
     reason = _reason(reason)
     if not request.is_open:
-        raise Conflict(f"request {request.reference} is {request.status}; only an open request can be extended", code="invalid_transition")
+        raise Conflict(
+            f"request {request.reference} is {request.status}; only an open request can be extended",
+            code="invalid_transition",
+        )
     refusal = deadlines.extension_refusal(
-        jurisdiction=request.jurisdiction, received_on=request.received_on,
-        today=timezone.localdate(), already_extended=request.is_extended,
+        jurisdiction=request.jurisdiction,
+        received_on=request.received_on,
+        today=timezone.localdate(),
+        already_extended=request.is_extended,
     )
     if refusal:
         raise Conflict(refusal, code="extension_not_allowed")
@@ -173,14 +194,21 @@ def request_extend(*, request: ErasureRequest, officer, reason: str, extension: 
     request.extension_reason = reason
     request.save()
     audit_record(
-        actor=officer_actor(officer), action="request.extended", entity_type=ENTITY, entity_id=request.id,
+        actor=officer_actor(officer),
+        action="request.extended",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={
-            "reason": reason, "previous_due_on": previous.isoformat(), "due_on": new_due.isoformat(),
-            "extension": extension, "unit": deadlines.extension_unit(request.jurisdiction),
+            "reason": reason,
+            "previous_due_on": previous.isoformat(),
+            "due_on": new_due.isoformat(),
+            "extension": extension,
+            "unit": deadlines.extension_unit(request.jurisdiction),
         },
     )
     notify_owner(
-        request=request, subject="We need more time for your request",
+        request=request,
+        subject="We need more time for your request",
         body=(
             f"We have extended the deadline for your request {request.reference} from {plain_date(previous)} "
             f"to {plain_date(new_due)}.\nWhy: {reason}"
@@ -215,11 +243,15 @@ def request_reopen(*, request: ErasureRequest, officer, reason: str) -> ErasureR
         request.code_attempts = 0
     request.save()
     audit_record(
-        actor=officer_actor(officer), action="request.reopened", entity_type=ENTITY, entity_id=request.id,
+        actor=officer_actor(officer),
+        action="request.reopened",
+        entity_type=ENTITY,
+        entity_id=request.id,
         data={"reason": reason, "previous_status": previous, "status": request.status},
     )
     notify_owner(
-        request=request, subject="Your request is reopened",
+        request=request,
+        subject="Your request is reopened",
         body=f"We have reopened your request {request.reference}.\nWhy: {reason}",
     )
     return request
@@ -244,8 +276,13 @@ def request_record_progress(*, payload: dict, actor: str = "system:registry") ->
     detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else {}
     request.progress_stage = stage
     request.save(update_fields=["progress_stage", "updated_at"])
-    audit_record(actor=actor, action="request.erasure_progress", entity_type=ENTITY, entity_id=request.id,
-                 data={"stage": stage, "detail": detail})
+    audit_record(
+        actor=actor,
+        action="request.erasure_progress",
+        entity_type=ENTITY,
+        entity_id=request.id,
+        data={"stage": stage, "detail": detail},
+    )
     return request
 
 
@@ -258,8 +295,13 @@ def request_complete(*, payload: dict, actor: str = "system:registry") -> Erasur
         return None
     if request.status != RequestStatus.GRANTED:
         # Not an error to retry: record that the event arrived when the request was not waiting for it.
-        audit_record(actor=actor, action="request.completion_ignored", entity_type=ENTITY, entity_id=request.id,
-                     data={"status": request.status})
+        audit_record(
+            actor=actor,
+            action="request.completion_ignored",
+            entity_type=ENTITY,
+            entity_id=request.id,
+            data={"status": request.status},
+        )
         return request
     now = timezone.now()
     record = {
@@ -275,12 +317,18 @@ def request_complete(*, payload: dict, actor: str = "system:registry") -> Erasur
     request.retain_until = deadlines.retain_until(timezone.localdate(now))
     request.progress_stage = "completed"
     request.save()
-    audit_record(actor=actor, action="request.completed", entity_type=ENTITY, entity_id=request.id,
-                 data={"datasets": len(record["datasets"]), "models": len(record["models"])})
+    audit_record(
+        actor=actor,
+        action="request.completed",
+        entity_type=ENTITY,
+        entity_id=request.id,
+        data={"datasets": len(record["datasets"]), "models": len(record["models"])},
+    )
     # Evidence issues the certificate of erasure on this event.
     outbox_publish(topic=topics.REQUEST_COMPLETED, payload={"request_id": str(request.id)})
     notify_owner(
-        request=request, subject="Your data has been erased",
+        request=request,
+        subject="Your data has been erased",
         body=(
             f"Your request {request.reference} is complete: your data was erased from "
             f"{len(record['datasets'])} dataset(s) and {len(record['models'])} model(s). "

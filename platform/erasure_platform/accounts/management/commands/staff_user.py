@@ -12,13 +12,20 @@ PASSWORD_VARIABLE = "ERASURE_NEW_USER_PASSWORD"
 
 
 class Command(BaseCommand):
-    help = ("Create a staff user or set an existing one's roles (audited). "
-            f"A new user's password is asked for, or read from ${PASSWORD_VARIABLE} when there is no terminal.")
+    help = (
+        "Create a staff user or set an existing one's roles (audited). "
+        f"A new user's password is asked for, or read from ${PASSWORD_VARIABLE} when there is no terminal."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--role", action="append", default=[], choices=[role.value for role in Role],
-                            help="a role to give (repeat for several); the user ends with exactly these roles")
+        parser.add_argument(
+            "--role",
+            action="append",
+            default=[],
+            choices=[role.value for role in Role],
+            help="a role to give (repeat for several); the user ends with exactly these roles",
+        )
         parser.add_argument("--email", default="")
 
     def handle(self, *args, **options):
@@ -39,5 +46,7 @@ class Command(BaseCommand):
     def _new_password(self) -> str:
         password = os.environ.get(PASSWORD_VARIABLE) or (getpass.getpass("Password: ") if sys.stdin.isatty() else "")
         if len(password) < 12:
-            raise CommandError(f"a new user needs a password of at least 12 characters (prompt or ${PASSWORD_VARIABLE})")
+            raise CommandError(
+                f"a new user needs a password of at least 12 characters (prompt or ${PASSWORD_VARIABLE})"
+            )
         return password

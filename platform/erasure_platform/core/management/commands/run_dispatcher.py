@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Relay outbox events to the broker and run periodic work (job reaper, audit anchors)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="one relay pass and every periodic task once, then exit")
+        parser.add_argument(
+            "--once", action="store_true", help="one relay pass and every periodic task once, then exit"
+        )
 
     def handle(self, *args, **options):
         stopping = False

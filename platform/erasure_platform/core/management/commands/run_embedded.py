@@ -37,11 +37,22 @@ class Command(BaseCommand):
             call_command("seed_demo_model")
         python = sys.executable
         manage = str(REPO_ROOT / "manage.py")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "platform"), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "platform"), os.environ.get("PYTHONPATH")])),
+        }
         commands = {
             "web": [
-                python, "-m", "gunicorn", "erasure_platform.wsgi:application",
-                "--bind", f"{options['host']}:{options['port']}", "--workers", "2", "--access-logfile", "-",
+                python,
+                "-m",
+                "gunicorn",
+                "erasure_platform.wsgi:application",
+                "--bind",
+                f"{options['host']}:{options['port']}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
             ],
             "dispatcher": [python, manage, "run_dispatcher"],
             "worker-default": self._worker(python, DEFAULT_QUEUE, concurrency=2),
@@ -89,7 +100,22 @@ class Command(BaseCommand):
     @staticmethod
     def _worker(python: str, queue: str, *, concurrency: int) -> list[str]:
         return [
-            python, "-m", "celery", "-A", "workers.celery_app", "worker",
-            "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(concurrency),
-            "--pool", "prefork", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
         ]

@@ -13,7 +13,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         export = {
-            "sths": [json.loads(signed) for signed in SignedTreeHead.objects.order_by("timestamp_ms").values_list("signed", flat=True)],
+            "sths": [
+                json.loads(signed)
+                for signed in SignedTreeHead.objects.order_by("timestamp_ms").values_list("signed", flat=True)
+            ],
             "leaf_hashes": list(AuditLogLeaf.objects.order_by("leaf_index").values_list("leaf_hash", flat=True)),
         }
         self.stdout.write(json.dumps(export))

@@ -21,15 +21,19 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.to_json(), indent=2))
         elif result.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"audit log intact: {chain['events_checked']} events, {chain['tree_size']} in the Merkle tree "
-                f"({chain['pending_events']} awaiting the next tree head), head {chain['head_hash']}; "
-                f"{result.anchors_checked} anchor(s) agree"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"audit log intact: {chain['events_checked']} events, {chain['tree_size']} in the Merkle tree "
+                    f"({chain['pending_events']} awaiting the next tree head), head {chain['head_hash']}; "
+                    f"{result.anchors_checked} anchor(s) agree"
+                )
+            )
         else:
-            self.stderr.write(self.style.ERROR(
-                f"audit log TAMPERED: {len(result.findings)} finding(s) over {chain['events_checked']} events"
-            ))
+            self.stderr.write(
+                self.style.ERROR(
+                    f"audit log TAMPERED: {len(result.findings)} finding(s) over {chain['events_checked']} events"
+                )
+            )
             for finding in result.findings:
                 self.stderr.write(self.style.ERROR(f"  {finding.kind}: {finding.message}"))
             for kind, count in result.suppressed.items():

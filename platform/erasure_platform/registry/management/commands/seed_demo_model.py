@@ -16,5 +16,10 @@ class Command(BaseCommand):
 
         if settings.PRODUCTION:
             raise CommandError("the demo model is for the embedded mode only")
-        demo_seed(size=options["size"], shards=options["shards"], slices=options["slices"], epochs=options["epochs"],
-                  log=self.stdout.write)
+        demo_seed(
+            size=options["size"],
+            shards=options["shards"],
+            slices=options["slices"],
+            epochs=options["epochs"],
+            log=self.stdout.write,
+        )
