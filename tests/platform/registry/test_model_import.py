@@ -32,7 +32,17 @@ pytestmark = pytest.mark.django_db
 torch.set_num_threads(1)
 
 
-CLASSES = {"llama": "LlamaForCausalLM", "gpt_neox": "GPTNeoXForCausalLM", "opt": "OPTForCausalLM"}
+# Every family the engine supports goes through the whole platform path (import → erasure →
+# unlearning → verification → release) and keeps its architecture.
+CLASSES = {
+    "gpt2": "GPT2LMHeadModel",
+    "llama": "LlamaForCausalLM",
+    "qwen2": "Qwen2ForCausalLM",
+    "mistral": "MistralForCausalLM",
+    "gpt_neox": "GPTNeoXForCausalLM",
+    "phi": "PhiForCausalLM",
+    "opt": "OPTForCausalLM",
+}
 
 
 def model_trained_on(records, directory: Path, *, steps: int = 20, architecture: str = "llama") -> Path:
@@ -58,7 +68,6 @@ def upload(s3_client, bucket: str, prefix: str, directory: Path) -> str:
     return f"s3://{bucket}/{prefix}"
 
 
-# Llama, and two families laid out differently (GPT-NeoX: fused qkv, partial rotary; OPT: learned positions).
 @pytest.mark.parametrize("architecture", sorted(CLASSES))
 def test_imported_model_goes_through_erasure_unlearning_verification_and_release(
     architecture, settings, tmp_path, s3_endpoint, s3_client, s3_bucket
