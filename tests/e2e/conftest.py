@@ -31,7 +31,14 @@ import pytest
 # with a running loop unless told it is safe (it is: the loop only drives the browser).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from tests.platform.conftest import REPO_ROOT, wait_until  # noqa: E402  (re-exported for journeys)  # noqa: E402,F401  (fixtures)
+# Re-exported for the journeys: helpers, and the platform's worker fixtures (pytest finds fixtures by name).
+from tests.platform.conftest import (  # noqa: E402
+    REPO_ROOT,
+    process_env,
+    purge_broker,
+    start_worker,
+    wait_until,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
