@@ -18,6 +18,7 @@ from erasure_engine.models.classifier import (
     MLPClassifier,
     build_classifier,
 )
+from erasure_engine.models.devices import resolve_device, resolve_dtype
 from erasure_engine.models.lm import (
     ARCHITECTURE_SIZES,
     LM_SIZES,
@@ -26,11 +27,19 @@ from erasure_engine.models.lm import (
     lm_config,
     load_causal_lm,
 )
+from erasure_engine.models.loading import load_saved_model
 from erasure_engine.models.lora import adapter_state, attach_lora, load_lora, lora_config, lora_targets
+from erasure_engine.models.memory import memory_preflight, saved_model_shape
 from erasure_engine.models.scoring import encode_texts, perplexity, record_losses, record_token_nll
-from erasure_engine.models.tokenizer import load_tokenizer, train_tokenizer
+from erasure_engine.models.tokenizer import has_tokenizer, load_tokenizer, train_tokenizer
 
 __all__ = [
+    "has_tokenizer",
+    "load_saved_model",
+    "memory_preflight",
+    "resolve_device",
+    "resolve_dtype",
+    "saved_model_shape",
     "ARCHITECTURE_SIZES",
     "Artifact",
     "CLASSIFIER_SIZES",

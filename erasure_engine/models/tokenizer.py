@@ -13,6 +13,7 @@ from pathlib import Path
 from transformers import PreTrainedTokenizerFast
 
 from erasure_engine.errors import InvalidInput, ObjectNotFound
+from erasure_engine.models.checkpoints import load_any_tokenizer
 
 END_OF_TEXT = "<|endoftext|>"
 PADDING = "<|pad|>"
@@ -53,8 +54,6 @@ def has_tokenizer(directory: str | Path) -> bool:
 def load_tokenizer(directory: str | Path):
     """The tokenizer saved in `directory`, of whatever class its files declare (AutoTokenizer),
     with a pad token (end-of-text when it names none)."""
-    from erasure_engine.models.checkpoints import load_any_tokenizer
-
     if not has_tokenizer(directory):
         raise ObjectNotFound(f"no tokenizer.json in {directory}")
     return load_any_tokenizer(directory)

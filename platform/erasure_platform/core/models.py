@@ -34,14 +34,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.entity_type}:{self.entity_id}"
 
-    @property
-    def hash(self) -> str:
-        """The event's Merkle leaf hash (hex): what the log commits to, equal to its leaf's once folded."""
-        from erasure_engine.evidence.log import event_leaf_hash
-        from erasure_platform.core.services.audit import audit_event_of
-
-        return event_leaf_hash(audit_event_of(self)).hex()
-
 
 class AuditLogLeaf(models.Model):
     """An event's position in the Merkle log; written only by the log folder (dispatcher)."""

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from erasure_engine.evidence.log import event_leaf_hash
 from erasure_platform.core.models import AuditEvent, Job
+from erasure_platform.core.services.audit import audit_event_of
 
 
 def audit_events_for(*, entity_type: str, entity_id) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(entity_type=entity_type, entity_id=str(entity_id)).order_by("sequence"))
+
+
+def audit_event_leaf_hash(event: AuditEvent) -> str:
+    """The event's Merkle leaf hash (hex): what the log commits to, equal to its leaf's once folded."""
+    return event_leaf_hash(audit_event_of(event)).hex()
 
 
 def job_get(*, job_id) -> Job | None:

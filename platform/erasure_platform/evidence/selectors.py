@@ -28,7 +28,9 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_event_of, audit_mac_key
 from erasure_platform.evidence.anchor_store import anchor_object_store, anchor_versions
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key
+from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.services.anchors import STH_ANCHOR_PREFIX
+from erasure_platform.evidence.services.transparency_log import audit_log_tree
 
 # Beyond this many findings of one kind, only the count grows: one rewrite can touch every head.
 FINDINGS_PER_KIND = 10
@@ -226,15 +228,10 @@ def audit_chain_verify_with_anchors() -> AnchoredChainVerification:
 
 
 def report_list(*, limit: int = 50):
-    from erasure_platform.evidence.models import Report
-
     return list(Report.objects.select_related("job", "request").order_by("-created_at")[:limit])
 
 
 def report_get(*, report_id):
-    from erasure_platform.core.errors import NotFound
-    from erasure_platform.evidence.models import Report
-
     report = Report.objects.select_related("job", "request").filter(pk=report_id).first()
     if report is None:
         raise NotFound(f"report {report_id} does not exist")
@@ -279,8 +276,6 @@ def _signed_size_limit(size: int) -> None:
 
 
 def log_inclusion_proof(*, leaf_index: int, tree_size: int) -> dict:
-    from erasure_platform.evidence.services.transparency_log import audit_log_tree
-
     _signed_size_limit(tree_size)
     if leaf_index >= tree_size:
         raise ApplicationError(f"leaf {leaf_index} is not in a tree of size {tree_size}")
@@ -294,8 +289,6 @@ def log_inclusion_proof(*, leaf_index: int, tree_size: int) -> dict:
 
 
 def log_consistency_proof(*, first: int, second: int) -> dict:
-    from erasure_platform.evidence.services.transparency_log import audit_log_tree
-
     _signed_size_limit(second)
     if first > second:
         raise ApplicationError(f"first ({first}) must not exceed second ({second})")

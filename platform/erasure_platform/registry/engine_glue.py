@@ -13,7 +13,17 @@ from torch import nn
 
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.errors import InvalidInput
-from erasure_engine.models import Artifact, download_dir, load_tokenizer
+from erasure_engine.models import (
+    Artifact,
+    download_dir,
+    has_tokenizer,
+    load_saved_model,
+    load_tokenizer,
+    memory_preflight,
+    resolve_device,
+    resolve_dtype,
+    saved_model_shape,
+)
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
 
@@ -35,11 +45,6 @@ def load_plain(
     """(model, tokenizer or None) of a plain version, loaded as its own architecture through the
     engine's refusing loader. With `memory_job` (an approximate method or "verify"), a causal LM's
     memory need is estimated first and a job that cannot fit on `device` is refused."""
-    from erasure_engine.models.devices import resolve_device, resolve_dtype
-    from erasure_engine.models.loading import load_saved_model
-    from erasure_engine.models.memory import memory_preflight, saved_model_shape
-    from erasure_engine.models.tokenizer import has_tokenizer
-
     artifact = Artifact.from_dict(version.artifact)
     with tempfile.TemporaryDirectory(prefix="registry-model-") as workdir:
         directory = download_dir(platform_object_store(), artifact, Path(workdir) / "model")

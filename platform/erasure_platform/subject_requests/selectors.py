@@ -11,7 +11,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from erasure_platform.core.errors import ApplicationError, NotFound
-from erasure_platform.core.selectors import audit_events_for
+from erasure_platform.core.selectors import audit_event_leaf_hash, audit_events_for
 from erasure_platform.subject_requests import deadlines
 from erasure_platform.subject_requests.crypto import decrypt_text, token_hash
 from erasure_platform.subject_requests.grounds import ground_label
@@ -145,7 +145,7 @@ def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
                     "actor": event.actor,
                     "data": event.data,
                     "sequence": event.sequence,
-                    "hash": event.hash,
+                    "hash": audit_event_leaf_hash(event),
                 }
             )
     return entries

@@ -78,12 +78,12 @@ def database_down(django_db_blocker):
     """The real connection pointed at a port nobody listens on: every query fails to connect."""
     from django.db import connection
 
+    # scripts/test always runs on PostgreSQL: a server that can be "down" (never a silent skip).
+    assert connection.vendor == "postgresql", "the outage tests need the PostgreSQL that scripts/test starts"
     with django_db_blocker.unblock():
         original = connection.settings_dict.copy()
         connection.close()
         connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
-        if connection.vendor != "postgresql":
-            pytest.skip("needs a server database")
         try:
             yield
         finally:

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 
 from erasure_engine.errors import EngineError
+from erasure_engine.models import has_tokenizer, load_saved_model, load_tokenizer, upload_dir, weights_digest
+from erasure_engine.storage import object_store_from_url
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -23,6 +25,7 @@ from erasure_platform.core.services.jobs import job_create
 from erasure_platform.registry.models import Alias, DatasetPurpose, DatasetVersion, Model, ModelKind, ModelVersion
 from erasure_platform.registry.services.datasets import engine_error
 from erasure_platform.registry.services.models import model_version_record_plain
+from erasure_platform.registry.services.release import release_initial
 
 IMPORT_JOB = "registry.import"
 VERSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -85,8 +88,6 @@ def _fetch(source: str, target: Path) -> Path:
     """The files of `source` in `target` (an s3:// prefix is downloaded; a local directory copied)."""
     import shutil
 
-    from erasure_engine.storage import object_store_from_url
-
     if not source.startswith("s3://"):
         shutil.copytree(source, target, symlinks=False)
         return target
@@ -101,9 +102,6 @@ def _fetch(source: str, target: Path) -> Path:
 
 def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
     """(provenance facts, weights digest) after loading with the engine's refusing loader."""
-    from erasure_engine.models import weights_digest
-    from erasure_engine.models.loading import load_saved_model
-    from erasure_engine.models.tokenizer import has_tokenizer, load_tokenizer
 
     model = load_saved_model(directory)
     is_lm = hasattr(model, "get_input_embeddings")
@@ -146,7 +144,6 @@ def model_version_import(
     job=None,
 ) -> ModelVersion:
     """Validate, copy and record an existing model version. Idempotent for the same files."""
-    from erasure_engine.models import upload_dir
 
     _check_request(model=model, trained_on=trained_on, version_id=version_id)
     source = _check_source(source, any_local_path=any_local_path)
@@ -170,7 +167,6 @@ def model_version_import(
             directory,
             weights_digest=digest,
         )
-    from erasure_platform.registry.services.release import release_initial
 
     provenance = {"source": source, **facts}
     with transaction.atomic():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from erasure_engine.errors import InvalidInput
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
 from erasure_platform.registry.models import BatchStatus, ModelOutcome, ModelVersion, UnlearningBatch
@@ -92,8 +93,6 @@ def exact_unlearning_evidence(version: ModelVersion) -> dict:
     mine = list((version.digests or {}).get("shards", []))
     parents = list(((version.parent.digests or {}) if version.parent else {}).get("shards", []))
     if not mine or len(mine) != len(parents):
-        from erasure_engine.errors import InvalidInput
-
         raise InvalidInput(f"{version} and its parent must both record one weights digest per shard")
     return {
         "method": version.method,

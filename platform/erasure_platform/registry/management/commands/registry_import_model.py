@@ -1,5 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from erasure_platform.core.errors import ApplicationError
+from erasure_platform.registry import selectors
+from erasure_platform.registry.services.imports import model_version_import
+
 
 class Command(BaseCommand):
     help = (
@@ -22,9 +26,6 @@ class Command(BaseCommand):
         parser.add_argument("--actor", default="operator", help="who is importing (recorded in the audit trail)")
 
     def handle(self, *args, **options):
-        from erasure_platform.core.errors import ApplicationError
-        from erasure_platform.registry import selectors
-        from erasure_platform.registry.services.imports import model_version_import
 
         try:
             model = selectors.model_get(name=options["model"])
