@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import canonical_json
 from erasure_engine.sisa.data import ShardedDataset
 from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
 from erasure_engine.sisa.trainer import environment
-from erasure_engine.sisa.unlearn import Deletion, UnlearningPlan, plan_exact_unlearning
+from erasure_engine.sisa.unlearn import Deletion, UnlearningPlan, child_version, plan_exact_unlearning
 from erasure_engine.storage import ObjectStore
 
 METHOD = "sisa-deactivate"
@@ -56,35 +55,22 @@ def deactivated_version(plan: UnlearningPlan, *, seconds: float = 0.0) -> ModelV
         "slices_retrained": 0,
         "full_training_seconds": parent.cost.get("full_training_seconds"),  # for the restoring retrain's ratio
     }
-    version = ModelVersion(
-        model_name=parent.model_name,
+    version = child_version(
+        parent,
+        plan,
         version_id=deactivation_version_id(plan),
-        parent_version_id=parent.version_id,
         created_by="deactivate-exact",
-        kind=parent.kind,
-        dataset=plan.training.dataset,
-        shards=parent.shards,
-        slices=parent.slices,
-        training=parent.training,
-        model_config=parent.model_config,
-        assets=parent.assets,
+        method=METHOD,
         checkpoints=checkpoints,
-        data_listing=plan.training.data_listing,
         cost=cost,
-        unlearning={
-            "method": METHOD,
-            "parent_version_id": parent.version_id,
-            "dataset_before": parent.dataset,
-            "dataset_after": plan.training.dataset,
-            "deleted_records": [asdict(deletion) for deletion in plan.deletions],
+        environment_info=environment(),
+        details={
             "deactivated": [
                 {"shard": shard, "active_slices": start, "dropped": start == 0}
                 for shard, start in plan.first_affected_slice.items()
             ],
             "restore_with": {"method": "sisa-exact", "parent_version_id": parent.version_id},
-            "cost": cost,
         },
-        environment=environment(),
     )
     if not version.active_shards:
         raise InvalidInput(

@@ -243,11 +243,45 @@ def finalize_exact_unlearning(
         "fraction_of_full_retrain_seconds": seconds / full_seconds if full_seconds else None,
         "full_training_seconds": full_seconds,
     }
-    version = ModelVersion(
-        model_name=parent.model_name,
+    version = child_version(
+        parent,
+        plan,
         version_id=plan.version_id,
-        parent_version_id=parent.version_id,
         created_by="unlearn-exact",
+        method=METHOD,
+        checkpoints=checkpoints,
+        cost=cost,
+        environment_info=environment(results_device),
+        details={
+            "affected": [
+                {"shard": shard, "first_slice": start, "slices_retrained": parent.slices - start}
+                for shard, start in plan.first_affected_slice.items()
+            ]
+        },
+    )
+    ModelRegistry(store).save(version)
+    return version
+
+
+def child_version(
+    parent: ModelVersion,
+    plan: UnlearningPlan,
+    *,
+    version_id: str,
+    created_by: str,
+    method: str,
+    checkpoints,
+    cost: dict,
+    environment_info: dict,
+    details: dict,
+) -> ModelVersion:
+    """The manifest of a version derived from `parent` by `plan` (a retrain or a deactivation): the
+    parent's layout and assets, the plan's data, and what was done to which shards (`details`)."""
+    return ModelVersion(
+        model_name=parent.model_name,
+        version_id=version_id,
+        parent_version_id=parent.version_id,
+        created_by=created_by,
         kind=parent.kind,
         dataset=plan.training.dataset,
         shards=parent.shards,
@@ -259,21 +293,16 @@ def finalize_exact_unlearning(
         data_listing=plan.training.data_listing,
         cost=cost,
         unlearning={
-            "method": METHOD,
+            "method": method,
             "parent_version_id": parent.version_id,
             "dataset_before": parent.dataset,
             "dataset_after": plan.training.dataset,
             "deleted_records": [asdict(deletion) for deletion in plan.deletions],
-            "affected": [
-                {"shard": shard, "first_slice": start, "slices_retrained": parent.slices - start}
-                for shard, start in plan.first_affected_slice.items()
-            ],
+            **details,
             "cost": cost,
         },
-        environment=environment(results_device),
+        environment=environment_info,
     )
-    ModelRegistry(store).save(version)
-    return version
 
 
 def unlearn_exact(
