@@ -70,8 +70,9 @@ def test_unknown_page_is_a_styled_404_and_unknown_api_url_is_json():
 def test_favicon_is_linked_and_served():
     html = Client().get("/").content.decode()
     assert 'href="/static/portal/favicon.svg"' in html
-    assert Client().get("/api/docs/").status_code == 200
-    assert "API documentation" in html
+    icon = Client().get("/static/portal/favicon.svg")
+    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)
+    assert 'href="/api/docs/"' in html and "API documentation" in html
 
 
 def test_new_request_page_names_demo_identifiers_in_the_embedded_mode():
