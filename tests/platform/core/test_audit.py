@@ -15,6 +15,7 @@ from erasure_engine.evidence.log import Tampering, event_mac_valid, tree_head_ve
 from erasure_engine.evidence.merkle import MerkleTree
 from erasure_platform.core.audit_privileges import audit_privileges_apply
 from erasure_platform.core.models import AuditEvent, AuditLogLeaf, SignedTreeHead
+from erasure_platform.core.selectors import audit_event_leaf_hash
 from erasure_platform.core.services.audit import audit_event_of, audit_mac_key, audit_record
 from erasure_platform.evidence.keys import evidence_public_key
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
@@ -43,7 +44,7 @@ def test_events_carry_a_mac_and_fold_into_a_signed_merkle_tree():
     assert summary["folded"] == 3 and summary["tree_size"] == 3 and summary["forged"] == 0
     leaves = list(AuditLogLeaf.objects.order_by("leaf_index"))
     assert [leaf.event_id for leaf in leaves] == [e.sequence for e in events]
-    assert [leaf.leaf_hash for leaf in leaves] == [e.hash for e in events]
+    assert [leaf.leaf_hash for leaf in leaves] == [audit_event_leaf_hash(e) for e in events]
     head = tree_head_verify(SignedTreeHead.objects.get().signed.encode(), evidence_public_key())
     assert head.root_hash == MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in leaves]).root()
     assert audit_log_fold() is None, "nothing new and no heartbeat due: no new head"
