@@ -34,6 +34,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 # Re-exported for the journeys: helpers, and the platform's worker fixtures (pytest finds fixtures by name).
 from tests.platform.conftest import (  # noqa: E402
     REPO_ROOT,
+    isolated_anchor_store,
     process_env,
     purge_broker,
     start_worker,

@@ -23,6 +23,16 @@ def database_url_of(settings_dict: dict) -> str:
     return f"postgresql://{auth}{settings_dict.get('HOST') or '127.0.0.1'}{port}/{settings_dict['NAME']}"
 
 
+@pytest.fixture(autouse=True)
+def isolated_anchor_store(settings, tmp_path):
+    """Each test publishes tree heads to its own anchor store.
+
+    The database is reset between tests but a shared store is not: a head anchored by an earlier
+    test would then read, rightly, as a log whose leaves were removed.
+    """
+    settings.AUDIT_ANCHOR_STORE_URL = (tmp_path / "anchors").as_uri()
+
+
 @pytest.fixture
 def process_env(transactional_db, tmp_path):
     """Environment for subprocesses (workers, relay) that share this test's database."""
@@ -35,6 +45,7 @@ def process_env(transactional_db, tmp_path):
     if connection.vendor == "postgresql":
         env["DATABASE_URL"] = database_url_of(connection.settings_dict)
     env["ERASURE_VAR_DIR"] = str(settings.VAR_DIR)
+    env["ERASURE_AUDIT_ANCHOR_STORE_URL"] = settings.AUDIT_ANCHOR_STORE_URL
     env["ERASURE_JOB_LEASE_SECONDS"] = str(settings.JOB_LEASE_SECONDS)
     return env
 
