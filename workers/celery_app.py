@@ -12,17 +12,12 @@ context), so nothing here or in workers.tasks imports torch at module level.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 from celery import Celery
 from kombu import Queue
 
-from workers.queues import ALL_QUEUES, DEFAULT_QUEUE
+from erasure_platform.core.queues import ALL_QUEUES, DEFAULT_QUEUE
 
-_platform_root = Path(__file__).resolve().parents[1] / "platform"
-if _platform_root.is_dir() and str(_platform_root) not in sys.path:
-    sys.path.insert(1, str(_platform_root))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erasure_platform.settings")
 
 app = Celery("erasure", include=["workers.tasks"])

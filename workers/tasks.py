@@ -1,12 +1,15 @@
-"""Celery tasks: each one hands a database id to a service. Redelivery is harmless."""
+"""Celery tasks: each one hands a database id to a service. Redelivery is harmless.
+
+Services are imported inside the tasks: they read Django models, which load only once the
+worker has run django.setup() (Celery's Django fixup does it after this module is imported)."""
 
 from __future__ import annotations
 
 import os
 import socket
 
+from erasure_platform.core.queues import DEFAULT_QUEUE
 from workers.celery_app import app
-from workers.queues import DEFAULT_QUEUE
 
 RUN_JOB_TASK = "workers.run_job"
 CONSUME_EVENT_TASK = "workers.consume_event"

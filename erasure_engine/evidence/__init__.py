@@ -1,5 +1,16 @@
 """Signed evidence that anyone can verify offline with the public key."""
 
+from erasure_engine.evidence.log import (
+    Finding,
+    Tampering,
+    TreeHead,
+    event_leaf_hash,
+    event_mac,
+    event_mac_valid,
+    tree_head_sign,
+    tree_head_verify,
+)
+from erasure_engine.evidence.merkle import MerkleTree, frontier_append, root_from_frontier
 from erasure_engine.evidence.signing import (
     SignedDocument,
     generate_private_key_pem,
@@ -10,6 +21,7 @@ from erasure_engine.evidence.signing import (
     sign_document,
     verify_document,
 )
+from erasure_engine.evidence.transparency_checks import tree_heads_against_leaves
 
 __all__ = [
     "SignedDocument",
@@ -20,4 +32,16 @@ __all__ = [
     "public_key_pem",
     "sign_document",
     "verify_document",
+    "Finding",
+    "MerkleTree",
+    "Tampering",
+    "TreeHead",
+    "event_leaf_hash",
+    "event_mac",
+    "event_mac_valid",
+    "frontier_append",
+    "root_from_frontier",
+    "tree_head_sign",
+    "tree_head_verify",
+    "tree_heads_against_leaves",
 ]

@@ -7,9 +7,10 @@ once, without training, while that runs."""
 
 from erasure_engine.sisa.config import MODEL_KINDS, SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset, ShardedDataset, slice_listings
+from erasure_engine.sisa.deactivate import METHOD as DEACTIVATE_METHOD
 from erasure_engine.sisa.deactivate import deactivate_exact
 from erasure_engine.sisa.ensemble import ShardEnsemble, load_ensemble, load_shard_model
-from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion
+from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion, check_model_name, version_prefix
 from erasure_engine.sisa.trainer import (
     ShardResult,
     TrainingPlan,
@@ -21,6 +22,7 @@ from erasure_engine.sisa.trainer import (
     train_shard,
     train_shared_base,
 )
+from erasure_engine.sisa.unlearn import METHOD as EXACT_METHOD
 from erasure_engine.sisa.unlearn import (
     Deletion,
     UnlearningPlan,
@@ -33,6 +35,8 @@ from erasure_engine.sisa.unlearn import (
 )
 
 __all__ = [
+    "DEACTIVATE_METHOD",
+    "EXACT_METHOD",
     "Deletion",
     "InMemoryDataset",
     "MODEL_KINDS",
@@ -61,4 +65,6 @@ __all__ = [
     "train_shard",
     "train_shared_base",
     "unlearn_exact",
+    "check_model_name",
+    "version_prefix",
 ]

@@ -9,5 +9,15 @@ from erasure_engine.unlearning.approximate import (
     get_method,
     unlearn,
 )
+from erasure_engine.unlearning.approximate.params import resolve_params
 
-__all__ = ["unlearn", "available_methods", "get_method", "MethodSpec", "ParamSpec", "UnlearningResult", "RESULT_FILE"]
+__all__ = [
+    "unlearn",
+    "available_methods",
+    "get_method",
+    "MethodSpec",
+    "ParamSpec",
+    "UnlearningResult",
+    "RESULT_FILE",
+    "resolve_params",
+]

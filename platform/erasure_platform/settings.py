@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "erasure_platform.portal",
     "erasure_platform.subject_requests",
     "erasure_platform.registry",
+    "erasure_platform.orchestration",
     "erasure_platform.evidence",
 ]
 
@@ -124,6 +125,7 @@ MIGRATION_MODULES = {
     "portal": "migrations.portal",
     "subject_requests": "migrations.subject_requests",
     "registry": "migrations.registry",
+    "orchestration": "migrations.orchestration",
     "evidence": "migrations.evidence",
 }
 
@@ -232,6 +234,9 @@ JOB_MAX_ATTEMPTS = env_int("ERASURE_JOB_MAX_ATTEMPTS", 3)
 # Long, so that jobs merely waiting behind a busy GPU do not pile up duplicate messages.
 JOB_REANNOUNCE_SECONDS = env_int("ERASURE_JOB_REANNOUNCE_SECONDS", 3600)
 OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
+# The function the dispatcher hands each outbox event to (the broker side lives in workers/,
+# which imports the platform; naming it here keeps the platform from importing workers).
+OUTBOX_PUBLISHER = "workers.publisher.celery_publish"
 # Unlearning batches: requests for the same model inside the window share one unlearning run.
 # A batch closes when no request joined for WINDOW seconds, at MAX_AGE, or DEADLINE_MARGIN
 # before its earliest member's legal deadline — the deadline always wins.

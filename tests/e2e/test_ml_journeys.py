@@ -53,7 +53,8 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     trained_world, ml_pipeline, owner_request, sign_in_as, new_page, live_url
 ):
     from erasure_platform.accounts.services import user_create
-    from erasure_platform.registry.models import BatchStatus, ErasurePlan, ModelVersion, UnlearningBatch, VersionStatus
+    from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, UnlearningBatch
+    from erasure_platform.registry.models import ModelVersion, VersionStatus
 
     world = trained_world
     owner_identifier = world.subjects[0].identifier

@@ -130,14 +130,31 @@ def purge_broker():
     """Drop messages left on the broker by earlier tests (their rows are gone)."""
     from kombu import Queue
 
+    from erasure_platform.core.queues import ALL_QUEUES
     from workers.celery_app import app
-    from workers.queues import ALL_QUEUES
 
     with app.connection_for_write() as connection:
         for name in ALL_QUEUES:
             queue = Queue(name)(connection.default_channel)
             queue.declare()
             queue.purge()
+
+
+def consume_published(topic: str) -> int:
+    """Run this process's consumers on every event of `topic` not yet consumed, as a worker would;
+    returns how many events were consumed."""
+    from erasure_platform.core.models import OutboxEvent, ProcessedEvent
+    from erasure_platform.core.services.outbox import outbox_event_consume
+
+    pending = (
+        OutboxEvent.objects.filter(topic=topic)
+        .exclude(id__in=ProcessedEvent.objects.values("event_id"))
+        .order_by("created_at")
+    )
+    events = list(pending)
+    for event in events:
+        outbox_event_consume(event_id=event.id)
+    return len(events)
 
 
 def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):

@@ -1,7 +1,7 @@
 """Static checks of deploy/: compose file, Kubernetes manifests, Dockerfile, entrypoint.
 
 Nothing is built or started: the manifests are parsed and cross-checked against what the code
-actually reads (settings.py's environment variables, workers/queues.py's queue names), so a
+actually reads (settings.py's environment variables, core/queues.py's queue names), so a
 renamed setting or queue breaks this test instead of a production start-up.
 
     python -m pytest tests/platform/test_deploy_manifests.py -q -p no:django
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workers.queues import ALL_QUEUES, DEFAULT_QUEUE, GPU_QUEUE
+from erasure_platform.core.queues import ALL_QUEUES, DEFAULT_QUEUE, GPU_QUEUE
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -49,7 +49,7 @@ def seeded(db, settings):
     from erasure_platform.accounts.services import user_create
     from erasure_platform.core.services.jobs import job_create
     from erasure_platform.evidence.services.reports import report_request
-    from erasure_platform.registry.models import BatchStatus, UnlearningBatch
+    from erasure_platform.orchestration.models import BatchStatus, UnlearningBatch
     from erasure_platform.registry.services.datasets import dataset_register
     from erasure_platform.registry.services.models import model_register
     from erasure_platform.subject_requests.models import Channel
@@ -75,7 +75,7 @@ def seeded(db, settings):
     )
     request, owner_token = request_create(identifier="fuzz@example.com", jurisdiction="GDPR", channel=Channel.API)
     job = job_create(
-        kind="registry.unlearn", params={"batch_id": "00000000-0000-0000-0000-000000000000"}, actor="fuzzer"
+        kind="orchestration.unlearn", params={"batch_id": "00000000-0000-0000-0000-000000000000"}, actor="fuzzer"
     )
     report = report_request(actor="user:fuzzer", request_reference=request.reference)
     return {

@@ -30,7 +30,7 @@ def test_stdlib_platform_in_a_manage_py_process():
 
 
 def test_packages_import_from_any_directory(tmp_path):
-    script = "import erasure_platform.settings, erasure_engine, workers.queues, migrations.core, platform; print(platform.system())"
+    script = "import erasure_platform.settings, erasure_engine, erasure_platform.core.queues, migrations.core, platform; print(platform.system())"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120

@@ -7,5 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: audit trail, outbox and jobs"
 
     def ready(self) -> None:
-        # Built-in event consumers and job kinds register themselves on import.
-        from erasure_platform.core import handlers  # noqa: F401
+        from erasure_platform.core import events, jobs  # noqa: F401  (register on import)

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from erasure_engine.storage import ObjectStore, object_store_from_url
+from erasure_platform.core.engine import ObjectStore, object_store_from_url
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erasure_engine.evidence.log import event_leaf_hash
+from erasure_platform.core.engine import event_leaf_hash
 from erasure_platform.core.models import AuditEvent, Job
 from erasure_platform.core.services.audit import audit_event_of
 

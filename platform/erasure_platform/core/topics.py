@@ -21,9 +21,11 @@ REQUEST_ERASURE_PROGRESS = "request.erasure_progress"
 REQUEST_ERASURE_COMPLETED = "request.erasure_completed"
 REQUEST_COMPLETED = "request.completed"
 CERTIFICATE_ISSUED = "certificate.issued"
-REGISTRY_BATCH_DUE = "registry.batch_due"
+BATCH_DUE = "orchestration.batch_due"
+PLAN_COMPLETED = "orchestration.plan_completed"
+MODEL_VERSION_RELEASED = "model_version.released"
+MODEL_VERSION_REJECTED = "model_version.rejected"
 REGISTRY_CONSUMER_NOTIFY = "registry.consumer_notify"
-REGISTRY_PLAN_COMPLETED = "registry.plan_completed"
 JOB_RUN = "job.run"
 JOB_SUCCEEDED = "job.succeeded"
 JOB_FAILED = "job.failed"
@@ -34,10 +36,10 @@ JOB_FINISHED = {"succeeded": JOB_SUCCEEDED, "failed": JOB_FAILED, "cancelled": J
 
 CONTRACT: dict[str, TopicContract] = {
     REQUEST_GRANTED: TopicContract(
-        ("request_id", "subject_key", "scope", "deadline_at"), "an officer granted an erasure: the registry plans it"
+        ("request_id", "subject_key", "scope", "deadline_at"), "an officer granted an erasure: orchestration plans it"
     ),
     REQUEST_ERASURE_PROGRESS: TopicContract(
-        ("request_id", "stage", "detail"), "the registry reached a stage of a request's erasure"
+        ("request_id", "stage", "detail"), "orchestration reached a stage of a request's erasure"
     ),
     REQUEST_ERASURE_COMPLETED: TopicContract(
         ("request_id", "datasets", "models"), "every dataset and model is clean: the request can complete"
@@ -46,12 +48,18 @@ CONTRACT: dict[str, TopicContract] = {
     CERTIFICATE_ISSUED: TopicContract(
         ("request_id", "certificate_id"), "a certificate of erasure was issued", external=True
     ),
-    REGISTRY_BATCH_DUE: TopicContract(("batch_id",), "an unlearning batch's window closed"),
+    BATCH_DUE: TopicContract(("batch_id",), "an unlearning batch's window closed"),
+    MODEL_VERSION_RELEASED: TopicContract(
+        ("version_id", "batch_id"), "an approver released a model version: its batch's requests are done"
+    ),
+    MODEL_VERSION_REJECTED: TopicContract(
+        ("version_id", "batch_id", "reason"), "an approver rejected a candidate: its batch waits for another try"
+    ),
     REGISTRY_CONSUMER_NOTIFY: TopicContract(
         ("consumer_id", "model", "old_version", "new_version"),
         "tell a downstream recipient (GDPR Art. 19) that a model changed",
     ),
-    REGISTRY_PLAN_COMPLETED: TopicContract(("plan_id",), "an erasure plan finished: destroy its forget set"),
+    PLAN_COMPLETED: TopicContract(("plan_id",), "an erasure plan finished: destroy its forget set"),
     JOB_RUN: TopicContract(("job_id", "queue"), "run a job: the relay routes it to the job's queue", external=True),
     JOB_SUCCEEDED: TopicContract(("job_id", "kind"), "a job finished", external=True),
     JOB_FAILED: TopicContract(("job_id", "kind"), "a job failed for good", external=True),

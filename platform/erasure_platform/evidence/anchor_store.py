@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlparse
 
+import boto3
 from django.conf import settings
 
-from erasure_engine.storage import ObjectStore, object_store_from_url
-from erasure_engine.storage.s3 import S3ObjectStore
+from erasure_platform.core.engine import ObjectStore, S3ObjectStore, object_store_from_url
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,6 @@ class AnchorVersion:
 def _anchor_store(url: str, endpoint_url: str | None, access_key_id: str | None, secret: str | None) -> ObjectStore:
     parsed = urlparse(url)
     if parsed.scheme == "s3" and access_key_id:
-        import boto3
-
         client = boto3.client(
             "s3",
             endpoint_url=endpoint_url,

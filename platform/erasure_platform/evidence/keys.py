@@ -7,7 +7,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from erasure_engine.evidence import key_id, load_private_key, public_key_pem
+from erasure_platform.core.engine import key_id, load_private_key, public_key_pem
 
 
 @lru_cache(maxsize=1)

@@ -10,18 +10,18 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from erasure_engine.errors import EngineError
-from erasure_engine.evidence import verify_document
-from erasure_engine.evidence.log import (
+from erasure_platform.core.engine import (
+    EngineError,
     Finding,
+    MerkleTree,
     Tampering,
     TreeHead,
     event_leaf_hash,
     event_mac_valid,
     tree_head_verify,
+    tree_heads_against_leaves,
+    verify_document,
 )
-from erasure_engine.evidence.merkle import MerkleTree
-from erasure_engine.evidence.transparency_checks import tree_heads_against_leaves
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.models import AuditEvent, AuditLogLeaf, SignedTreeHead
 from erasure_platform.core.object_store import platform_object_store

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from erasure_engine.unlearning import available_methods
+from erasure_platform.core.engine import available_methods
 
 _FIELD_BY_TYPE = {float: forms.FloatField, int: forms.IntegerField}
 

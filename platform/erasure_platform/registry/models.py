@@ -1,5 +1,6 @@
 """Registry: datasets and their versions, the subject index (lineage), models, versions,
-aliases, consumers (Art. 19 recipients), unlearning batches and release decisions.
+aliases, consumers (Art. 19 recipients) and release decisions. Erasure plans and unlearning
+batches are orchestration's (they carry a request through these rows).
 
 The engine holds the bytes (object store); these rows hold what the platform must query
 fast and prove: which versions hold whose data, who decided what, and when."""
@@ -142,7 +143,7 @@ class ModelVersion(models.Model):
     created_by = models.CharField(max_length=200)  # who started the job that made it (four eyes)
     created_by_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     batch = models.ForeignKey(
-        "UnlearningBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+        "orchestration.UnlearningBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
     )
     verdict = models.JSONField(null=True, blank=True)
     verdict_passed = models.BooleanField(null=True)
@@ -207,81 +208,6 @@ class Consumer(models.Model):
 
     class Meta:
         ordering = ["name"]
-
-
-class BatchStatus(models.TextChoices):
-    OPEN = "open"
-    UNLEARNING = "unlearning"
-    VERIFYING = "verifying"
-    AWAITING_APPROVAL = "awaiting_approval"
-    RELEASED = "released"
-    REJECTED = "rejected"
-    FAILED = "failed"
-    NOTHING_TO_DO = "nothing_to_do"  # the production version was already unlearned
-
-
-class UnlearningBatch(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="batches")
-    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.OPEN, db_index=True)
-    opens_at = models.DateTimeField()
-    closes_at = models.DateTimeField()  # window end: never after the earliest member deadline less the margin
-    closed_at = models.DateTimeField(null=True, blank=True)
-    started_by = models.CharField(max_length=200, default="system:registry")  # engineer who started it early
-    parent_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    unlearn_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-
-class ErasurePlan(models.Model):
-    """One granted request as the registry sees it: its datasets, and an outcome per affected model."""
-
-    class Status(models.TextChoices):
-        ERASING = "erasing"
-        AWAITING_MODELS = "awaiting_models"
-        COMPLETED = "completed"
-        FAILED = "failed"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    request_id = models.CharField(max_length=64, unique=True)
-    subject_key = models.CharField(max_length=64, db_index=True)
-    scope = models.JSONField(default=dict)
-    deadline_at = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ERASING)
-    datasets = models.JSONField(default=list)  # completion payload entries, filled by the erase job
-    forget_set_key = models.CharField(
-        max_length=300, blank=True
-    )  # encrypted copy for verification; destroyed at completion
-    erase_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-
-class ModelOutcome(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        DONE = "done"
-        SKIPPED = "skipped"
-
-    plan = models.ForeignKey(ErasurePlan, on_delete=models.CASCADE, related_name="outcomes")
-    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="outcomes")
-    batch = models.ForeignKey(UnlearningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
-    version_before = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
-    version_after = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    skipped_reason = models.CharField(max_length=2000, blank=True)
-    recorded_by = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["plan", "model"], name="registry_outcome_once")]
 
 
 class ReleaseDecision(models.Model):

@@ -1,4 +1,4 @@
-"""Reads of the registry: lineage, versions, batches, plans."""
+"""Reads of the registry: lineage, datasets, models, versions and what proves them."""
 
 from __future__ import annotations
 
@@ -6,19 +6,18 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from erasure_platform.core.errors import NotFound
+from erasure_platform.core.errors import ApplicationError, NotFound
+from erasure_platform.core.models import Job
+from erasure_platform.core.selectors import job_get
 from erasure_platform.registry.lineage import rows_by_version
 from erasure_platform.registry.models import (
     Alias,
     AliasMove,
-    BatchStatus,
     Dataset,
     DatasetVersion,
-    ErasurePlan,
     Model,
     ModelVersion,
     SubjectRecord,
-    UnlearningBatch,
     VersionStatus,
 )
 
@@ -177,33 +176,25 @@ def model_version_get(*, pk) -> ModelVersion:
     return version
 
 
+# The ML team's jobs (training, import, dataset erasure, unlearning, verification), by the app that runs them.
+ML_JOB_APPS = ("registry", "orchestration")
+
+
+def ml_job_get(*, job_id) -> Job:
+    """A job of the ML team's pages and API; any other job (reports, diagnostics) is not found here."""
+    job = job_get(job_id=job_id)
+    if job is None or job.kind.split(".")[0] not in ML_JOB_APPS:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
+
+
 def alias_history(*, model: Model) -> QuerySet[AliasMove]:
     return AliasMove.objects.filter(alias__model=model).select_related("from_version", "to_version").order_by("-id")
 
 
-def batch_get(*, pk) -> UnlearningBatch:
-    try:
-        batch = UnlearningBatch.objects.filter(pk=pk).select_related("model", "parent_version", "unlearn_job").first()
-    except Exception:
-        batch = None
-    if batch is None:
-        raise NotFound(f"unlearning batch {pk} does not exist")
-    return batch
-
-
-def batches_for_model(*, model: Model) -> QuerySet[UnlearningBatch]:
+def batches_for_model(*, model: Model) -> QuerySet:
+    """The model's unlearning batches, newest first (orchestration's rows, reached by relation)."""
     return model.batches.order_by("-created_at")
-
-
-def open_batch(*, model: Model) -> UnlearningBatch | None:
-    return model.batches.filter(status=BatchStatus.OPEN).first()
-
-
-def plan_get(*, request_id: str) -> ErasurePlan:
-    plan = ErasurePlan.objects.filter(request_id=str(request_id)).first()
-    if plan is None:
-        raise NotFound(f"no erasure plan for request {request_id}")
-    return plan
 
 
 def candidates_awaiting_approval() -> QuerySet[ModelVersion]:
@@ -218,3 +209,20 @@ def candidates_awaiting_approval() -> QuerySet[ModelVersion]:
 def model_version_by_engine_id(*, model_name: str, version_id: str) -> ModelVersion | None:
     """The registry row for an engine version id named in lineage or completion records."""
     return ModelVersion.objects.select_related("model").filter(model__name=model_name, version_id=version_id).first()
+
+
+def exact_unlearning_evidence(version: ModelVersion) -> dict:
+    """What proves an exact-unlearning candidate: each shard's final weights digest, split into the
+    shards retrained without the erased records and those reused byte for byte from the parent."""
+    mine = list((version.digests or {}).get("shards", []))
+    parents = list(((version.parent.digests or {}) if version.parent else {}).get("shards", []))
+    if not mine or len(mine) != len(parents):
+        raise ApplicationError(
+            f"{version} and its parent must both record one weights digest per shard", code="digests_missing"
+        )
+    return {
+        "method": version.method,
+        "parent_version": version.parent.version_id,
+        "retrained_checkpoints": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d != p},
+        "reused_shards": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d == p},
+    }

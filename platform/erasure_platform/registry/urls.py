@@ -6,7 +6,6 @@ app_name = "registry"
 urlpatterns = [
     path("", views.model_list, name="models"),
     path("models/<str:name>/", views.model_detail, name="model"),
-    path("models/<str:name>/unlearn-now", views.model_unlearn_now, name="model-unlearn-now"),
     path("models/<str:name>/method", views.model_method, name="model-method"),
     path("models/<str:name>/import", views.model_import, name="model-import"),
     path("models/<str:name>/rollback", views.model_rollback, name="model-rollback"),

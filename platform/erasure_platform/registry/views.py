@@ -13,10 +13,8 @@ from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.selectors import user_roles
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.object_store import platform_object_store
-from erasure_platform.core.selectors import job_get
 from erasure_platform.registry import selectors
 from erasure_platform.registry.forms import ApproximateMethodForm
-from erasure_platform.registry.services import batches as batch_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import release as release_services
@@ -108,9 +106,7 @@ def version_plot(request, pk, name):
 @login_required
 def job_detail(request, pk):
     _staff(request)
-    job = job_get(job_id=pk)
-    if job is None or not job.kind.startswith("registry."):
-        raise Http404
+    job = _get(selectors.ml_job_get, job_id=pk)
     return render(request, "registry/job_detail.html", {"job": job, "percent": round(job.progress * 100)})
 
 
@@ -186,21 +182,6 @@ def model_rollback(request, name):
         "Rolled back production.",
         f"/ml/models/{model.name}/",
     )
-
-
-@login_required
-@require_POST
-def model_unlearn_now(request, name):
-    model = _get(selectors.model_get, name=name)
-    started = {}
-
-    def start():
-        started["batch"] = batch_services.unlearning_start_now(model=model, engineer=request.user)
-
-    response = _act(request, start, "Unlearning started.", f"/ml/models/{model.name}/")
-    if started.get("batch") is not None and started["batch"].unlearn_job_id:
-        return redirect(f"/ml/jobs/{started['batch'].unlearn_job_id}/")
-    return response
 
 
 @login_required

@@ -7,4 +7,4 @@ class SubjectRequestsConfig(AppConfig):
     verbose_name = "Erasure requests, identity verification, review and deadlines"
 
     def ready(self) -> None:
-        from erasure_platform.subject_requests import consumers, periodic  # noqa: F401  (register on import)
+        from erasure_platform.subject_requests import events, periodic  # noqa: F401  (register on import)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator
 
 from erasure_platform.subject_requests.models import Jurisdiction, ScopeType
 
@@ -103,8 +104,6 @@ class ExtendForm(_ActionForm):
         self.fields["extension"].label = f"Extend by ({unit}, at most {maximum})"
         self.fields["extension"].initial = maximum
         self.fields["extension"].widget.attrs.update({"max": maximum, "min": 1})
-        from django.core.validators import MaxValueValidator
-
         self.fields["extension"].validators.append(MaxValueValidator(maximum))
 
 

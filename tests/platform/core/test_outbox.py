@@ -4,6 +4,7 @@ import sys
 import pytest
 from django.db import transaction
 
+from erasure_platform.core import events as core_events
 from erasure_platform.core.models import AuditEvent, OutboxEvent, ProcessedEvent
 from erasure_platform.core.services.outbox import outbox_event_consume, outbox_publish, outbox_relay_once
 from tests.platform.conftest import REPO_ROOT, wait_until
@@ -62,11 +63,9 @@ def test_consuming_twice_has_one_effect():
 
 @pytest.mark.django_db
 def test_a_failing_consumer_leaves_no_receipt_so_redelivery_retries(monkeypatch):
-    from erasure_platform.core import handlers
-
     event = outbox_publish(topic="system.ping", payload={})
     calls = {"n": 0}
-    real = handlers.audit_record
+    real = core_events.audit_record
 
     def flaky(**kwargs):
         calls["n"] += 1
@@ -74,7 +73,7 @@ def test_a_failing_consumer_leaves_no_receipt_so_redelivery_retries(monkeypatch)
             raise OSError("transient")
         return real(**kwargs)
 
-    monkeypatch.setattr(handlers, "audit_record", flaky)
+    monkeypatch.setattr(core_events, "audit_record", flaky)
     with pytest.raises(OSError):
         outbox_event_consume(event_id=event.id)
     assert not ProcessedEvent.objects.filter(event_id=event.id).exists()

@@ -10,7 +10,7 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.jobs import job_execute
 from erasure_platform.evidence.keys import evidence_public_key
 from erasure_platform.evidence.models import Report
-from erasure_platform.evidence.reporting import report_figures
+from erasure_platform.evidence.report_figures import report_figures
 from erasure_platform.evidence.services.reports import report_request
 from erasure_platform.subject_requests.deadlines import days_percentile
 from erasure_platform.subject_requests.models import ErasureRequest

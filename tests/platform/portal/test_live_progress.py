@@ -20,7 +20,7 @@ def engineer_client() -> Client:
 
 def test_a_running_job_panel_polls_itself_and_a_finished_one_stops():
     job = Job.objects.create(
-        kind="registry.unlearn",
+        kind="orchestration.unlearn",
         queue="gpu",
         status=Job.Status.RUNNING,
         progress=0.42,
@@ -71,7 +71,7 @@ def test_portal_format_filters():
     assert label("closer_to_target_is_better") == "Closer to target is better"
     assert figure(0.49583333333333335) == "0.496" and figure(12) == 12 and figure("x") == "x"
     assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46e-07" and figure(0.0) == "0"
-    assert job_label("registry.unlearn") == "Unlearn"
+    assert job_label("orchestration.unlearn") == "Unlearn"
 
 
 def test_audit_details_read_as_words():

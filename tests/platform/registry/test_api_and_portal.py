@@ -2,7 +2,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from erasure_platform.registry.models import BatchStatus, Model, UnlearningBatch, VersionStatus
+from erasure_platform.orchestration.models import BatchStatus, UnlearningBatch
+from erasure_platform.registry.models import Model, VersionStatus
 from tests.platform.registry.helpers import PASSWORD, fake_version, make_production, users
 
 pytestmark = pytest.mark.django_db

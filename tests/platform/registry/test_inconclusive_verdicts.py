@@ -7,15 +7,15 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from erasure_engine.errors import InvalidInput
-from erasure_platform.core.errors import Conflict, PermissionDenied
+from erasure_platform.core.errors import ApplicationError, Conflict, PermissionDenied
 from erasure_platform.core.models import AuditEvent
 from erasure_platform.evidence.services.certificates import _proof_cell
 from erasure_platform.evidence.services.reports import _metric_cell, _outcome_cell
+from erasure_platform.orchestration.models import BatchStatus, UnlearningBatch
 from erasure_platform.registry import selectors
-from erasure_platform.registry.models import BatchStatus, Model, UnlearningBatch, VersionStatus
+from erasure_platform.registry.models import Model, VersionStatus
+from erasure_platform.registry.selectors import exact_unlearning_evidence
 from erasure_platform.registry.services.release import release_approve
-from erasure_platform.registry.services.verification import exact_unlearning_evidence
 from tests.platform.registry.helpers import PASSWORD, fake_version, users
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def model():
     return Model.objects.create(name="inconclusive-model", kind="classifier", created_by="test")
 
 
-def candidate(model, verdict=INCONCLUSIVE, started_by="system:registry", **extra):
+def candidate(model, verdict=INCONCLUSIVE, started_by="system:orchestration", **extra):
     now = timezone.now()
     batch = UnlearningBatch.objects.create(
         model=model, opens_at=now, closes_at=now, status=BatchStatus.AWAITING_APPROVAL, started_by=started_by
@@ -127,5 +127,5 @@ def test_exact_evidence_splits_retrained_from_reused_shards(model):
     assert evidence["retrained_checkpoints"] == {"1": "d" * 64}
     assert evidence["reused_shards"] == {"0": "a" * 64, "2": "c" * 64}
     exact.digests = {"shards": ["a" * 64]}
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ApplicationError, match="one weights digest per shard"):
         exact_unlearning_evidence(exact)

@@ -20,11 +20,11 @@ from erasure_engine.unlearning.approximate.tasks import LanguageModelTask, mean_
 from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.models import AuditEvent, Job
 from erasure_platform.core.services.jobs import job_execute
-from erasure_platform.registry import engine_glue, selectors
+from erasure_platform.orchestration.services.batches import unlearning_start_now
+from erasure_platform.orchestration.services.plans import plan_erasure
+from erasure_platform.registry import loading, selectors
 from erasure_platform.registry.models import Alias, ModelVersion, VersionStatus
-from erasure_platform.registry.services.batches import unlearning_start_now
 from erasure_platform.registry.services.imports import model_version_import
-from erasure_platform.registry.services.plans import plan_erasure
 from erasure_platform.registry.services.release import release_approve
 from tests.platform.registry.helpers import PASSWORD, World, deadline, users
 
@@ -122,7 +122,7 @@ def test_imported_model_goes_through_erasure_unlearning_verification_and_release
     candidate = world.model.versions.get(batch=batch)
     assert candidate.method == "npo" and candidate.layout == "plain" and candidate.parent == imported
     assert candidate.digests["weights"] != imported.digests["weights"]
-    module, tokenizer = engine_glue.load_plain(candidate)
+    module, tokenizer = loading.load_plain(candidate)
     assert type(module).__name__ == CLASSES[architecture] and module.config.model_type == architecture
     assert tokenizer is not None
 

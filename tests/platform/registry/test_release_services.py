@@ -2,9 +2,11 @@ import pytest
 
 from erasure_platform.core.errors import ApplicationError, Conflict, PermissionDenied
 from erasure_platform.core.models import AuditEvent, OutboxEvent
-from erasure_platform.registry.models import Alias, BatchStatus, Model, UnlearningBatch, VersionStatus
+from erasure_platform.orchestration.models import BatchStatus, UnlearningBatch
+from erasure_platform.registry.models import Alias, Model, VersionStatus
 from erasure_platform.registry.services.models import consumer_register
 from erasure_platform.registry.services.release import alias_rollback, release_approve, release_initial, release_reject
+from tests.platform.conftest import consume_published
 from tests.platform.registry.helpers import fake_version, make_production, users
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +25,7 @@ def model():
     return Model.objects.create(name="release-model", kind="classifier", created_by="test")
 
 
-def batch_for(model, started_by="system:registry"):
+def batch_for(model, started_by="system:orchestration"):
     from django.utils import timezone
 
     now = timezone.now()
@@ -63,7 +65,7 @@ def test_self_approval_is_refused(people, model):
 
 def test_batch_starter_cannot_approve_either(people, model):
     candidate = fake_version(
-        model, created_by="system:registry", batch=batch_for(model, "engineer_approver"), verdict=PASSED
+        model, created_by="system:orchestration", batch=batch_for(model, "engineer_approver"), verdict=PASSED
     )
     with pytest.raises(PermissionDenied):
         release_approve(version=candidate, approver=people["engineer_approver"])
@@ -113,6 +115,9 @@ def test_reject_keeps_production_and_marks_batch(people, model):
     with pytest.raises(ApplicationError):
         release_reject(version=candidate, approver=people["approver"], reason="no")
     release_reject(version=candidate, approver=people["approver"], reason="utility dropped too far")
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.AWAITING_APPROVAL, "orchestration hears of it through the event"
+    assert consume_published("model_version.rejected") == 1
     candidate.refresh_from_db()
     batch.refresh_from_db()
     assert candidate.status == VersionStatus.REJECTED and batch.status == BatchStatus.REJECTED

@@ -14,7 +14,7 @@ from datetime import UTC
 from django.conf import settings
 from django.utils import timezone
 
-from erasure_engine.evidence.log import event_mac
+from erasure_platform.core.engine import event_mac
 from erasure_platform.core.models import AuditEvent
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from erasure_platform.core import topics
@@ -56,6 +57,10 @@ class JobContext:
         if not updated:
             raise LeaseLost(self.job_id)
 
+    def job(self) -> Job | None:
+        """This job's row (who created it, for attribution)."""
+        return Job.objects.filter(pk=self.job_id).first()
+
     def save_state(self, **changes) -> None:
         """Durably record finished work so that a retry resumes after it."""
         self.state.update(changes)
@@ -64,6 +69,24 @@ class JobContext:
         )
         if not updated:
             raise LeaseLost(self.job_id)
+
+
+class SampleProgress:
+    """An engine progress callback (samples done) reported as the job's progress between `start`
+    and `end`, at most once a second (each report is a database write)."""
+
+    def __init__(self, context: JobContext, total: int, start: float, end: float, message: str):
+        self.context, self.total, self.start, self.end, self.message = context, max(total, 1), start, end, message
+        self.done = 0
+        self.last = 0.0
+
+    def __call__(self, samples: int) -> None:
+        self.done += samples
+        now = time.monotonic()
+        if now - self.last >= 1.0:
+            self.last = now
+            fraction = self.start + (self.end - self.start) * min(self.done / self.total, 1.0)
+            self.context.progress(fraction, self.message)
 
 
 JobHandler = Callable[[JobContext], dict | None]
@@ -215,8 +238,6 @@ class _Heartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from django.db import connection
-
         interval = max(settings.JOB_LEASE_SECONDS / 3, 0.2)
         try:
             while not self.stopped.wait(interval):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -147,8 +148,6 @@ class ReportOutputSerializer(serializers.Serializer):
     def _url(self, report, fmt):
         if not report.pdf_key:
             return None
-        from django.urls import reverse
-
         return reverse("evidence:report-download", kwargs={"report_id": report.id, "fmt": fmt})
 
     def get_json_url(self, report) -> str | None:

@@ -9,9 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from erasure_engine.evidence import sign_document
-from erasure_engine.records import canonical_json
 from erasure_platform.core import topics
+from erasure_platform.core.engine import canonical_json, sign_document
 from erasure_platform.core.errors import Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from erasure_engine.evidence import sign_document
+from erasure_platform.core.engine import sign_document
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
-from erasure_platform.core.services.jobs import JobContext, JobFailed, job_create, job_handler
+from erasure_platform.core.services.jobs import job_create
 from erasure_platform.evidence.keys import evidence_signing_key
 from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.pdf import render_pdf
-from erasure_platform.evidence.reporting import REPORT_SCHEMA_VERSION, report_figures
+from erasure_platform.evidence.report_figures import REPORT_SCHEMA_VERSION, report_figures
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
 from erasure_platform.registry.selectors import model_version_by_engine_id, verdict_outcome
 from erasure_platform.subject_requests.models import ErasureRequest
 from erasure_platform.subject_requests.selectors import requests_received_between
-from workers.queues import DEFAULT_QUEUE
 
 REPORT_JOB = "evidence.report"
 MAX_PERIOD_DAYS = 3 * 366
@@ -87,6 +87,7 @@ def _days_chart(figures: dict) -> bytes | None:
     days = [fact["days_to_close"] for fact in figures["requests"] if fact["days_to_close"] is not None]
     if not days:
         return None
+    # matplotlib takes about half a second to import: only the report job pays for it.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -323,15 +324,13 @@ def _outcome_cell(verdict: dict | None) -> str:
     return "INCONCLUSIVE" if outcome == "inconclusive" else outcome
 
 
-def _build_report(context: JobContext) -> dict:
-    report = Report.objects.filter(pk=context.params.get("report_id")).first()
-    if report is None:
-        raise JobFailed(f"report {context.params.get('report_id')} does not exist")
-    context.progress(0.1, "collecting requests")
+def report_build(*, report: Report, progress: Callable[[float, str], None]) -> dict:
+    """Compute, sign and store a report's JSON and PDF (the report job's work)."""
+    progress(0.1, "collecting requests")
     figures = report_figures(_requests_for(report), today=timezone.localdate())
-    context.progress(0.3, "collecting verification results")
+    progress(0.3, "collecting verification results")
     verification, roc_plots = verification_figures(figures)
-    context.progress(0.5, "verifying the audit chain")
+    progress(0.5, "verifying the audit chain")
     audit = audit_chain_verify_with_anchors().to_json()
     document = {
         "kind": "regulator-report",
@@ -348,7 +347,7 @@ def _build_report(context: JobContext) -> dict:
         "verification": verification,
         "audit_chain": audit,
     }
-    context.progress(0.7, "rendering the PDF")
+    progress(0.7, "rendering the PDF")
     signed = sign_document(document, evidence_signing_key())
     pdf = report_pdf(document, _days_chart(figures), roc_plots)
     store = platform_object_store()
@@ -367,9 +366,6 @@ def _build_report(context: JobContext) -> dict:
             data={"json_sha256": json_info.sha256, "requests": figures["counts"]["total"]},
         )
     return {"report_id": str(report.id), "requests": figures["counts"]["total"], "json_sha256": json_info.sha256}
-
-
-job_handler(REPORT_JOB, queue=DEFAULT_QUEUE)(_build_report)
 
 
 def default_period(today: date) -> tuple[date, date]:

@@ -15,8 +15,14 @@ import time
 from django.conf import settings
 from django.db import connection, transaction
 
-from erasure_engine.evidence.log import event_leaf_hash, event_mac_valid, tree_head_sign
-from erasure_engine.evidence.merkle import MerkleTree, frontier_append, root_from_frontier
+from erasure_platform.core.engine import (
+    MerkleTree,
+    event_leaf_hash,
+    event_mac_valid,
+    frontier_append,
+    root_from_frontier,
+    tree_head_sign,
+)
 from erasure_platform.core.errors import Conflict
 from erasure_platform.core.models import AuditEvent, AuditLogLeaf, SignedTreeHead
 from erasure_platform.core.services.audit import audit_event_of, audit_mac_key

@@ -32,7 +32,7 @@ def figure(value, digits: int = 3):
 
 @register.filter
 def job_label(kind: str) -> str:
-    """`registry.unlearn` → "Unlearn": the job's own name, without the app that runs it."""
+    """`orchestration.unlearn` → "Unlearn": the job's own name, without the app that runs it."""
     return label(str(kind).rsplit(".", 1)[-1])
 
 

@@ -16,12 +16,10 @@ urlpatterns = [
     path("ml/models/<str:name>/versions", views.ModelVersionListApi.as_view(), name="model-versions"),
     path("ml/models/<str:name>/versions/import", views.ModelVersionImportApi.as_view(), name="model-version-import"),
     path("ml/models/<str:name>/train", views.ModelTrainApi.as_view(), name="model-train"),
-    path("ml/models/<str:name>/unlearn-now", views.ModelUnlearnNowApi.as_view(), name="model-unlearn-now"),
     path("ml/models/<str:name>/rollback", views.ModelRollbackApi.as_view(), name="model-rollback"),
     path("ml/versions/<uuid:pk>", views.ModelVersionDetailApi.as_view(), name="version"),
     path("ml/versions/<uuid:pk>/approve", views.VersionApproveApi.as_view(), name="version-approve"),
     path("ml/versions/<uuid:pk>/reject", views.VersionRejectApi.as_view(), name="version-reject"),
     path("ml/lineage/<str:subject_key>", views.LineageApi.as_view(), name="lineage"),
     path("ml/jobs/<uuid:pk>", views.JobStatusApi.as_view(), name="job"),
-    path("ml/requests/<str:request_id>/skip-model", views.OutcomeSkipApi.as_view(), name="skip-model"),
 ]

@@ -1,7 +1,7 @@
 """Registry API: one thin APIView per operation, each with its own serializers and roles.
 
 ML engineers register datasets/models and start jobs; release approvers approve, reject and
-roll back; officers record why a model is not unlearned; auditors (and everyone staff) read."""
+roll back; auditors (and everyone staff) read."""
 
 from __future__ import annotations
 
@@ -13,14 +13,10 @@ from rest_framework.views import APIView
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
-from erasure_platform.core.errors import NotFound
-from erasure_platform.core.selectors import job_get
 from erasure_platform.registry import selectors
-from erasure_platform.registry.services import batches as batch_services
 from erasure_platform.registry.services import datasets as dataset_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
-from erasure_platform.registry.services import plans as plan_services
 from erasure_platform.registry.services import release as release_services
 
 READERS = has_any_role(Role.ML_ENGINEER, Role.RELEASE_APPROVER, Role.AUDITOR, Role.OFFICER)
@@ -255,24 +251,6 @@ class ModelTrainApi(APIView):
         return Response({"job": job.pk}, status=202)
 
 
-class ModelUnlearnNowApi(APIView):
-    permission_classes = [ENGINEER]
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: inline_serializer(
-                "BatchStarted", {"batch": serializers.UUIDField(), "job": serializers.UUIDField(allow_null=True)}
-            ),
-            **ERRORS,
-        },
-        operation_id="registry_models_unlearn_now",
-    )
-    def post(self, request, name: str):
-        batch = batch_services.unlearning_start_now(model=selectors.model_get(name=name), engineer=request.user)
-        return Response({"batch": batch.pk, "job": batch.unlearn_job_id}, status=202)
-
-
 class LineageApi(APIView):
     permission_classes = [READERS]
 
@@ -328,10 +306,7 @@ class JobStatusApi(APIView):
 
     @extend_schema(responses={200: JobStatusOutput, 403: ErrorOut, 404: ErrorOut}, operation_id="registry_jobs_detail")
     def get(self, request, pk):
-        job = job_get(job_id=pk)
-        if job is None or not job.kind.startswith("registry."):
-            raise NotFound(f"job {pk} does not exist")
-        return Response(self.JobStatusOutput(job).data)
+        return Response(self.JobStatusOutput(selectors.ml_job_get(job_id=pk)).data)
 
 
 class DecisionInput(serializers.Serializer):
@@ -394,27 +369,3 @@ class ModelRollbackApi(APIView):
             model=selectors.model_get(name=name), approver=request.user, reason=data.validated_data["reason"]
         )
         return Response(ModelVersionOut(version).data)
-
-
-class OutcomeSkipApi(APIView):
-    permission_classes = [OFFICER]
-
-    class OutcomeSkipInput(serializers.Serializer):
-        model = serializers.CharField(max_length=64)
-        reason = serializers.CharField(max_length=2000)
-
-    @extend_schema(
-        request=OutcomeSkipInput,
-        responses={200: inline_serializer("OutcomeSkipped", {"status": serializers.CharField()}), **ERRORS},
-        operation_id="registry_requests_skip_model",
-    )
-    def post(self, request, request_id: str):
-        data = self.OutcomeSkipInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        outcome = plan_services.outcome_skip(
-            plan=selectors.plan_get(request_id=request_id),
-            model=selectors.model_get(name=data.validated_data["model"]),
-            officer=request.user,
-            reason=data.validated_data["reason"],
-        )
-        return Response({"status": outcome.status})

@@ -6,10 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from erasure_engine.datasets import DatasetStore
-from erasure_engine.datasets.layout import check_dataset_name
-from erasure_engine.errors import EngineError
-from erasure_engine.records import Record
+from erasure_platform.core.engine import DatasetStore, EngineError, Record, check_dataset_name
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record

@@ -7,7 +7,7 @@ import functools
 
 from django.conf import settings
 
-from erasure_engine.datagen import generate_holdout_subjects, generate_subjects, generate_tabular, size_preset
+from erasure_platform.core.engine import generate_holdout_subjects, generate_subjects, generate_tabular, size_preset
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
 from erasure_platform.registry.models import Alias, Dataset, DatasetPurpose, Model, ModelVersion

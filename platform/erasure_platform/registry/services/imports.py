@@ -9,15 +9,22 @@ through `trained_on`, and a granted erasure runs the model's approximate method 
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
-from erasure_engine.errors import EngineError
-from erasure_engine.models import has_tokenizer, load_saved_model, load_tokenizer, upload_dir, weights_digest
-from erasure_engine.storage import object_store_from_url
+from erasure_platform.core.engine import (
+    EngineError,
+    has_tokenizer,
+    load_saved_model,
+    load_tokenizer,
+    object_store_from_url,
+    upload_dir,
+    weights_digest,
+)
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -86,8 +93,6 @@ def _check_request(*, model: Model, trained_on: DatasetVersion, version_id: str 
 
 def _fetch(source: str, target: Path) -> Path:
     """The files of `source` in `target` (an s3:// prefix is downloaded; a local directory copied)."""
-    import shutil
-
     if not source.startswith("s3://"):
         shutil.copytree(source, target, symlinks=False)
         return target

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
-from erasure_engine.errors import EngineError
-from erasure_engine.sisa.config import MODEL_KINDS
-from erasure_engine.sisa.manifest import ModelRegistry, check_model_name, version_prefix
-from erasure_engine.unlearning import available_methods, get_method
-from erasure_engine.unlearning.approximate.params import resolve_params
-from erasure_engine.verification import VerificationPolicy
+from erasure_platform.core.engine import (
+    MODEL_KINDS,
+    EngineError,
+    ModelRegistry,
+    SisaConfig,
+    VerificationPolicy,
+    available_methods,
+    check_model_name,
+    get_method,
+    resolve_params,
+    version_prefix,
+)
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -242,7 +250,6 @@ def model_version_record_plain(
 
 def model_train_start(*, model: Model, dataset_version: DatasetVersion, actor: str, config: dict | None = None):
     """Start a `registry.train` job (SISA training of a new version on a dataset version)."""
-    from erasure_engine.sisa.config import SisaConfig
 
     if dataset_version.purged:
         raise Conflict(f"{dataset_version} was purged by an erasure; train on a current version", code="version_purged")
@@ -265,8 +272,6 @@ def model_train_start(*, model: Model, dataset_version: DatasetVersion, actor: s
 def consumer_register(
     *, model: Model, name: str, email: str, actor: str, pinned_version: ModelVersion | None = None
 ) -> Consumer:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
 
     if not name.strip():
         raise ApplicationError("a consumer needs a name", code="invalid_name")

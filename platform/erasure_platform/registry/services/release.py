@@ -21,13 +21,10 @@ from erasure_platform.core.services.outbox import outbox_publish
 from erasure_platform.registry.models import (
     Alias,
     AliasMove,
-    BatchStatus,
     Consumer,
     Model,
-    ModelOutcome,
     ModelVersion,
     ReleaseDecision,
-    UnlearningBatch,
     VersionStatus,
 )
 from erasure_platform.registry.selectors import VERDICT_FAILED, VERDICT_INCONCLUSIVE, verdict_outcome
@@ -91,8 +88,6 @@ def _notify_consumers(
 
 
 def release_approve(*, version: ModelVersion, approver, reason: str = "", override_reason: str = "") -> ModelVersion:
-    from erasure_platform.registry.services.plans import plan_complete_if_ready, plan_progress
-
     _require_approver(approver)
     with transaction.atomic():
         version = (
@@ -169,28 +164,15 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
                 "consumers_notified": notified,
             },
         )
-        if version.batch_id:
-            batch = UnlearningBatch.objects.select_for_update().get(pk=version.batch_id)
-            batch.status = BatchStatus.RELEASED
-            batch.save(update_fields=["status"])
-            members = list(batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"))
-            for member in members:
-                member.status = ModelOutcome.Status.DONE
-                member.version_after = version
-                member.save(update_fields=["status", "version_after"])
-                plan_progress(
-                    plan=member.plan,
-                    stage="released",
-                    detail={"model": version.model.name, "version": version.version_id},
-                )
-            for member in members:
-                plan_complete_if_ready(plan=member.plan)
+        # Orchestration completes the batch's requests on this event (it is committed with the release).
+        outbox_publish(
+            topic=topics.MODEL_VERSION_RELEASED,
+            payload={"version_id": str(version.pk), "batch_id": str(version.batch_id) if version.batch_id else None},
+        )
     return version
 
 
 def release_reject(*, version: ModelVersion, approver, reason: str) -> ModelVersion:
-    from erasure_platform.registry.services.plans import plan_progress
-
     _require_approver(approver)
     reason = (reason or "").strip()
     if len(reason) < 10:
@@ -216,14 +198,14 @@ def release_reject(*, version: ModelVersion, approver, reason: str) -> ModelVers
             entity_id=version.pk,
             data={"model": version.model.name, "version_id": version.version_id, "reason": reason},
         )
-        if version.batch_id:
-            UnlearningBatch.objects.filter(pk=version.batch_id).update(status=BatchStatus.REJECTED)
-            for member in version.batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
-                plan_progress(
-                    plan=member.plan,
-                    stage="candidate_rejected",
-                    detail={"model": version.model.name, "reason": reason[:300]},
-                )
+        outbox_publish(
+            topic=topics.MODEL_VERSION_REJECTED,
+            payload={
+                "version_id": str(version.pk),
+                "batch_id": str(version.batch_id) if version.batch_id else None,
+                "reason": reason[:300],
+            },
+        )
     return version
 
 

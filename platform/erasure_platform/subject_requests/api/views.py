@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.throttling import IntakeThrottle, VerifyThrottle
+from erasure_platform.core.errors import ApplicationError
 from erasure_platform.subject_requests import exports, selectors, services
 from erasure_platform.subject_requests.api import serializers as s
 from erasure_platform.subject_requests.models import Channel, Jurisdiction, RequestStatus
@@ -200,8 +201,6 @@ class RequestQueueApi(APIView):
         if jurisdiction and jurisdiction not in Jurisdiction.values:
             problems["jurisdiction"] = [f"one of {', '.join(Jurisdiction.values)}"]
         if problems:
-            from erasure_platform.core.errors import ApplicationError
-
             raise ApplicationError("invalid filter", code="validation_error", details=problems)
         queryset = selectors.request_queue(status=status_filter, jurisdiction=jurisdiction)
         paginator = self.Pagination()

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from erasure_engine.records import subject_key as engine_subject_key
+from erasure_platform.core.engine import subject_key as engine_subject_key
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.subject_requests import deadlines

@@ -266,7 +266,7 @@ def _request_from_payload(payload: dict) -> ErasureRequest | None:
 
 
 @transaction.atomic
-def request_record_progress(*, payload: dict, actor: str = "system:registry") -> ErasureRequest | None:
+def request_record_progress(*, payload: dict, actor: str = "system:orchestration") -> ErasureRequest | None:
     """Show a registry stage (datasets erased, unlearning...) on the request's timeline."""
     request = _request_from_payload(payload)
     stage = str(payload.get("stage") or "")[:40]
@@ -287,7 +287,7 @@ def request_record_progress(*, payload: dict, actor: str = "system:registry") ->
 
 
 @transaction.atomic
-def request_complete(*, payload: dict, actor: str = "system:registry") -> ErasureRequest | None:
+def request_complete(*, payload: dict, actor: str = "system:orchestration") -> ErasureRequest | None:
     """Close a granted request with the registry's completion record; tell the owner."""
     request = _request_from_payload(payload)
     if request is None:

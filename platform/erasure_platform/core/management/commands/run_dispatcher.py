@@ -5,10 +5,10 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 
 from erasure_platform.core.periodic import periodic_work
 from erasure_platform.core.services.outbox import outbox_relay_once
-from workers.publisher import celery_publish
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +30,13 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        publish = import_string(settings.OUTBOX_PUBLISHER)
         next_run = {work.name: 0.0 for work in periodic_work()}
         while True:
             close_old_connections()
             published = 0
             try:
-                published = outbox_relay_once(publish=celery_publish)
+                published = outbox_relay_once(publish=publish)
             except Exception:
                 if options["once"]:
                     raise

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
+from erasure_platform.core.queues import DEFAULT_QUEUE, GPU_QUEUE
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from erasure_platform.registry.services.demo import demo_seed
+
 
 class Command(BaseCommand):
     help = "Generate the fictitious demo datasets, train a small SISA classifier and release it (embedded mode). Idempotent."
@@ -12,8 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=4)
 
     def handle(self, *args, **options):
-        from erasure_platform.registry.services.demo import demo_seed
-
         if settings.PRODUCTION:
             raise CommandError("the demo model is for the embedded mode only")
         demo_seed(

@@ -1,4 +1,4 @@
-"""Loading registry versions through the engine for unlearning and verification.
+"""Loading registry versions and datasets through the engine, for unlearning and verification.
 
 A SISA version is evaluated as the engine's ensemble module (`ShardEnsemble.as_module()`):
 one nn.Module over every shard, which verify() can fine-tune and quantize like any model."""
@@ -11,12 +11,13 @@ from pathlib import Path
 
 from torch import nn
 
-from erasure_engine.datasets import DatasetStore
-from erasure_engine.errors import InvalidInput
-from erasure_engine.models import (
+from erasure_platform.core.engine import (
     Artifact,
+    DatasetStore,
+    InvalidInput,
     download_dir,
     has_tokenizer,
+    load_ensemble,
     load_saved_model,
     load_tokenizer,
     memory_preflight,
@@ -32,8 +33,6 @@ def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
     """(module, tokenizer or None) for a registry version."""
     store = platform_object_store()
     if version.layout == VersionLayout.SISA:
-        from erasure_engine.sisa.ensemble import load_ensemble
-
         ensemble = load_ensemble(store, version.model.name, version.version_id)
         return ensemble.as_module(), ensemble.tokenizer
     return load_plain(version)
@@ -81,7 +80,3 @@ def erasures_since(trained_on: DatasetVersion) -> tuple[DatasetVersion, list[dic
     if cursor is None:
         raise InvalidInput(f"{latest} does not descend from {trained_on}")
     return latest, removed
-
-
-def json_bytes(value) -> bytes:
-    return json.dumps(value, indent=2, sort_keys=True).encode("utf-8")

@@ -1,66 +1,33 @@
-"""Registry jobs. Handlers call the engine, heartbeat through context.progress and checkpoint
-with context.save_state, so a retry after a crash resumes after the last finished step.
+"""Orchestration jobs. Handlers call the engine, heartbeat through context.progress and checkpoint
+with context.save_state, so a retry after a crash resumes after the last finished step; each
+ends by handing its result to a service that moves the plan or batch on.
 
-registry.erase_datasets (default queue)  erase a granted request's records from datasets
-registry.train          (gpu)            SISA training of a model version on a dataset version
-registry.unlearn        (gpu)            exact (SISA shard retrain) or approximate unlearning of a batch
-registry.verify         (gpu)            the engine's verification suite on a candidate
-registry.import         (gpu)            validate (load) and record a model version trained elsewhere
+orchestration.erase_datasets (default queue)  erase a granted request's records from datasets
+orchestration.unlearn        (gpu)            exact (SISA shard retrain) or approximate unlearning of a batch
+orchestration.verify         (gpu)            the engine's verification suite on a candidate
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-import time
 from pathlib import Path
 
-from erasure_engine.errors import EngineError
-from erasure_engine.records import canonical_json
+from erasure_platform.core import engine
 from erasure_platform.core.errors import ApplicationError
-from erasure_platform.core.models import Job
 from erasure_platform.core.object_store import platform_object_store
-from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler
-from erasure_platform.registry import engine_glue
-from erasure_platform.registry.forget_sets import forget_set_read, forget_set_write
-from erasure_platform.registry.models import (
-    DatasetVersion,
-    ErasurePlan,
-    Model,
-    ModelOutcome,
-    ModelVersion,
-    UnlearningBatch,
-    VersionLayout,
-)
+from erasure_platform.core.queues import DEFAULT_QUEUE, GPU_QUEUE
+from erasure_platform.core.services.jobs import JobContext, JobFailed, SampleProgress, job_handler
+from erasure_platform.orchestration.forget_sets import forget_set_read, forget_set_write
+from erasure_platform.orchestration.models import ErasurePlan, ModelOutcome, UnlearningBatch
+from erasure_platform.orchestration.services import candidates as candidate_services
+from erasure_platform.orchestration.services import plans as plan_services
+from erasure_platform.orchestration.services.batches import UNLEARN_JOB
+from erasure_platform.registry import loading
+from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
+from erasure_platform.registry.selectors import current_versions_holding, exact_unlearning_evidence
 from erasure_platform.registry.services import datasets as dataset_services
-from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
-from erasure_platform.registry.services import plans as plan_services
-from erasure_platform.registry.services import verification as verification_services
-from erasure_platform.registry.services.batches import UNLEARN_JOB
-from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
-
-
-class _Throttled:
-    """An engine progress callback (samples done) that heartbeats at most once a second."""
-
-    def __init__(self, context: JobContext, total: int, start: float, end: float, message: str):
-        self.context, self.total, self.start, self.end, self.message = context, max(total, 1), start, end, message
-        self.done = 0
-        self.last = 0.0
-
-    def __call__(self, samples: int) -> None:
-        self.done += samples
-        now = time.monotonic()
-        if now - self.last >= 1.0:
-            self.last = now
-            fraction = self.start + (self.end - self.start) * min(self.done / self.total, 1.0)
-            self.context.progress(fraction, self.message)
-
-
-def _job(context: JobContext):
-    return Job.objects.filter(pk=context.job_id).first()
-
 
 # ------------------------------------------------------------------ dataset erasure
 
@@ -72,8 +39,8 @@ def erase_datasets(context: JobContext) -> dict:
         raise JobFailed(f"erasure plan {context.params.get('plan_id')} does not exist")
     record_ids = plan_services.plan_record_ids(plan)
     if "targets" not in context.state:
-        targets = engine_glue_targets(plan, record_ids)
-        context.save_state(targets=targets)
+        holding = current_versions_holding(subject_key=plan.subject_key, record_ids=record_ids)
+        context.save_state(targets=[version.pk for version in holding])
     targets = context.state["targets"]
     if "forget_set_key" not in context.state:
         # Copy (encrypted) what verification will attack, before the records are gone.
@@ -114,101 +81,6 @@ def erase_datasets(context: JobContext) -> dict:
     }
 
 
-def engine_glue_targets(plan: ErasurePlan, record_ids) -> list[int]:
-    from erasure_platform.registry.selectors import current_versions_holding
-
-    return [v.pk for v in current_versions_holding(subject_key=plan.subject_key, record_ids=record_ids)]
-
-
-# ------------------------------------------------------------------ training
-
-
-@job_handler(model_services.TRAIN_JOB, queue=GPU_QUEUE)
-def train(context: JobContext) -> dict:
-    from erasure_engine.datagen import generate_general_text
-    from erasure_engine.sisa.config import SisaConfig
-    from erasure_engine.sisa.trainer import (
-        ShardResult,
-        TrainingPlan,
-        finalize_training,
-        load_assets,
-        plan_training,
-        planned_samples,
-        train_shard,
-    )
-
-    model = Model.objects.filter(pk=context.params.get("model_id")).first()
-    dataset_version = (
-        DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
-    )
-    if model is None or dataset_version is None:
-        raise JobFailed("the model or the dataset version no longer exists")
-    store = platform_object_store()
-    try:
-        config = SisaConfig.from_dict(context.params.get("config") or {"kind": model.kind})
-        dataset = engine_glue.engine_dataset(dataset_version)
-        if "plan" not in context.state:
-            context.progress(0.02, "planning (tokenizer, base model)")
-            general = None
-            if config.kind != "classifier":
-                general = [r.content["text"] for r in generate_general_text(400, 0)]
-            plan = plan_training(store, model.name, dataset, config, general_texts=general)
-            context.save_state(plan=plan.to_dict(), results={})
-        plan = TrainingPlan.from_dict(context.state["plan"])
-        assets = load_assets(store, plan.assets)
-        results = dict(context.state.get("results", {}))
-        counter = _Throttled(context, planned_samples(dataset, config), 0.05, 0.95, "training shards")
-        for shard in range(plan.shards):
-            if str(shard) in results:
-                continue
-            counter.message = f"training shard {shard + 1} of {plan.shards}"
-            context.progress(0.05 + 0.9 * shard / plan.shards, counter.message)
-            result = train_shard(store, plan, dataset, shard, assets=assets, progress=counter)
-            results[str(shard)] = result.to_dict()
-            context.save_state(results=results)
-        engine_version = finalize_training(store, plan, [ShardResult.from_dict(r) for r in results.values()])
-    except EngineError as error:
-        raise JobFailed(str(error)) from None
-    job = _job(context)
-    version = model_services.model_version_record_sisa(
-        model=model,
-        engine_version=engine_version,
-        trained_on=dataset_version,
-        actor=job.created_by if job else "system",
-        job=job,
-        method="train",
-    )
-    return {"model_version": str(version.pk), "version_id": version.version_id, "cost": engine_version.cost}
-
-
-# ------------------------------------------------------------------ import (bring your own model)
-
-
-@job_handler(import_services.IMPORT_JOB, queue=GPU_QUEUE)
-def import_version(context: JobContext) -> dict:
-    model = Model.objects.filter(pk=context.params.get("model_id")).first()
-    trained_on = (
-        DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
-    )
-    if model is None or trained_on is None:
-        raise JobFailed("the model or the dataset version no longer exists")
-    context.progress(0.05, f"loading {context.params['source']} to validate it")
-    job = _job(context)
-    try:
-        version = import_services.model_version_import(
-            model=model,
-            source=context.params["source"],
-            trained_on=trained_on,
-            actor=job.created_by if job else "system",
-            version_id=context.params.get("version_id"),
-            make_production=bool(context.params.get("make_production")),
-            job=job,
-        )
-    except ApplicationError as error:
-        raise JobFailed(error.message) from None
-    return {"model_version": str(version.pk), "version_id": version.version_id, "provenance": version.provenance}
-
-
 # ------------------------------------------------------------------ unlearning
 
 
@@ -234,21 +106,21 @@ def unlearn(context: JobContext) -> dict:
         raise JobFailed("the batch or its parent version no longer exists")
     parent = batch.parent_version
     if parent.trained_on is None:
-        verification_services.batch_failed(batch=batch, error=f"{parent} has no recorded training data")
+        candidate_services.batch_failed(batch=batch, error=f"{parent} has no recorded training data")
         raise JobFailed(f"{parent} has no recorded training dataset: lineage unknown")
     try:
-        latest, removed = engine_glue.erasures_since(parent.trained_on)
+        latest, removed = loading.erasures_since(parent.trained_on)
         if not removed:
-            verification_services.batch_nothing_to_unlearn(batch=batch, version=parent)
+            candidate_services.batch_nothing_to_unlearn(batch=batch, version=parent)
             return {"nothing_to_unlearn": True, "version": parent.version_id}
         if parent.layout == VersionLayout.SISA:
             candidate = _unlearn_exact(context, batch, parent, latest, removed)
         else:
             candidate = _unlearn_approximate(context, batch, parent, latest)
-    except EngineError as error:
-        verification_services.batch_failed(batch=batch, error=str(error))
+    except engine.EngineError as error:
+        candidate_services.batch_failed(batch=batch, error=str(error))
         raise JobFailed(str(error)) from None
-    verification_services.batch_candidate_recorded(batch=batch, candidate=candidate)
+    candidate_services.batch_candidate_recorded(batch=batch, candidate=candidate)
     return {
         "candidate": str(candidate.pk),
         "version_id": candidate.version_id,
@@ -258,26 +130,17 @@ def unlearn(context: JobContext) -> dict:
 
 
 def _unlearn_exact(context, batch, parent, latest, removed) -> ModelVersion:
-    from erasure_engine.sisa.trainer import ShardResult, load_assets, planned_samples
-    from erasure_engine.sisa.unlearn import (
-        METHOD,
-        Deletion,
-        finalize_exact_unlearning,
-        plan_exact_unlearning,
-        retrain_shard,
-    )
-
     store = platform_object_store()
     parent_engine = model_services.engine_model_version(parent)
-    dataset_after = engine_glue.engine_dataset(latest)
-    deletions = [Deletion.from_dict(entry) for entry in removed]
-    plan = plan_exact_unlearning(parent_engine, dataset_after=dataset_after, deletions=deletions)
-    context.save_state(method=METHOD, candidate_version_id=plan.version_id)
-    assets = load_assets(store, plan.training.assets)
+    dataset_after = loading.engine_dataset(latest)
+    deletions = [engine.Deletion.from_dict(entry) for entry in removed]
+    plan = engine.plan_exact_unlearning(parent_engine, dataset_after=dataset_after, deletions=deletions)
+    context.save_state(method=engine.EXACT_METHOD, candidate_version_id=plan.version_id)
+    assets = engine.load_assets(store, plan.training.assets)
     results = dict(context.state.get("shards", {}))
-    counter = _Throttled(
+    counter = SampleProgress(
         context,
-        planned_samples(dataset_after, parent_engine.training, plan.first_affected_slice),
+        engine.planned_samples(dataset_after, parent_engine.training, plan.first_affected_slice),
         0.05,
         0.95,
         "retraining affected shards",
@@ -290,34 +153,31 @@ def _unlearn_exact(context, batch, parent, latest, removed) -> ModelVersion:
             f"retraining shard {shard} from slice {plan.first_affected_slice[shard]} ({number + 1} of {len(affected)})"
         )
         context.progress(0.05 + 0.9 * number / len(affected), counter.message)
-        results[str(shard)] = retrain_shard(
+        results[str(shard)] = engine.retrain_shard(
             store, plan, dataset_after, shard, assets=assets, progress=counter
         ).to_dict()
         context.save_state(shards=results)
-    engine_version = finalize_exact_unlearning(
-        store, plan, [ShardResult.from_dict(r) for r in results.values()], dataset_after=dataset_after
+    engine_version = engine.finalize_exact_unlearning(
+        store, plan, [engine.ShardResult.from_dict(r) for r in results.values()], dataset_after=dataset_after
     )
     return model_services.model_version_record_sisa(
         model=batch.model,
         engine_version=engine_version,
         trained_on=latest,
         actor=batch.started_by,
-        job=_job(context),
+        job=context.job(),
         parent=parent,
         batch=batch,
-        method=METHOD,
+        method=engine.EXACT_METHOD,
     )
 
 
 def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
-    from erasure_engine.models import upload_dir, weights_digest
-    from erasure_engine.unlearning import unlearn as engine_unlearn
-
     model = batch.model
     forget = _forget_records(batch)
     if not forget:
         raise JobFailed("no forget records were kept for this batch; approximate unlearning needs them")
-    retain = engine_glue.dataset_records(latest)
+    retain = loading.dataset_records(latest)
     seed = int(model.approximate_params.get("seed", 0)) if isinstance(model.approximate_params.get("seed"), int) else 0
     params = {k: v for k, v in model.approximate_params.items() if k != "seed"}
     identity = {
@@ -328,13 +188,13 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
         "forget": sorted(r.record_id for r in forget),
         "dataset_after": latest.manifest_sha256,
     }
-    version_id = "v-" + hashlib.sha256(canonical_json(identity)).hexdigest()[:16]
+    version_id = "v-" + hashlib.sha256(engine.canonical_json(identity)).hexdigest()[:16]
     existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
     if existing is not None:
         return existing
     # On a GPU when the worker has one (bfloat16), after a memory estimate that refuses what cannot fit
     # (an EngineError: the batch fails with its message).
-    parent_module, tokenizer = engine_glue.load_plain(
+    parent_module, tokenizer = loading.load_plain(
         parent, device="auto", memory_job=model.approximate_method, batch_size=int(params.get("batch_size", 8))
     )
     context.progress(0.05, f"{model.approximate_method}: starting")
@@ -342,7 +202,7 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
     def progress(fraction: float, message: str) -> None:
         context.progress(0.05 + 0.85 * fraction, f"{model.approximate_method}: {message}")
 
-    result = engine_unlearn(
+    result = engine.unlearn(
         model.approximate_method,
         parent_module,
         forget=forget,
@@ -356,11 +216,11 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
         output = result.save(Path(workdir) / "out")
         if tokenizer is not None:
             tokenizer.save_pretrained(output / "model")
-        artifact = upload_dir(
+        artifact = engine.upload_dir(
             platform_object_store(),
             f"models/{model.name}/versions/{version_id}/model",
             output / "model",
-            weights_digest=weights_digest(result.merged_model()),
+            weights_digest=engine.weights_digest(result.merged_model()),
         )
     cost = {"seconds": result.wall_seconds, "steps": result.steps, "params": result.params, "seed": seed}
     return model_services.model_version_record_plain(
@@ -369,7 +229,7 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
         artifact=artifact.to_dict(),
         trained_on=latest,
         actor=batch.started_by,
-        job=_job(context),
+        job=context.job(),
         parent=parent,
         batch=batch,
         method=model.approximate_method,
@@ -380,11 +240,8 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
 # ------------------------------------------------------------------ verification
 
 
-@job_handler(verification_services.VERIFY_JOB, queue=GPU_QUEUE)
+@job_handler(candidate_services.VERIFY_JOB, queue=GPU_QUEUE)
 def verify(context: JobContext) -> dict:
-    from erasure_engine.verification import verify as engine_verify
-    from erasure_engine.verification import write_report
-
     candidate = (
         ModelVersion.objects.filter(pk=context.params.get("version_id"))
         .select_related("model", "parent", "batch", "trained_on__dataset")
@@ -400,21 +257,21 @@ def verify(context: JobContext) -> dict:
         forget = _forget_records(candidate.batch)
         if not forget:
             raise JobFailed("no forget records were kept for this batch; cannot verify")
-        retain = engine_glue.dataset_records(candidate.trained_on)
-        holdout = engine_glue.dataset_records(model.holdout)
-        candidate_module, tokenizer = engine_glue.load_for_evaluation(candidate)
-        parent_module, _ = engine_glue.load_for_evaluation(candidate.parent)
+        retain = loading.dataset_records(candidate.trained_on)
+        holdout = loading.dataset_records(model.holdout)
+        candidate_module, tokenizer = loading.load_for_evaluation(candidate)
+        parent_module, _ = loading.load_for_evaluation(candidate.parent)
         # Exact unlearning gives the oracle for free: the candidate is (bit for bit) the model
         # retrained without the erased records, so the AUC targets are its own, not 0.5; and its
         # proof is that construction (retrained checkpoints, untouched shards reused as they were).
-        exact = candidate.method == "sisa-exact"
-        oracle = engine_glue.load_for_evaluation(candidate)[0] if exact else None
-        exact_evidence = verification_services.exact_unlearning_evidence(candidate) if exact else None
+        exact = candidate.method == engine.EXACT_METHOD
+        oracle = loading.load_for_evaluation(candidate)[0] if exact else None
+        exact_evidence = exact_unlearning_evidence(candidate) if exact else None
 
         def progress(fraction: float, message: str) -> None:
             context.progress(0.05 + 0.85 * fraction, message)
 
-        verdict = engine_verify(
+        verdict = engine.verify(
             candidate_module,
             parent_module,
             forget,
@@ -432,23 +289,23 @@ def verify(context: JobContext) -> dict:
         prefix = f"verification/{model.name}/{candidate.version_id}"
         plots = {}
         with tempfile.TemporaryDirectory(prefix="registry-verify-") as workdir:
-            files = write_report(verdict, workdir)
+            files = engine.write_report(verdict, workdir)
             for name, path in files.items():
                 key = f"{prefix}/{Path(path).name}"
                 store.put_file(key, path)
                 if name != "verdict":
                     plots[name] = key
-    except EngineError as error:
+    except engine.EngineError as error:
         raise JobFailed(str(error)) from None
+    except ApplicationError as error:
+        raise JobFailed(error.message) from None
     verdict_json = verdict.to_json()
-    if candidate.method == "sisa-exact":
+    if candidate.method == engine.EXACT_METHOD:
         verdict_json["oracle"] = (
             "the candidate itself: exact unlearning retrains the affected shards deterministically, "
             "bit-identical to training without the erased records"
         )
-    verification_services.version_verdict_record(
-        version=candidate, verdict=verdict_json, plots=plots, job=_job(context)
-    )
+    candidate_services.version_verdict_record(version=candidate, verdict=verdict_json, plots=plots, job=context.job())
     return {
         "passed": verdict.passed,
         "outcome": verdict.outcome,

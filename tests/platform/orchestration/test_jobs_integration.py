@@ -3,8 +3,9 @@
 import pytest
 
 from erasure_platform.core.models import Job, OutboxEvent
-from erasure_platform.registry.models import BatchStatus, ErasurePlan, ModelVersion, VersionStatus
-from erasure_platform.registry.services.plans import plan_erasure
+from erasure_platform.orchestration.models import BatchStatus, ErasurePlan
+from erasure_platform.orchestration.services.plans import plan_erasure
+from erasure_platform.registry.models import ModelVersion, VersionStatus
 from erasure_platform.registry.services.release import release_approve
 from tests.platform.conftest import wait_until
 from tests.platform.registry.helpers import World, deadline, users
@@ -43,8 +44,13 @@ def test_grant_to_release_on_a_real_worker(settings, start_worker, purge_broker,
     assert any(changed)
 
     release_approve(version=candidate, approver=people["approver"], reason="exact unlearning")
-    plan.refresh_from_db()
-    assert plan.status == ErasurePlan.Status.COMPLETED
+
+    def plan_completed():
+        relay()  # the release reaches orchestration as an event, through the worker
+        plan.refresh_from_db()
+        return plan.status == ErasurePlan.Status.COMPLETED
+
+    wait_until(plan_completed, timeout=60, interval=0.5, message="the plan completed after the release")
     payload = OutboxEvent.objects.get(topic="request.erasure_completed").payload
     assert payload["models"][0]["version_after"] == candidate.version_id
     assert payload["models"][0]["approved_by"] == "approver"

@@ -6,10 +6,11 @@ from django.utils import timezone
 from erasure_platform.core.errors import Conflict, PermissionDenied
 from erasure_platform.core.models import Job, OutboxEvent
 from erasure_platform.core.services.jobs import job_execute
+from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome
+from erasure_platform.orchestration.services.batches import batch_close_if_due, batch_closing_time, unlearning_start_now
+from erasure_platform.orchestration.services.plans import outcome_skip, plan_erasure
 from erasure_platform.registry import selectors
-from erasure_platform.registry.models import BatchStatus, ErasurePlan, ModelOutcome, SubjectRecord
-from erasure_platform.registry.services.batches import batch_close_if_due, batch_closing_time, unlearning_start_now
-from erasure_platform.registry.services.plans import outcome_skip, plan_erasure
+from erasure_platform.registry.models import SubjectRecord
 from tests.platform.registry.helpers import World, deadline, users
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_due_batch_closes_and_starts_one_job(settings):
     job_execute(job_id=plan.erase_job_id, worker="t")
     batch = batch_close_if_due(batch_id=plan.outcomes.get().batch_id)
     assert batch.status == BatchStatus.UNLEARNING and batch.parent_version == world.production
-    assert Job.objects.get(pk=batch.unlearn_job_id).kind == "registry.unlearn"
+    assert Job.objects.get(pk=batch.unlearn_job_id).kind == "orchestration.unlearn"
 
 
 def test_engineer_starts_now_and_nothing_to_unlearn_is_refused():

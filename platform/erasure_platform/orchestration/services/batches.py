@@ -4,7 +4,7 @@ A batch opens with its first member and closes at the earliest of: the sliding w
 newest member (ERASURE_BATCH_WINDOW_SECONDS), its maximum age (ERASURE_BATCH_MAX_AGE_SECONDS),
 and the earliest member deadline less the time needed to unlearn, verify and approve
 (ERASURE_BATCH_DEADLINE_MARGIN_SECONDS): the deadline always wins. A delayed outbox event
-wakes the registry at the closing time; an engineer may also start a batch early."""
+wakes orchestration at the closing time; an engineer may also start a batch early."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ from erasure_platform.core.errors import Conflict, PermissionDenied
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
 from erasure_platform.core.services.outbox import outbox_publish
-from erasure_platform.registry import conf, selectors
-from erasure_platform.registry.models import BatchStatus, Model, ModelOutcome, UnlearningBatch
+from erasure_platform.orchestration import conf
+from erasure_platform.orchestration.models import BatchStatus, ModelOutcome, UnlearningBatch
+from erasure_platform.orchestration.services.progress import ACTOR, plan_progress
+from erasure_platform.registry.models import Model
+from erasure_platform.registry.selectors import production_version
 
-UNLEARN_JOB = "registry.unlearn"
-ACTOR = "system:registry"
+UNLEARN_JOB = "orchestration.unlearn"
 
 
 def batch_closing_time(*, opens_at, last_joined_at, earliest_deadline):
@@ -36,7 +38,7 @@ def batch_closing_time(*, opens_at, last_joined_at, earliest_deadline):
 
 def _announce_due(batch: UnlearningBatch, now) -> None:
     delay = max((batch.closes_at - now).total_seconds(), 0)
-    outbox_publish(topic=topics.REGISTRY_BATCH_DUE, payload={"batch_id": str(batch.pk)}, delay_seconds=delay)
+    outbox_publish(topic=topics.BATCH_DUE, payload={"batch_id": str(batch.pk)}, delay_seconds=delay)
 
 
 def batch_add(*, outcome: ModelOutcome, actor: str = ACTOR) -> UnlearningBatch:
@@ -75,15 +77,13 @@ def batch_add(*, outcome: ModelOutcome, actor: str = ACTOR) -> UnlearningBatch:
 
 def batch_close(*, batch: UnlearningBatch, actor: str = ACTOR) -> UnlearningBatch:
     """Close an open batch and start one unlearning job for all its members."""
-    from erasure_platform.registry.services.plans import plan_progress
-
     with transaction.atomic():
         batch = UnlearningBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status != BatchStatus.OPEN:
             raise Conflict(f"batch {batch.pk} is {batch.status}, not open", code="batch_not_open")
         members = list(batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"))
         batch.closed_at = timezone.now()
-        batch.parent_version = selectors.production_version(model=batch.model)
+        batch.parent_version = production_version(model=batch.model)
         if actor != ACTOR:
             batch.started_by = actor
         if not members or batch.parent_version is None:

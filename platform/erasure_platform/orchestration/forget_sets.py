@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from erasure_engine.records import Record
 from erasure_platform.core.crypto import fernet_for
+from erasure_platform.core.engine import Record
 from erasure_platform.core.object_store import platform_object_store
 
 PREFIX = "forget-sets"

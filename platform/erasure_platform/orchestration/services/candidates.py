@@ -1,23 +1,23 @@
-"""Recording unlearning results and verification verdicts on candidate versions."""
+"""A batch's candidate: recording what unlearning made, its verification verdict, and what the
+approver decided, and moving the batch and its requests on."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from erasure_engine.errors import InvalidInput
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
-from erasure_platform.registry.models import BatchStatus, ModelOutcome, ModelVersion, UnlearningBatch
+from erasure_platform.orchestration.models import BatchStatus, ModelOutcome, UnlearningBatch
+from erasure_platform.orchestration.services.plans import plan_complete_if_ready
+from erasure_platform.orchestration.services.progress import ACTOR, plan_progress
+from erasure_platform.registry.models import ModelVersion
 from erasure_platform.registry.selectors import verdict_outcome
 
-VERIFY_JOB = "registry.verify"
-ACTOR = "system:registry"
+VERIFY_JOB = "orchestration.verify"
 
 
 def batch_candidate_recorded(*, batch: UnlearningBatch, candidate: ModelVersion) -> UnlearningBatch:
     """The unlearning job made a candidate: verify it next (one job per candidate)."""
-    from erasure_platform.registry.services.plans import plan_progress
-
     with transaction.atomic():
         batch = UnlearningBatch.objects.select_for_update().get(pk=batch.pk)
         job = job_create(
@@ -48,8 +48,6 @@ def batch_candidate_recorded(*, batch: UnlearningBatch, candidate: ModelVersion)
 
 def batch_nothing_to_unlearn(*, batch: UnlearningBatch, version: ModelVersion) -> None:
     """The production version is already trained without the erased records: members are done."""
-    from erasure_platform.registry.services.plans import plan_complete_if_ready
-
     with transaction.atomic():
         batch = UnlearningBatch.objects.select_for_update().get(pk=batch.pk)
         batch.status = BatchStatus.NOTHING_TO_DO
@@ -70,8 +68,6 @@ def batch_nothing_to_unlearn(*, batch: UnlearningBatch, version: ModelVersion) -
 
 
 def batch_failed(*, batch: UnlearningBatch, error: str) -> None:
-    from erasure_platform.registry.services.plans import plan_progress
-
     with transaction.atomic():
         UnlearningBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error=error[:2000])
         audit_record(
@@ -87,24 +83,7 @@ def batch_failed(*, batch: UnlearningBatch, error: str) -> None:
             )
 
 
-def exact_unlearning_evidence(version: ModelVersion) -> dict:
-    """What proves an exact-unlearning candidate: each shard's final weights digest, split into the
-    shards retrained without the erased records and those reused byte for byte from the parent."""
-    mine = list((version.digests or {}).get("shards", []))
-    parents = list(((version.parent.digests or {}) if version.parent else {}).get("shards", []))
-    if not mine or len(mine) != len(parents):
-        raise InvalidInput(f"{version} and its parent must both record one weights digest per shard")
-    return {
-        "method": version.method,
-        "parent_version": version.parent.version_id,
-        "retrained_checkpoints": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d != p},
-        "reused_shards": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d == p},
-    }
-
-
 def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict, job=None) -> ModelVersion:
-    from erasure_platform.registry.services.plans import plan_progress
-
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
         version.verdict = verdict
@@ -142,3 +121,43 @@ def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict,
                     },
                 )
     return version
+
+
+def batch_candidate_released(*, version: ModelVersion) -> UnlearningBatch | None:
+    """The approver released the batch's candidate: its requests are done for this model."""
+    with transaction.atomic():
+        batch = UnlearningBatch.objects.select_for_update().filter(pk=version.batch_id).first()
+        if batch is None or batch.status == BatchStatus.RELEASED:
+            return batch  # not a batch's candidate, or told before (events may repeat)
+        batch.status = BatchStatus.RELEASED
+        batch.save(update_fields=["status"])
+        members = list(batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"))
+        for member in members:
+            member.status = ModelOutcome.Status.DONE
+            member.version_after = version
+            member.save(update_fields=["status", "version_after"])
+            plan_progress(
+                plan=member.plan,
+                stage="released",
+                detail={"model": batch.model.name, "version": version.version_id},
+            )
+        for member in members:
+            plan_complete_if_ready(plan=member.plan)
+    return batch
+
+
+def batch_candidate_rejected(*, version: ModelVersion, reason: str) -> UnlearningBatch | None:
+    """The approver rejected the batch's candidate: its requests wait for an engineer's next try."""
+    with transaction.atomic():
+        batch = UnlearningBatch.objects.select_for_update().filter(pk=version.batch_id).first()
+        if batch is None or batch.status == BatchStatus.REJECTED:
+            return batch
+        batch.status = BatchStatus.REJECTED
+        batch.save(update_fields=["status"])
+        for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
+            plan_progress(
+                plan=member.plan,
+                stage="candidate_rejected",
+                detail={"model": batch.model.name, "reason": reason[:300]},
+            )
+    return batch

@@ -1,4 +1,4 @@
-"""Registry settings (defined, with their environment variables, in settings.py)."""
+"""Batching settings (defined, with their environment variables, in settings.py)."""
 
 from __future__ import annotations
 

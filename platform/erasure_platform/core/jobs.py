@@ -1,32 +1,16 @@
-"""Built-in event consumers and job kinds: the spine's own diagnostics.
+"""Core jobs: the spine's own diagnostics, and the reaper of expired leases.
 
-`system.ping` → an audit event proves the outbox → broker → worker path end to end.
-`system.selftest` → a stepwise job that checkpoints each step, used to check that a queue's
-workers run, heartbeat, and resume after a crash.
+`system.selftest` (and `system.selftest_gpu`) → a stepwise job that checkpoints each step, used to
+check that a queue's workers run, heartbeat, and resume after a crash.
 """
 
 from __future__ import annotations
 
 import time
 
-from erasure_platform.core import topics
-from erasure_platform.core.models import OutboxEvent
 from erasure_platform.core.periodic import periodic
-from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.queues import DEFAULT_QUEUE, GPU_QUEUE
 from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler, jobs_reap_expired
-from erasure_platform.core.services.outbox import event_consumer
-from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
-
-
-@event_consumer(topics.SYSTEM_PING, name="core.system_pong")
-def system_pong(event: OutboxEvent) -> None:
-    audit_record(
-        actor="system:worker",
-        action="system.pong",
-        entity_type="outbox_event",
-        entity_id=event.id,
-        data={"ping": event.payload},
-    )
 
 
 def _selftest(context: JobContext) -> dict:

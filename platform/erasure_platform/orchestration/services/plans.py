@@ -1,4 +1,7 @@
-"""From a granted request to erased datasets and batched model work, and on to completion."""
+"""From a granted request to erased datasets and batched model work, and on to completion.
+
+The registry never calls back here: a release or rejection reaches a plan as an event
+(orchestration/events.py), a job's result as the job's return (orchestration/jobs.py)."""
 
 from __future__ import annotations
 
@@ -9,26 +12,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from erasure_platform.accounts.roles import Role
+from erasure_platform.accounts.selectors import user_has_role
 from erasure_platform.core import topics
 from erasure_platform.core.errors import ApplicationError, Conflict, PermissionDenied
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
 from erasure_platform.core.services.outbox import outbox_publish
-from erasure_platform.registry import selectors
-from erasure_platform.registry.models import ErasurePlan, Model, ModelOutcome, SubjectRecord
+from erasure_platform.orchestration.models import ErasurePlan, ModelOutcome
+from erasure_platform.orchestration.services.batches import batch_add
+from erasure_platform.orchestration.services.progress import ACTOR, plan_progress
+from erasure_platform.registry import selectors as registry_selectors
+from erasure_platform.registry.models import Model, SubjectRecord
 from erasure_platform.registry.selectors import PROOF_INCONCLUSIVE, PROOF_OVERRIDDEN, release_proof, verdict_outcome
 
 logger = logging.getLogger(__name__)
 
-ERASE_JOB = "registry.erase_datasets"
-ACTOR = "system:registry"
-
-
-def plan_progress(*, plan: ErasurePlan, stage: str, detail: dict | None = None) -> None:
-    outbox_publish(
-        topic=topics.REQUEST_ERASURE_PROGRESS,
-        payload={"request_id": plan.request_id, "stage": stage, "detail": detail or {}},
-    )
+ERASE_JOB = "orchestration.erase_datasets"
 
 
 def _scope_record_ids(scope: dict) -> list[str] | None:
@@ -65,8 +65,8 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
         deadline_at = parse_datetime(deadline_at)
     if not isinstance(deadline_at, datetime):
         raise ApplicationError("deadline_at must be an ISO date-time", code="invalid_deadline")
-    datasets = selectors.current_versions_holding(subject_key=subject_key, record_ids=record_ids)
-    models = selectors.models_affected(subject_key=subject_key, record_ids=record_ids)
+    datasets = registry_selectors.current_versions_holding(subject_key=subject_key, record_ids=record_ids)
+    models = registry_selectors.models_affected(subject_key=subject_key, record_ids=record_ids)
     with transaction.atomic():
         plan = ErasurePlan.objects.create(
             request_id=str(request_id),
@@ -100,8 +100,6 @@ def plan_datasets_erased(
     *, plan: ErasurePlan, datasets: list[dict], forget_set_key: str, actor: str = ACTOR
 ) -> ErasurePlan:
     """The erase job finished: record what was removed, then batch the model work."""
-    from erasure_platform.registry.services.batches import batch_add
-
     with transaction.atomic():
         plan = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
         if plan.status != ErasurePlan.Status.ERASING:
@@ -216,16 +214,13 @@ def plan_complete_if_ready(*, plan: ErasurePlan, actor: str = ACTOR) -> bool:
             data={**payload, "index_rows_removed": removed},
         )
         outbox_publish(topic=topics.REQUEST_ERASURE_COMPLETED, payload=payload)
-        outbox_publish(topic=topics.REGISTRY_PLAN_COMPLETED, payload={"plan_id": str(plan.pk)})
+        outbox_publish(topic=topics.PLAN_COMPLETED, payload={"plan_id": str(plan.pk)})
     return True
 
 
 def outcome_skip(*, plan: ErasurePlan, model: Model, officer, reason: str) -> ModelOutcome:
     """An officer records why a model is not unlearned for this request (e.g. it never used the
     records, or is being decommissioned). The request may then complete without it."""
-    from erasure_platform.accounts.roles import Role
-    from erasure_platform.accounts.selectors import user_has_role
-
     if not user_has_role(officer, Role.OFFICER):
         raise PermissionDenied("only a compliance officer may record why a model is not unlearned")
     reason = (reason or "").strip()

@@ -1,0 +1,94 @@
+"""Registry jobs. Handlers call the engine, heartbeat through context.progress and checkpoint
+with context.save_state, so a retry after a crash resumes after the last finished step.
+
+registry.train   (gpu)  SISA training of a model version on a dataset version
+registry.import  (gpu)  validate (load) and record a model version trained elsewhere
+"""
+
+from __future__ import annotations
+
+from erasure_platform.core import engine
+from erasure_platform.core.errors import ApplicationError
+from erasure_platform.core.object_store import platform_object_store
+from erasure_platform.core.queues import GPU_QUEUE
+from erasure_platform.core.services.jobs import JobContext, JobFailed, SampleProgress, job_handler
+from erasure_platform.registry.loading import engine_dataset
+from erasure_platform.registry.models import DatasetVersion, Model
+from erasure_platform.registry.services import imports as import_services
+from erasure_platform.registry.services import models as model_services
+
+# General text (no subject in it) that a language model's tokenizer and shared base learn from.
+GENERAL_TEXT_RECORDS = 400
+
+
+@job_handler(model_services.TRAIN_JOB, queue=GPU_QUEUE)
+def train(context: JobContext) -> dict:
+    model = Model.objects.filter(pk=context.params.get("model_id")).first()
+    dataset_version = (
+        DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    )
+    if model is None or dataset_version is None:
+        raise JobFailed("the model or the dataset version no longer exists")
+    store = platform_object_store()
+    try:
+        config = engine.SisaConfig.from_dict(context.params.get("config") or {"kind": model.kind})
+        dataset = engine_dataset(dataset_version)
+        if "plan" not in context.state:
+            context.progress(0.02, "planning (tokenizer, base model)")
+            general = None
+            if config.kind != "classifier":
+                general = [r.content["text"] for r in engine.generate_general_text(GENERAL_TEXT_RECORDS, 0)]
+            plan = engine.plan_training(store, model.name, dataset, config, general_texts=general)
+            context.save_state(plan=plan.to_dict(), results={})
+        plan = engine.TrainingPlan.from_dict(context.state["plan"])
+        assets = engine.load_assets(store, plan.assets)
+        results = dict(context.state.get("results", {}))
+        counter = SampleProgress(context, engine.planned_samples(dataset, config), 0.05, 0.95, "training shards")
+        for shard in range(plan.shards):
+            if str(shard) in results:
+                continue
+            counter.message = f"training shard {shard + 1} of {plan.shards}"
+            context.progress(0.05 + 0.9 * shard / plan.shards, counter.message)
+            result = engine.train_shard(store, plan, dataset, shard, assets=assets, progress=counter)
+            results[str(shard)] = result.to_dict()
+            context.save_state(results=results)
+        engine_version = engine.finalize_training(
+            store, plan, [engine.ShardResult.from_dict(r) for r in results.values()]
+        )
+    except engine.EngineError as error:
+        raise JobFailed(str(error)) from None
+    job = context.job()
+    version = model_services.model_version_record_sisa(
+        model=model,
+        engine_version=engine_version,
+        trained_on=dataset_version,
+        actor=job.created_by if job else "system",
+        job=job,
+        method="train",
+    )
+    return {"model_version": str(version.pk), "version_id": version.version_id, "cost": engine_version.cost}
+
+
+@job_handler(import_services.IMPORT_JOB, queue=GPU_QUEUE)
+def import_version(context: JobContext) -> dict:
+    model = Model.objects.filter(pk=context.params.get("model_id")).first()
+    trained_on = (
+        DatasetVersion.objects.filter(pk=context.params.get("dataset_version_id")).select_related("dataset").first()
+    )
+    if model is None or trained_on is None:
+        raise JobFailed("the model or the dataset version no longer exists")
+    context.progress(0.05, f"loading {context.params['source']} to validate it")
+    job = context.job()
+    try:
+        version = import_services.model_version_import(
+            model=model,
+            source=context.params["source"],
+            trained_on=trained_on,
+            actor=job.created_by if job else "system",
+            version_id=context.params.get("version_id"),
+            make_production=bool(context.params.get("make_production")),
+            job=job,
+        )
+    except ApplicationError as error:
+        raise JobFailed(error.message) from None
+    return {"model_version": str(version.pk), "version_id": version.version_id, "provenance": version.provenance}
