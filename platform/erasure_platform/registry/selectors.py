@@ -266,6 +266,8 @@ def _cost_value(key: str, value, unit: str) -> tuple[object, str]:
                 f"shard {entry.get('shard')}: {shown:,.1f} {shown_unit}, {entry.get('samples_processed', 0):,} samples"
             )
         return "; ".join(parts) or "—", ""
+    if isinstance(value, int) and not isinstance(value, bool) and unit:
+        return f"{value:,}", unit  # counts: 12,345 samples
     return value, unit
 
 

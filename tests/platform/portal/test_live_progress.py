@@ -70,9 +70,14 @@ def test_portal_format_filters():
     assert label("awaiting_approval") == "Awaiting approval"
     assert label("closer_to_target_is_better") == "Closer to target is better"
     assert figure(0.49583333333333335) == "0.496" and figure(12) == 12 and figure("x") == "x"
-    assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46e-07" and figure(0.0) == "0"
+    assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46 × 10⁻⁷" and figure(0.0) == "0"
     assert job_label("registry.unlearn") == "Unlearn"
-    assert figure(0.05) == "0.05" and figure(0.000123456) == "1.23e-04" and figure(0.0012345) == "0.0012"
+    assert (
+        figure(0.05) == "0.05"
+        and figure(0.000123456) == "1.23 × 10⁻⁴"
+        and figure(3e12) == "3 × 10¹²"
+        and figure(0.0012345) == "0.0012"
+    )
     assert label("utility.retain_perplexity_increase") == "Utility · Retain perplexity increase"
     assert label("quantized_4bit.membership_auc") == "Quantized 4-bit · Membership AUC"
     assert label("sisa-exact") == "SISA exact" and label("lm-lora") == "LM LoRA"

@@ -45,12 +45,12 @@ def test_version_page_shows_figures_units_labels_and_request_references(people, 
 
     # The cost: a table with units, durations in the unit people think in, fractions as percentages.
     assert "Time taken 1.55 minutes" in text and "A full training run took 66.7 minutes" in text
-    assert "Share of a full retrain (samples) 75.1 %" in text and "Samples processed 1234 samples" in text
-    assert "Forget weight: 1.5 · Learning rate: 1.23e-04" in text
+    assert "Share of a full retrain (samples) 75.1 %" in text and "Samples processed 1,234 samples" in text
+    assert "Forget weight: 1.5 · Learning rate: 1.23 × 10⁻⁴" in text
     # The metrics: labels, figures and units for a classifier (accuracy, never perplexity).
     assert "Membership · Loss · AUC 0.623 AUC (0.5 = chance)" in text
     assert "Utility · Retain accuracy drop 0.0333 accuracy (0.02 = 2 points)" in text
-    assert "Oracle · Forget quality 1.23e-04 p-value 0.05" in text
+    assert "Oracle · Forget quality 1.23 × 10⁻⁴ p-value 0.05" in text
     assert "Not above target" in text and "Closer to target is better" in text
     assert "perplexity" not in text and "nats per token" not in text
     assert "(failed: Membership · Loss · AUC, Utility · Retain accuracy drop)" in text
@@ -70,13 +70,14 @@ def test_language_model_units_are_per_token():
     assert selectors.metric_unit(name="utility.general_accuracy_drop", kind="classifier").startswith("accuracy")
 
 
-def test_model_pages_show_labels_and_one_date_format(people, served):
-    model = Model.objects.create(name="worded-model", kind="lm-lora", created_by="test")
+@pytest.mark.parametrize("kind,shown", [("lm-lora", "LM LoRA"), ("classifier", "Classifier")])
+def test_model_pages_show_labels_and_one_date_format(people, served, kind, shown):
+    model = Model.objects.create(name="worded-model", kind=kind, created_by="test")
     worded_candidate(model, request_id=str(served.id))
     for path in ("/ml/", f"/ml/models/{model.name}/"):
         text = main_text(page("engineer", path))
         assert not unreadable(text), (path, unreadable(text))
-        assert "LM LoRA" in text and "Gradient difference" in text
+        assert shown in text and "Gradient difference" in text
     text = main_text(page("engineer", f"/ml/models/{model.name}/"))
     assert "Awaiting approval" in text
     assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} UTC", text)  # "1 December 2026, 10:40 UTC"

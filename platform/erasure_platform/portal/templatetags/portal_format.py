@@ -34,6 +34,7 @@ WORDS = {
 }
 BITS = re.compile(r"^(\d+)bit$")
 DECIMALS_MAX = 4  # nobody reads a fifth decimal
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 # In sentences: dotted machine names (`membership.min_k.auc`) and decimals longer than people read.
 MACHINE_NAME = re.compile(
     r"(?<![\w.])(?:membership|oracle|extraction|knowledge|utility|[a-z0-9]+_[a-z0-9_]+)(?:\.[a-z0-9_]{2,})+(?![\w.])"
@@ -71,7 +72,7 @@ def label(value) -> str:
 @register.filter
 def figure(value, digits: int = 3):
     """A number rounded to `digits` significant digits, at most four decimals (integers and non-numbers
-    pass unchanged; below 0.001 the value is written with its power of ten, 1.23e-04)."""
+    pass unchanged; below 0.001 the value is written with its power of ten, 1.23 × 10⁻⁴)."""
     if isinstance(value, bool) or not isinstance(value, float) or not math.isfinite(value):
         return value
     if value == 0:
@@ -82,7 +83,8 @@ def figure(value, digits: int = 3):
         text = f"{value:,.{decimals}f}"
         return text.rstrip("0").rstrip(".") if "." in text else text
     mantissa, exponent = f"{value:.{max(0, int(digits) - 1)}e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.') if '.' in mantissa else mantissa}e{exponent}"
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 def _is_uuid(value) -> bool:
