@@ -82,3 +82,29 @@ def test_model_pages_show_labels_and_one_date_format(people, served, kind, shown
     assert "Awaiting approval" in text
     assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} UTC", text)  # "1 December 2026, 10:40 UTC"
     assert not re.search(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\. \d", text)  # Django's "Dec. 1, 2026"
+
+
+def test_job_page_shows_the_result_as_facts_and_a_cost_table(people, served):
+    from erasure_platform.core.models import Job
+    from tests.platform.registry.helpers import ENGINE_LIKE_COST
+
+    model = Model.objects.create(name="worded-model", kind="classifier", created_by="test")
+    version = worded_candidate(model, request_id=str(served.id))
+    job = Job.objects.create(
+        kind="registry.unlearn",
+        queue="gpu",
+        status=Job.Status.SUCCEEDED,
+        progress=1.0,
+        created_by="engineer",
+        result={
+            "candidate": str(version.pk),
+            "version_id": version.version_id,
+            "method": "gradient_difference",
+            "cost": ENGINE_LIKE_COST,
+        },
+    )
+    html = page("engineer", f"/ml/jobs/{job.pk}/")
+    text = main_text(html)
+    assert not unreadable(text), unreadable(text)
+    assert "Method Gradient difference" in text and "Time taken 1.55 minutes" in text
+    assert f'href="/ml/versions/{version.pk}/"' in html
