@@ -21,6 +21,7 @@ from erasure_platform.registry.models import (
     UnlearningBatch,
     VersionStatus,
 )
+from erasure_platform.subject_requests.selectors import request_references
 
 VERDICT_PASSED, VERDICT_FAILED, VERDICT_INCONCLUSIVE = "passed", "failed", "inconclusive"
 
@@ -327,8 +328,6 @@ def verdict_metrics(*, verdict: dict | None, kind: str) -> list[dict]:
 def served_requests(*, version: ModelVersion) -> list[dict]:
     """The requests a version's batch served, by the reference people know: {"reference", "request_id",
     "deadline_at", "status"}."""
-    from erasure_platform.subject_requests.selectors import request_references
-
     if not version.batch_id:
         return []
     members = list(version.batch.members.select_related("plan"))
