@@ -9,6 +9,7 @@ test_owner_officer_journeys.)"""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -39,6 +40,14 @@ def trained_world(transactional_db):
     from tests.platform.registry.helpers import World
 
     return World()
+
+
+def screenshot(page, name: str) -> None:
+    """For review, where a run asks for screenshots (ERASURE_SCREENSHOT_DIR): the page as people see it."""
+    folder = os.environ.get("ERASURE_SCREENSHOT_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
 
 
 def approve_form_submit(page, button_name: str) -> None:
@@ -102,6 +111,7 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     expect(engineer.get_by_label("Progress")).to_have_attribute("value", "100")
     expect(engineer.locator("#job-cost")).to_contain_text("Time taken")  # the cost as a table, not a dict
     assert not (found := unreadable(engineer.locator("#job-panel").inner_text())), found
+    screenshot(engineer, "ml-engineer-unlearning-job")
 
     engineer.get_by_role("link", name="Candidate version").click()
     engineer.wait_for_url(re.compile(r"/ml/versions/[0-9a-f-]{36}/$"))
@@ -144,6 +154,7 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
             "img => img.getBoundingClientRect().right <= img.closest('main').getBoundingClientRect().right + 1"
         ), "a plot is wider than the page"
     assert approver.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot(approver, "release-approver-verified-candidate")
     roc = approver.get_by_role("img", name=re.compile("ROC curves"))
     expect(roc).to_be_visible()
     wait_until(
