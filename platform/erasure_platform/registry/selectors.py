@@ -268,7 +268,7 @@ def _cost_value(key: str, value, unit: str) -> tuple[object, str]:
             )
         return "; ".join(parts) or "—", ""
     if isinstance(value, int) and not isinstance(value, bool) and unit:
-        return f"{value:,}", unit  # counts: 12,345 samples
+        return f"{value:,}", unit[:-1] if value == 1 else unit  # counts: 12,345 samples, 1 slice
     return value, unit
 
 
@@ -289,9 +289,9 @@ def metric_unit(*, name: str, kind: str) -> str:
     perplexity only for language models, accuracy for classifiers."""
     language = kind in LANGUAGE_MODEL_KINDS
     last = name.rsplit(".", 1)[-1]
-    if last == "auc" or last.endswith("membership_auc"):
+    if last.endswith("auc"):  # auc, subject_auc, membership_auc
         return "AUC (0.5 = chance)"
-    if last == "tpr_at_low_fpr":
+    if last.endswith("tpr_at_low_fpr"):
         return "true-positive rate"
     if last == "forget_quality":
         return "p-value"

@@ -68,6 +68,8 @@ def test_language_model_units_are_per_token():
     assert "nats" in selectors.loss_unit(kind="classifier") and "token" not in selectors.loss_unit(kind="classifier")
     assert "perplexity" in selectors.metric_unit(name="utility.retain_perplexity_increase", kind="lm-lora")
     assert selectors.metric_unit(name="utility.general_accuracy_drop", kind="classifier").startswith("accuracy")
+    assert selectors.metric_unit(name="membership.loss.subject_auc", kind="classifier").startswith("AUC")
+    assert selectors.version_cost(cost={"slices_retrained": 1})[0]["unit"] == "slice"
 
 
 @pytest.mark.parametrize("kind,shown", [("lm-lora", "LM LoRA"), ("classifier", "Classifier")])
