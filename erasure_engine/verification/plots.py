@@ -53,7 +53,8 @@ def plot_loss_histograms(verdict: Verdict, path: Path) -> Path:
         axes.hist(sets["forget"], bins=bins, alpha=0.6, label="forget (members)", color="tab:red")
         axes.hist(sets["holdout"], bins=bins, alpha=0.6, label="holdout (never seen)", color="tab:grey")
         axes.set_title(f"{role}: per-record loss")
-        axes.set_xlabel("mean loss (nats per token)")
+        # Language models: mean loss per token; classifiers: one cross-entropy per record.
+        axes.set_xlabel("mean loss (nats per token)" if verdict.kind == "causal_lm" else "cross-entropy loss (nats)")
         axes.set_ylabel("records")
         axes.legend()
     figure.tight_layout()

@@ -14,7 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from erasure_platform.accounts.roles import Role
 from tests.e2e.conftest import REPO_ROOT, sign_in
-from tests.platform.registry.helpers import World
+from tests.platform.registry.helpers import World, worded_candidate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SERIOUS = {"serious", "critical"}
@@ -61,6 +61,7 @@ def test_every_page_per_role_is_accessible(new_page, staff_user, owner_request, 
     from erasure_platform.subject_requests.models import ErasureRequest
 
     request = ErasureRequest.objects.get()
+    candidate = worded_candidate(world.model, request_id=str(request.id))  # the engine's verdict and cost, worded
     pages = {
         Role.OFFICER: [
             "/requests/queue/",
@@ -77,7 +78,7 @@ def test_every_page_per_role_is_accessible(new_page, staff_user, owner_request, 
             f"/ml/models/{world.model.name}/method",
             "/ml/lineage/",
         ],
-        Role.RELEASE_APPROVER: ["/ml/"],
+        Role.RELEASE_APPROVER: ["/ml/", f"/ml/versions/{candidate.pk}/"],
         Role.AUDITOR: ["/evidence/reports/", "/requests/queue/"],
     }
     for role, paths in pages.items():

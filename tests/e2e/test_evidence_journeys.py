@@ -123,7 +123,17 @@ def test_owner_downloads_a_certificate_that_verifies_offline(
 
     name, pdf = download(owner, certificate.get_by_role("link", name="certificate (PDF)"))
     assert name.endswith(".pdf") and pdf.startswith(b"%PDF")
-    assert completed.reference in pdf_text(pdf, tmp_path)
+    text = " ".join(pdf_text(pdf, tmp_path).split())
+    assert completed.reference in text
+    assert "How to verify this certificate offline" in text and "erasure-engine verify-certificate" in text
+
+    # The page links the public key (.pem) and says how to verify offline, step by step.
+    pem = owner.get_by_role("link", name="public key (.pem)")
+    assert owner.request.get(live_url + pem.get_attribute("href")).body().startswith(b"-----BEGIN PUBLIC KEY-----")
+    steps = owner.locator("#verify-offline")
+    expect(steps.get_by_role("heading", name="Verify the certificate offline")).to_be_visible()
+    assert steps.locator("li").count() >= 3
+    expect(steps).to_contain_text("erasure-engine verify-certificate certificate.json --public-key erasure-public.pem")
 
     # The certificate is reached only through the owner's own link.
     stranger = new_page()

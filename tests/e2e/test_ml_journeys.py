@@ -9,6 +9,7 @@ test_owner_officer_journeys.)"""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -16,6 +17,7 @@ from playwright.sync_api import expect
 
 from erasure_platform.accounts.roles import Role
 from tests.e2e.conftest import PASSWORD, officer_opens_request, request_for_status_url, sign_in, wait_until
+from tests.platform.portal.readable import unreadable
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +40,14 @@ def trained_world(transactional_db):
     from tests.platform.registry.helpers import World
 
     return World()
+
+
+def screenshot(page, name: str) -> None:
+    """For review, where a run asks for screenshots (ERASURE_SCREENSHOT_DIR): the page as people see it."""
+    folder = os.environ.get("ERASURE_SCREENSHOT_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
 
 
 def approve_form_submit(page, button_name: str) -> None:
@@ -100,11 +110,14 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
         "the job page reloaded itself instead of updating in place"
     )
     expect(engineer.get_by_label("Progress")).to_have_attribute("value", "100")
+    expect(engineer.locator("#job-cost")).to_contain_text("Time taken")  # the cost as a table, not a dict
+    assert not (found := unreadable(engineer.locator("#job-panel").inner_text())), found
+    screenshot(engineer, "ml-engineer-unlearning-job")
 
     engineer.get_by_role("link", name="Candidate version").click()
     engineer.wait_for_url(re.compile(r"/ml/versions/[0-9a-f-]{36}/$"))
     candidate_url = engineer.url
-    expect(engineer.locator("#version-status")).to_have_text("candidate")
+    expect(engineer.locator("#version-status")).to_have_text("Candidate")
 
     def verified():
         engineer.reload()
@@ -115,7 +128,7 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     # Four eyes: the engineer who started the job may not approve its candidate.
     approve_form_submit(engineer, "Approve and release")
     expect(engineer.get_by_role("status")).to_contain_text("four eyes")
-    expect(engineer.locator("#version-status")).to_have_text("candidate")
+    expect(engineer.locator("#version-status")).to_have_text("Candidate")
 
     # Another person, a release approver, reads the verification and approves.
     approver, _ = sign_in_as(Role.RELEASE_APPROVER, "avery")
@@ -124,7 +137,25 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     expect(table).to_be_visible()
     expect(table.get_by_role("columnheader", name="Threshold")).to_be_visible()
     assert table.locator("tbody tr").count() >= 3
-    expect(table.locator("tbody")).to_contain_text("membership")
+    expect(table.locator("tbody")).to_contain_text("Membership · Loss · AUC")
+    expect(table.locator("tbody")).not_to_contain_text("nats per token")  # a classifier: no per-token units
+    # The page reads for people: no raw dicts, UUIDs, underscore slugs or long floats; the request by reference.
+    assert not (found := unreadable(approver.locator("main").inner_text())), found
+    expect(approver.locator("#version-cost")).to_contain_text("Samples processed")
+    expect(approver.locator("#served-requests")).to_contain_text(erasure_request.reference)
+    # Every plot fits the page: nothing wider than its container, no sideways scrolling.
+    plots = approver.locator("figure.plot img")
+    assert plots.count() == 2
+    for index in range(plots.count()):
+        plot = plots.nth(index)
+        wait_until(
+            lambda plot=plot: plot.evaluate("img => img.complete && img.naturalWidth > 0"), timeout=10, message="a plot"
+        )
+        assert plot.evaluate(
+            "img => img.getBoundingClientRect().right <= img.closest('main').getBoundingClientRect().right + 1"
+        ), "a plot is wider than the page"
+    assert approver.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot(approver, "release-approver-verified-candidate")
     roc = approver.get_by_role("img", name=re.compile("ROC curves"))
     expect(roc).to_be_visible()
     wait_until(
@@ -134,7 +165,7 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     assert png.status == 200 and png.headers["content-type"] == "image/png" and png.body()[:8] == b"\x89PNG\r\n\x1a\n"
     approve_form_submit(approver, "Approve and release")
     expect(approver.get_by_role("status")).to_contain_text("it is now production")
-    expect(approver.locator("#version-status")).to_have_text("released")
+    expect(approver.locator("#version-status")).to_have_text("Released")
     expect(approver.get_by_text(re.compile(r"avery approved"))).to_be_visible()
 
     candidate = ModelVersion.objects.get(pk=candidate_url.rstrip("/").rsplit("/", 1)[1])

@@ -20,6 +20,7 @@ from erasure_platform.registry.models import (
     SubjectRecord,
     VersionStatus,
 )
+from erasure_platform.subject_requests.selectors import request_references
 
 VERDICT_PASSED, VERDICT_FAILED, VERDICT_INCONCLUSIVE = "passed", "failed", "inconclusive"
 
@@ -226,3 +227,140 @@ def exact_unlearning_evidence(version: ModelVersion) -> dict:
         "retrained_checkpoints": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d != p},
         "reused_shards": {str(i): d for i, (d, p) in enumerate(zip(mine, parents)) if d == p},
     }
+
+
+# ------------------------------------------------------------------ for people (portal pages)
+
+LANGUAGE_MODEL_KINDS = ("lm", "lm-lora", "causal_lm")
+
+# Cost entries as people read them: (name, unit); seconds become a duration, fractions a percentage.
+COST_ENTRIES = {
+    "seconds": ("Time taken", "duration"),
+    "time_to_compliance_seconds": ("Time to compliance", "duration"),
+    "full_training_seconds": ("A full training run took", "duration"),
+    "samples_processed": ("Samples processed", "samples"),
+    "slices_retrained": ("Slices retrained", "slices"),
+    "slices_trained": ("Slices trained", "slices"),
+    "slices_total": ("Slices in the model", "slices"),
+    "fraction_of_full_retrain": ("Share of a full retrain (samples)", "percent"),
+    "fraction_of_full_retrain_seconds": ("Share of a full retrain (time)", "percent"),
+    "steps": ("Optimisation steps", "steps"),
+    "seed": ("Random seed", ""),
+    "params": ("Method parameters", ""),
+    "per_shard": ("Per shard", ""),
+}
+
+
+def duration(seconds) -> tuple[float, str]:
+    """(value, unit) in the largest unit that keeps the value at 1 or above: 90 s → (1.5, "minutes")."""
+    seconds = float(seconds)
+    for size, unit in ((3600, "hours"), (60, "minutes")):
+        if abs(seconds) >= size * 1.5:
+            return seconds / size, unit
+    return seconds, "seconds"
+
+
+def _cost_value(key: str, value, unit: str) -> tuple[object, str]:
+    if value is None:
+        return "—", ""
+    if unit == "duration":
+        return duration(value)
+    if unit == "percent":
+        return float(value) * 100, "%"
+    if key == "per_shard" and isinstance(value, list):
+        parts = []
+        for entry in value:
+            shown, shown_unit = duration(entry.get("seconds", 0))
+            parts.append(
+                f"shard {entry.get('shard')}: {shown:,.1f} {shown_unit}, {entry.get('samples_processed', 0):,} samples"
+            )
+        return "; ".join(parts) or "—", ""
+    if isinstance(value, int) and not isinstance(value, bool) and unit:
+        return f"{value:,}", unit[:-1] if value == 1 else unit  # counts: 12,345 samples, 1 slice
+    return value, unit
+
+
+def version_cost(*, cost: dict | None) -> list[dict]:
+    """The cost of making a version as rows {"name", "value", "unit"} in a fixed order (unknown entries last)."""
+    cost = cost or {}
+    keys = [key for key in COST_ENTRIES if key in cost] + sorted(key for key in cost if key not in COST_ENTRIES)
+    rows = []
+    for key in keys:
+        name, unit = COST_ENTRIES.get(key, (key, ""))
+        value, shown_unit = _cost_value(key, cost[key], unit)
+        rows.append({"key": key, "name": name, "value": value, "unit": shown_unit})
+    return rows
+
+
+def metric_unit(*, name: str, kind: str) -> str:
+    """What a verification metric's value is measured in, for the model's kind (docs/metrics.md):
+    perplexity only for language models, accuracy for classifiers."""
+    language = kind in LANGUAGE_MODEL_KINDS
+    last = name.rsplit(".", 1)[-1]
+    if last.endswith("auc"):  # auc, subject_auc, membership_auc
+        return "AUC (0.5 = chance)"
+    if last.endswith("tpr_at_low_fpr"):
+        return "true-positive rate"
+    if last == "forget_quality":
+        return "p-value"
+    if last == "privleak":
+        return "% (0 = like the retrained model)"
+    if last == "rouge_l_excess":
+        return "ROUGE-L, forget minus holdout"
+    if last.endswith("answer_probability_excess"):
+        return "probability, forget minus holdout"
+    if last.endswith("accuracy_excess"):
+        return "share of questions, forget minus holdout"
+    if last.endswith("perplexity_increase"):
+        return "relative perplexity increase (0.05 = 5%)" if language else "relative increase"
+    if last.endswith("knowledge_drop"):
+        return "QA accuracy (0.05 = 5 points)"
+    if last.endswith("accuracy_drop"):
+        return "accuracy (0.02 = 2 points)"
+    return ""
+
+
+def loss_unit(*, kind: str) -> str:
+    """The unit of a per-record loss for the model's kind."""
+    return "nats per token" if kind in LANGUAGE_MODEL_KINDS else "cross-entropy per record, nats"
+
+
+def verdict_metrics(*, verdict: dict | None, kind: str) -> list[dict]:
+    """The verdict's metrics, each with the unit its value is measured in."""
+    return [
+        metric | {"unit": metric_unit(name=metric.get("name", ""), kind=kind)}
+        for metric in (verdict or {}).get("metrics", [])
+    ]
+
+
+def served_requests(*, version: ModelVersion) -> list[dict]:
+    """The requests a version's batch served, by the reference people know: {"reference", "request_id",
+    "deadline_at", "status"}."""
+    if not version.batch_id:
+        return []
+    members = list(version.batch.members.select_related("plan"))
+    references = request_references(request_ids=[member.plan.request_id for member in members])
+    return [
+        {
+            "reference": references.get(member.plan.request_id, ""),
+            "request_id": member.plan.request_id,
+            "deadline_at": member.plan.deadline_at,
+            "status": member.status,
+        }
+        for member in members
+    ]
+
+
+def job_result_facts(*, result: dict | None) -> dict:
+    """A job's result for people: {"facts": [(name, value)], "cost": rows, "version": pk or None}.
+    Identifiers are links, not text; the cost is a table of its own."""
+    result = dict(result or {})
+    version = result.pop("candidate", None) or result.pop("model_version", None)
+    cost = result.pop("cost", None)
+    result.pop("plots", None)  # shown on the version page
+    facts = []
+    for key, value in result.items():
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            value = value or "none"
+        facts.append((key, value))
+    return {"facts": facts, "cost": version_cost(cost=cost) if cost else [], "version": version}

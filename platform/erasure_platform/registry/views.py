@@ -21,6 +21,7 @@ from erasure_platform.registry.services import release as release_services
 from erasure_platform.subject_requests.selectors import subject_lookup
 
 STAFF = {Role.ML_ENGINEER, Role.RELEASE_APPROVER, Role.AUDITOR, Role.OFFICER}
+READS_REQUESTS = {Role.OFFICER, Role.AUDITOR}  # who may open a request's own page
 
 
 def _staff(request) -> set:
@@ -83,12 +84,15 @@ def version_detail(request, pk):
         {
             "version": version,
             "verdict": version.verdict,
-            "metrics": (version.verdict or {}).get("metrics", []),
+            "metrics": selectors.verdict_metrics(verdict=version.verdict, kind=version.model.kind),
+            "loss_unit": selectors.loss_unit(kind=version.model.kind),
+            "cost": selectors.version_cost(cost=version.cost),
             "outcome": selectors.verdict_outcome(version.verdict),
             "proof": selectors.release_proof(version.verdict),
             "decisions": version.decisions.all(),
             "is_approver": Role.RELEASE_APPROVER in roles,
-            "members": version.batch.members.select_related("plan") if version.batch_id else [],
+            "reads_requests": bool(roles & READS_REQUESTS),
+            "members": selectors.served_requests(version=version),
         },
     )
 
@@ -107,7 +111,11 @@ def version_plot(request, pk, name):
 def job_detail(request, pk):
     _staff(request)
     job = _get(selectors.ml_job_get, job_id=pk)
-    return render(request, "registry/job_detail.html", {"job": job, "percent": round(job.progress * 100)})
+    return render(
+        request,
+        "registry/job_detail.html",
+        {"job": job, "percent": round(job.progress * 100), "result": selectors.job_result_facts(result=job.result)},
+    )
 
 
 @login_required

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -393,3 +394,16 @@ def subject_lookup(*, query: str) -> SubjectLookup:
             "an identifier has at most 254 characters", code="validation_error", details={"q": ["too long"]}
         )
     return SubjectLookup(subject_key=request_subject_key(text), found_by="identifier")
+
+
+def request_references(*, request_ids) -> dict[str, str]:
+    """The reference people know (ER-XXXX-XXXX) for each request id given; unknown ids are left out."""
+    ids = [str(request_id) for request_id in request_ids if request_id]
+    valid = []
+    for request_id in ids:
+        try:
+            valid.append(str(uuid.UUID(request_id)))
+        except ValueError:
+            continue
+    rows = ErasureRequest.objects.filter(pk__in=valid).values_list("pk", "reference")
+    return {str(pk): reference for pk, reference in rows}

@@ -45,6 +45,12 @@ def test_completed_request_gets_a_signed_certificate_and_a_matching_pdf(verified
     text = pdf_text(certificate.pdf_key, tmp_path)
     assert request.reference in text and root in text and request.subject_key in text
     assert "support-lm" in text and "Deadline met" in text
+    # The PDF says how to verify the signed certificate offline: the key, the command, what it prints.
+    flat = " ".join(text.split())
+    assert "How to verify this certificate offline" in flat
+    assert "/evidence/certificates/public-key.pem" in flat and document["issuer"]["key_id"] in flat
+    assert "erasure-engine verify-certificate certificate.json --public-key erasure-public.pem" in flat
+    assert "VALID" in flat and "certificate verified" in flat
 
     with pytest.raises(SignatureInvalid):
         verify_document(signed.replace(b'"deadline_met":true', b'"deadline_met":fals'), evidence_public_key())
@@ -98,5 +104,8 @@ def test_owner_downloads_the_certificate_only_with_their_link(verified_request, 
         verify_document(response.content, evidence_public_key()).document["request"]["reference"] == request.reference
     )
     assert client.get(f"/evidence/certificates/{token}/certificate.pdf").content.startswith(b"%PDF")
+    status = client.get(f"/requests/s/{token}/").content.decode()
+    assert 'href="/evidence/certificates/public-key.pem"' in status and "Verify the certificate offline" in status
+    assert "erasure-engine verify-certificate certificate.json --public-key erasure-public.pem" in status
     assert client.get(f"/evidence/certificates/{other_token}/certificate.json").status_code == 404
     assert client.get("/evidence/certificates/not-a-token/certificate.json").status_code == 404

@@ -70,8 +70,17 @@ def test_portal_format_filters():
     assert label("awaiting_approval") == "Awaiting approval"
     assert label("closer_to_target_is_better") == "Closer to target is better"
     assert figure(0.49583333333333335) == "0.496" and figure(12) == 12 and figure("x") == "x"
-    assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46e-07" and figure(0.0) == "0"
+    assert figure(1234.5678, 2) == "1,235" and figure(2.456e-7) == "2.46 × 10⁻⁷" and figure(0.0) == "0"
     assert job_label("orchestration.unlearn") == "Unlearn"
+    assert (
+        figure(0.05) == "0.05"
+        and figure(0.000123456) == "1.23 × 10⁻⁴"
+        and figure(3e12) == "3 × 10¹²"
+        and figure(0.0012345) == "0.0012"
+    )
+    assert label("utility.retain_perplexity_increase") == "Utility · Retain perplexity increase"
+    assert label("quantized_4bit.membership_auc") == "Quantized 4-bit · Membership AUC"
+    assert label("sisa-exact") == "SISA exact" and label("lm-lora") == "LM LoRA"
 
 
 def test_audit_details_read_as_words():
@@ -80,4 +89,7 @@ def test_audit_details_read_as_words():
     assert details({"due_on": "2027-01-01", "record_count": 0, "ratio": 0.49583333333333335}) == (
         "Due on: 2027-01-01 · Record count: 0 · Ratio: 0.496"
     )
-    assert details({"models": [{"b": 1}]}) == 'Models: [{"b": 1}]' and details({}) == "—" and details(None) == ""
+    assert details({"models": [{"b": 1}]}) == "Models: B 1" and details({}) == "—" and details(None) == ""
+    assert details({"model_version": "6f1b8f4e-51a2-4c51-9f7e-6a0f0e7c2b11", "seconds": 1.234567}) == "Seconds: 1.23"
+    sentence = "failed: membership.min_k.auc; exceeds its target by 0.012345 (see example.com)"
+    assert details(sentence) == "failed: Membership · Min-K% · AUC; exceeds its target by 0.0123 (see example.com)"

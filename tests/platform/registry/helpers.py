@@ -137,3 +137,91 @@ def make_production(model, version, actor="test"):
 
 def deadline(days: float = 30):
     return timezone.now() + timedelta(days=days)
+
+
+# What the engine writes, as it writes it: slugs, dotted metric names, long floats, nested dicts.
+ENGINE_LIKE_VERDICT = {
+    "kind": "classifier",
+    "outcome": "failed",
+    "passed": False,
+    "basis": "statistical",
+    "reason": "failed: membership.loss.auc, utility.retain_accuracy_drop",
+    "failed_metrics": ["membership.loss.auc", "utility.retain_accuracy_drop"],
+    "inconclusive_metrics": ["oracle.forget_quality"],
+    "calibration": {"parent_failed": True, "oracle_passed": True, "parent": {}, "oracle": {}},
+    "metrics": [
+        {
+            "name": "membership.loss.auc",
+            "value": 0.6234567891234,
+            "threshold": 0.0512345678,
+            "target": 0.49876543219,
+            "direction": "not_above_target",
+            "outcome": "failed",
+            "passed": False,
+            "reason": "exceeds its target by 0.124691357, more than margin 0.05 + noise allowance 0.0012345678",
+        },
+        {
+            "name": "oracle.forget_quality",
+            "value": 0.000123456789,
+            "threshold": 0.05,
+            "target": None,
+            "direction": "higher_is_better",
+            "outcome": "inconclusive",
+            "passed": None,
+            "reason": "the oracle control does not pass this check (p = 0.0001235 < 0.05: differs from the oracle)",
+        },
+        {
+            "name": "utility.retain_accuracy_drop",
+            "value": 0.0333333333333,
+            "threshold": 0.02,
+            "target": 0.0,
+            "direction": "closer_to_target_is_better",
+            "outcome": "failed",
+            "passed": False,
+            "reason": "",
+        },
+        {
+            "name": "membership.loss.tpr_at_low_fpr",
+            "value": 0.1666666666667,
+            "threshold": None,
+            "target": None,
+            "direction": "lower_is_better",
+            "outcome": "reported",
+            "passed": None,
+            "reason": "",
+        },
+    ],
+}
+ENGINE_LIKE_COST = {
+    "seconds": 93.123456789,
+    "samples_processed": 1234,
+    "slices_retrained": 3,
+    "slices_total": 4,
+    "fraction_of_full_retrain": 0.7512345678,
+    "fraction_of_full_retrain_seconds": None,
+    "full_training_seconds": 4000.987654321,
+    "per_shard": [{"shard": 0, "seconds": 1.234567, "samples_processed": 600}],
+    "params": {"learning_rate": 0.000123456, "forget_weight": 1.5},
+}
+
+
+def worded_candidate(model, *, request_id: str, started_by: str = "system:registry"):
+    """A failed candidate with an engine-like verdict and cost, whose batch served the request `request_id`."""
+    from erasure_platform.registry.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
+
+    parent = fake_version(model, status=VersionStatus.RELEASED)
+    batch = UnlearningBatch.objects.create(
+        model=model,
+        opens_at=timezone.now(),
+        closes_at=timezone.now(),
+        status=BatchStatus.AWAITING_APPROVAL,
+        started_by=started_by,
+        parent_version=parent,
+    )
+    plan = ErasurePlan.objects.create(request_id=request_id, subject_key="a" * 64, deadline_at=deadline())
+    ModelOutcome.objects.create(plan=plan, model=model, batch=batch, version_before=parent)
+    candidate = fake_version(model, created_by=started_by, batch=batch, verdict=ENGINE_LIKE_VERDICT, parent=parent)
+    candidate.method = "gradient_difference"
+    candidate.cost = ENGINE_LIKE_COST
+    candidate.save()
+    return candidate

@@ -67,6 +67,23 @@ def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, 
     }
 
 
+PUBLIC_KEY_PATH = "/evidence/certificates/public-key.pem"
+
+
+def verify_offline_steps(key_id: str) -> list[str]:
+    """The steps anyone follows to verify a certificate without trusting the platform (PDF and pages say the same)."""
+    return [
+        "1. Keep the signed certificate (certificate.json, from the same link as this PDF) and download the "
+        f"issuer's public key, erasure-public.pem, from {PUBLIC_KEY_PATH} on this platform (key id {key_id}).",
+        "2. Install the verifier, the erasure-engine command: pip install erasure-platform "
+        "(from the platform's source repository).",
+        "3. Run: erasure-engine verify-certificate certificate.json --public-key erasure-public.pem",
+        "4. The certificate is genuine when the command prints VALID and ends with 'certificate verified' "
+        "(exit status 0); any changed byte makes it fail. LOGGED says the request's events are in the signed, "
+        "append-only audit log.",
+    ]
+
+
 def certificate_pdf(document: dict) -> bytes:
     req = document["request"]
     dataset_rows = [["Dataset", "Version before", "Version after", "Records removed"]] + [
@@ -125,6 +142,10 @@ def certificate_pdf(document: dict) -> bytes:
                         ],
                     )
                 ],
+            ),
+            (
+                "How to verify this certificate offline",
+                [("text", step) for step in verify_offline_steps(document["issuer"]["key_id"])],
             ),
         ],
         footer=(
