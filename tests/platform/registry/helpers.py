@@ -207,7 +207,7 @@ ENGINE_LIKE_COST = {
 
 def worded_candidate(model, *, request_id: str, started_by: str = "system:registry"):
     """A failed candidate with an engine-like verdict and cost, whose batch served the request `request_id`."""
-    from erasure_platform.registry.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
+    from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
 
     parent = fake_version(model, status=VersionStatus.RELEASED)
     batch = UnlearningBatch.objects.create(
