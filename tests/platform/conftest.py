@@ -51,17 +51,19 @@ def process_env(transactional_db, tmp_path):
 
 
 class WorkerProcess:
-    def __init__(self, env: dict, queues: str, log_path: Path):
+    """A real Celery worker. With `dies_after="module:function"` the whole worker is SIGKILLed right
+    after the first call of that function returns (tests/support/worker_killed_after.py)."""
+
+    def __init__(self, env: dict, queues: str, log_path: Path, dies_after: str | None = None):
         self.log_path = log_path
         self.log = open(log_path, "w")
+        if dies_after:
+            command = [sys.executable, str(REPO_ROOT / "tests" / "support" / "worker_killed_after.py"), dies_after]
+        else:
+            command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker"]
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
+                *command,
                 "-Q",
                 queues,
                 "-n",
@@ -114,8 +116,8 @@ def start_worker(process_env, tmp_path):
     """Start a real Celery worker (prefork pool) on the given queues; stopped after the test."""
     started: list[WorkerProcess] = []
 
-    def start(queues: str = "default,gpu") -> WorkerProcess:
-        worker = WorkerProcess(process_env, queues, tmp_path / f"worker-{len(started)}.log")
+    def start(queues: str = "default,gpu", *, dies_after: str | None = None) -> WorkerProcess:
+        worker = WorkerProcess(process_env, queues, tmp_path / f"worker-{len(started)}.log", dies_after)
         started.append(worker)
         worker.wait_ready()
         return worker

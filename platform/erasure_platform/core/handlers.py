@@ -14,7 +14,7 @@ from erasure_platform.core.models import OutboxEvent
 from erasure_platform.core.periodic import periodic
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler, jobs_reap_expired
-from erasure_platform.core.services.outbox import event_consumer
+from erasure_platform.core.services.outbox import event_consumer, outbox_redeliver_unprocessed
 from workers.queues import DEFAULT_QUEUE, GPU_QUEUE
 
 
@@ -54,3 +54,6 @@ job_handler("system.selftest_gpu", queue=GPU_QUEUE)(_selftest)
 
 
 periodic("jobs.reap_expired", interval_setting="JOB_REAP_INTERVAL_SECONDS")(jobs_reap_expired)
+periodic("outbox.redeliver_unprocessed", interval_setting="OUTBOX_REDELIVER_INTERVAL_SECONDS")(
+    outbox_redeliver_unprocessed
+)
