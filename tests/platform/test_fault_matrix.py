@@ -23,7 +23,6 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -34,10 +33,11 @@ from urllib.parse import urlparse
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from erasure_platform.core.models import AuditEvent, Job, OutboxEvent, ProcessedEvent
-from erasure_platform.core.services.jobs import job_create, jobs_reap_expired
-from tests.platform.conftest import REPO_ROOT, wait_until
+from erasure_platform.core.services.jobs import job_create
+from tests.platform.conftest import wait_until
 
 LEASE_SECONDS = 4
 
@@ -232,7 +232,7 @@ def mail_files_with(folder: Path, needle: str) -> int:
 
 
 def test_redis_crash_under_a_stream_of_intakes_and_events(
-    process_env, start_worker, purge_broker, redis_broker, intake_server, settings, tmp_path
+    process_env, start_worker, start_dispatcher, purge_broker, redis_broker, intake_server, settings
 ):
     from erasure_platform.core.topics import OWNER_EMAIL
 
@@ -242,67 +242,52 @@ def test_redis_crash_under_a_stream_of_intakes_and_events(
         ERASURE_OUTBOX_REDELIVER_INTERVAL_SECONDS="1",
         ERASURE_JOB_REAP_INTERVAL_SECONDS="2",
     )
-    dispatcher_log = open(tmp_path / "dispatcher.log", "w")
-    dispatcher = subprocess.Popen(
-        [sys.executable, "manage.py", "run_dispatcher"],
-        cwd=REPO_ROOT,
-        env=process_env,
-        stdout=dispatcher_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    start_dispatcher()
+    start_worker("default")
+    # A long job keeps the only worker process busy, so published e-mail events wait in Redis.
+    busy = job_create(kind="system.selftest", params={"steps": 60, "step_seconds": 0.25}, actor="test")
+    wait_until(lambda: Job.objects.get(pk=busy.pk).status == Job.Status.RUNNING, message="the busy job to start")
+
+    stream = IntakeStream(intake_server, total=16)
+    stream.start()
+
+    def published_but_unprocessed() -> int:
+        published = OutboxEvent.objects.filter(topic=OWNER_EMAIL, published_at__isnull=False).values("id")
+        return (
+            OutboxEvent.objects.filter(id__in=published)
+            .exclude(id__in=ProcessedEvent.objects.values("event_id"))
+            .count()
+        )
+
+    wait_until(lambda: published_but_unprocessed() >= 4, timeout=60, message="events waiting in the broker")
+    assert Job.objects.get(pk=busy.pk).status == Job.Status.RUNNING, "the worker was free: nothing was queued"
+    redis_broker.crash()
+    accepted_before = len(stream.accepted)
+    # Intakes go on while the broker is down: they need only the database.
+    wait_until(
+        lambda: len(stream.accepted) >= accepted_before + 4 or not stream.is_alive(),
+        timeout=60,
+        message="intakes while Redis is down",
     )
-    try:
-        start_worker("default")
-        # A long job keeps the only worker process busy, so published e-mail events wait in Redis.
-        busy = job_create(kind="system.selftest", params={"steps": 60, "step_seconds": 0.25}, actor="test")
-        wait_until(lambda: Job.objects.get(pk=busy.pk).status == Job.Status.RUNNING, message="the busy job to start")
+    redis_broker.start()
+    stream.join(timeout=120)
+    assert not stream.is_alive(), "the intake stream did not finish"
+    stream.check_refusals()
+    assert len(stream.accepted) == 16 and not stream.refusals
 
-        stream = IntakeStream(intake_server, total=16)
-        stream.start()
+    events = list(
+        OutboxEvent.objects.filter(topic=OWNER_EMAIL).values_list("id", "payload__request_id").order_by("created_at")
+    )
+    assert len(events) == 2 * 16, "a receipt and a code e-mail per request"
 
-        def published_but_unprocessed() -> int:
-            published = OutboxEvent.objects.filter(topic=OWNER_EMAIL, published_at__isnull=False).values("id")
-            return (
-                OutboxEvent.objects.filter(id__in=published)
-                .exclude(id__in=ProcessedEvent.objects.values("event_id"))
-                .count()
-            )
+    def all_processed() -> bool:
+        ids = [event_id for event_id, _ in events]
+        return ProcessedEvent.objects.filter(event_id__in=ids).count() == len(ids)
 
-        wait_until(lambda: published_but_unprocessed() >= 4, timeout=60, message="events waiting in the broker")
-        assert Job.objects.get(pk=busy.pk).status == Job.Status.RUNNING, "the worker was free: nothing was queued"
-        redis_broker.crash()
-        accepted_before = len(stream.accepted)
-        # Intakes go on while the broker is down: they need only the database.
-        wait_until(
-            lambda: len(stream.accepted) >= accepted_before + 4 or not stream.is_alive(),
-            timeout=60,
-            message="intakes while Redis is down",
-        )
-        redis_broker.start()
-        stream.join(timeout=120)
-        assert not stream.is_alive(), "the intake stream did not finish"
-        stream.check_refusals()
-        assert len(stream.accepted) == 16 and not stream.refusals
-
-        events = list(
-            OutboxEvent.objects.filter(topic=OWNER_EMAIL)
-            .values_list("id", "payload__request_id")
-            .order_by("created_at")
-        )
-        assert len(events) == 2 * 16, "a receipt and a code e-mail per request"
-
-        def all_processed() -> bool:
-            ids = [event_id for event_id, _ in events]
-            return ProcessedEvent.objects.filter(event_id__in=ids).count() == len(ids)
-
-        wait_until(all_processed, timeout=120, interval=0.5, message="every e-mail event to be processed")
-        # The busy job, whose message Redis forgot while it ran, still finishes (its truth is its row).
-        wait_until(lambda: Job.objects.get(pk=busy.pk).status in Job.FINISHED, timeout=60, message="busy job end")
-        assert Job.objects.get(pk=busy.pk).status == Job.Status.SUCCEEDED
-    finally:
-        dispatcher.terminate()
-        dispatcher.wait(timeout=30)
-        dispatcher_log.close()
+    wait_until(all_processed, timeout=120, interval=0.5, message="every e-mail event to be processed")
+    # The busy job, whose message Redis forgot while it ran, still finishes (its truth is its row).
+    wait_until(lambda: Job.objects.get(pk=busy.pk).status in Job.FINISHED, timeout=60, message="busy job end")
+    assert Job.objects.get(pk=busy.pk).status == Job.Status.SUCCEEDED
 
     # Exactly one e-mail per event, each event consumed once; some needed a second publication.
     mail = Path(settings.VAR_DIR) / "mail"
@@ -319,7 +304,9 @@ def test_redis_crash_under_a_stream_of_intakes_and_events(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_workers_killed_at_each_step_of_an_erasure_plan(settings, process_env, start_worker, purge_broker, relay):
+def test_workers_killed_at_each_step_of_an_erasure_plan(
+    settings, process_env, start_worker, start_dispatcher, purge_broker
+):
     from erasure_platform.registry.models import BatchStatus, DatasetVersion, ErasurePlan, ModelVersion
     from erasure_platform.registry.services.plans import plan_erasure
     from erasure_platform.registry.services.release import release_approve
@@ -327,49 +314,42 @@ def test_workers_killed_at_each_step_of_an_erasure_plan(settings, process_env, s
 
     settings.ERASURE_BATCH_WINDOW_SECONDS = 0
     settings.JOB_LEASE_SECONDS = LEASE_SECONDS
-    process_env["ERASURE_JOB_LEASE_SECONDS"] = str(LEASE_SECONDS)
+    process_env.update(
+        ERASURE_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
+        ERASURE_JOB_REAP_INTERVAL_SECONDS="1",
+        ERASURE_BATCH_WINDOW_SECONDS="0",
+    )
     people = users()
     world = World()
     plan = plan_erasure(request_id="fault-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
+    start_dispatcher()  # relays events and reaps lapsed leases all along, as in production
 
-    def drive(predicate, message: str, timeout: float = 120):
-        """What the dispatcher does (relay, reap), until `predicate` holds."""
-
-        def step():
-            relay()
-            jobs_reap_expired()
-            return predicate()
-
-        return wait_until(step, timeout=timeout, interval=0.3, message=message)
-
-    def killed(worker) -> bool:
-        return worker.process.poll() is not None
-
-    steps = [
-        ("default", "erasure_platform.registry.services.datasets:dataset_version_erase"),
-        ("gpu", "erasure_platform.registry.services.models:model_version_record_sisa"),
-        ("gpu", "erasure_platform.registry.services.verification:version_verdict_record"),
+    # The pool process running each job (the one holding the GPU) is SIGKILLed right after the job's
+    # durable effect, before the job is marked finished; the reaper hands the job out again.
+    kill_points = [
+        "erasure_platform.registry.services.datasets:dataset_version_erase",
+        "erasure_platform.registry.services.models:model_version_record_sisa",
+        "erasure_platform.registry.services.verification:version_verdict_record",
     ]
-    for queues, function in steps:
-        doomed = start_worker(queues, dies_after=function)
-        drive(lambda worker=doomed: killed(worker), f"the worker to die after {function}", timeout=240)
-        assert doomed.process.returncode == -signal.SIGKILL, doomed.log_path.read_text()[-3000:]
-        assert f"{function} returned" in doomed.log_path.read_text()
-        if queues == "default":
-            start_worker("default")  # events and the dataset job go on on a healthy worker
-
-    start_worker("gpu")
+    worker = start_worker("default,gpu", dies_after=kill_points)
 
     def candidate_verified():
         version = ModelVersion.objects.filter(model=world.model, batch__isnull=False).first()
-        return version if version is not None and version.verdict is not None else None
+        if version is None or version.verification_job_id is None:
+            return None
+        return version if Job.objects.get(pk=version.verification_job_id).status in Job.FINISHED else None
 
-    candidate = drive(candidate_verified, "a verified candidate", timeout=240)
+    candidate = wait_until(candidate_verified, timeout=240, interval=0.5, message="the verification job to finish")
     batch = candidate.batch
-    drive(
-        lambda: Job.objects.get(pk=candidate.verification_job_id).status == Job.Status.SUCCEEDED,
-        "the verification job to finish",
+    wait_until(
+        lambda: not OutboxEvent.objects.filter(published_at__isnull=True, available_at__lte=timezone.now()).exists(),
+        message="the relay to drain",
     )
+
+    log = worker.log_path.read_text()
+    for function in kill_points:
+        assert f"{function} returned; killing" in log
+    assert "signal 9" in log, log[-3000:]  # Celery saw its pool process killed
 
     # Each killed job ran twice (resumed by the reaper) and succeeded once.
     plan.refresh_from_db()
