@@ -1,16 +1,19 @@
 """The fault matrix (issue #13): real processes killed or restarted at the worst moments, and what
 must hold afterwards — no accepted request lost, every effect exactly once.
 
-- a worker SIGKILLed right after each durable step of an erasure plan (dataset erased, candidate
-  recorded, verdict recorded) before its job could finish: the reaper resumes each job, and the plan
-  ends with one dataset version, one candidate, one verdict;
+- the worker process running a job (the one holding the GPU) SIGKILLed right after each durable
+  step of an erasure plan (dataset erased, candidate recorded, verdict recorded) before its job
+  could finish: the reaper resumes each job, and the plan ends with one dataset version, one
+  candidate, one verdict, and proceeds to release (the whole worker killed, parent included, is
+  tests/platform/core/test_jobs.py::test_job_survives_sigkill_of_its_worker);
 - PostgreSQL stopped and started under a stream of HTTP intakes: each 201 is in the database,
   every other answer is the API's JSON 503, and no request is recorded twice;
 - Redis crashed (no persistence: it forgets every queued message) under a stream of intakes and
   their e-mail events: each event is delivered, once, after Redis returns.
 
 The dispatcher killed during a relay is tests/platform/core/test_outbox.py
-(test_event_survives_relay_killed_between_publish_and_mark_sent, one case per kind of effect).
+(test_events_survive_relay_killed_between_publish_and_mark_sent: one audit effect, one e-mail, one
+certificate per event).
 
 PostgreSQL and Redis are the ones scripts/test started (it exports how to restart them); without
 them these tests are skipped.
