@@ -237,6 +237,13 @@ OUTBOX_POLL_SECONDS = float(env_str("ERASURE_OUTBOX_POLL_SECONDS", "0.5"))
 # The function the dispatcher hands each outbox event to (the broker side lives in workers/,
 # which imports the platform; naming it here keeps the platform from importing workers).
 OUTBOX_PUBLISHER = "workers.publisher.celery_publish"
+# A broker crash loses the messages it held: an event published this long ago that a consumer has
+# not processed yet is published again (checked every INTERVAL, up to MAX_PUBLISH_ATTEMPTS
+# publications, looking back HORIZON). Consumers keep receipts, so a spare delivery does nothing.
+OUTBOX_REDELIVER_SECONDS = env_int("ERASURE_OUTBOX_REDELIVER_SECONDS", 300)
+OUTBOX_REDELIVER_INTERVAL_SECONDS = env_int("ERASURE_OUTBOX_REDELIVER_INTERVAL_SECONDS", 60)
+OUTBOX_REDELIVER_HORIZON_SECONDS = env_int("ERASURE_OUTBOX_REDELIVER_HORIZON_SECONDS", 7 * 86400)
+OUTBOX_MAX_PUBLISH_ATTEMPTS = env_int("ERASURE_OUTBOX_MAX_PUBLISH_ATTEMPTS", 5)
 # Unlearning batches: requests for the same model inside the window share one unlearning run.
 # A batch closes when no request joined for WINDOW seconds, at MAX_AGE, or DEADLINE_MARGIN
 # before its earliest member's legal deadline — the deadline always wins.

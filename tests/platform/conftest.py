@@ -51,17 +51,21 @@ def process_env(transactional_db, tmp_path):
 
 
 class WorkerProcess:
-    def __init__(self, env: dict, queues: str, log_path: Path):
+    """A real Celery worker. With `dies_after=["module:function", …]` its pool process is SIGKILLed
+    right after the first call of each function returns (tests/support/worker_killed_after.py)."""
+
+    def __init__(self, env: dict, queues: str, log_path: Path, dies_after: list[str] | None = None):
         self.log_path = log_path
         self.log = open(log_path, "w")
+        if dies_after:
+            script = REPO_ROOT / "tests" / "support" / "worker_killed_after.py"
+            markers = log_path.with_suffix(".kills")
+            command = [sys.executable, str(script), str(markers), ",".join(dies_after)]
+        else:
+            command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker"]
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
+                *command,
                 "-Q",
                 queues,
                 "-n",
@@ -114,8 +118,8 @@ def start_worker(process_env, tmp_path):
     """Start a real Celery worker (prefork pool) on the given queues; stopped after the test."""
     started: list[WorkerProcess] = []
 
-    def start(queues: str = "default,gpu") -> WorkerProcess:
-        worker = WorkerProcess(process_env, queues, tmp_path / f"worker-{len(started)}.log")
+    def start(queues: str = "default,gpu", *, dies_after: list[str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(process_env, queues, tmp_path / f"worker-{len(started)}.log", dies_after)
         started.append(worker)
         worker.wait_ready()
         return worker
@@ -123,6 +127,37 @@ def start_worker(process_env, tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def start_dispatcher(process_env, tmp_path):
+    """Start the real dispatcher (`manage.py run_dispatcher`: relay and periodic work) with
+    process_env (adjust it first); stopped after the test."""
+    started: list[tuple[subprocess.Popen, object]] = []
+
+    def start() -> subprocess.Popen:
+        log = open(tmp_path / f"dispatcher-{len(started)}.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_dispatcher"],
+            cwd=REPO_ROOT,
+            env=process_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started.append((process, log))
+        return process
+
+    yield start
+    for process, log in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Core jobs: the spine's own diagnostics, and the reaper of expired leases.
+"""Core jobs: the spine's own diagnostics; the reaper of expired leases and the redelivery of
+events a broker lost (periodic).
 
 `system.selftest` (and `system.selftest_gpu`) → a stepwise job that checkpoints each step, used to
 check that a queue's workers run, heartbeat, and resume after a crash.
@@ -11,6 +12,7 @@ import time
 from erasure_platform.core.periodic import periodic
 from erasure_platform.core.queues import DEFAULT_QUEUE, GPU_QUEUE
 from erasure_platform.core.services.jobs import JobContext, JobFailed, job_handler, jobs_reap_expired
+from erasure_platform.core.services.outbox import outbox_redeliver_unprocessed
 
 
 def _selftest(context: JobContext) -> dict:
@@ -38,3 +40,6 @@ job_handler("system.selftest_gpu", queue=GPU_QUEUE)(_selftest)
 
 
 periodic("jobs.reap_expired", interval_setting="JOB_REAP_INTERVAL_SECONDS")(jobs_reap_expired)
+periodic("outbox.redeliver_unprocessed", interval_setting="OUTBOX_REDELIVER_INTERVAL_SECONDS")(
+    outbox_redeliver_unprocessed
+)

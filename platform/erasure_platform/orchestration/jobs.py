@@ -25,7 +25,7 @@ from erasure_platform.orchestration.services import plans as plan_services
 from erasure_platform.orchestration.services.batches import UNLEARN_JOB
 from erasure_platform.registry import loading
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
-from erasure_platform.registry.selectors import current_versions_holding, exact_unlearning_evidence
+from erasure_platform.registry.selectors import current_versions_holding, exact_unlearning_evidence, verdict_outcome
 from erasure_platform.registry.services import datasets as dataset_services
 from erasure_platform.registry.services import models as model_services
 
@@ -249,6 +249,13 @@ def verify(context: JobContext) -> dict:
     )
     if candidate is None or candidate.parent is None or candidate.batch is None:
         raise JobFailed("only an unlearned candidate (with a parent and a batch) can be verified")
+    if candidate.verdict is not None:
+        # Recorded by an earlier attempt whose worker died before finishing the job: not again.
+        return {
+            "passed": candidate.verdict_passed,
+            "outcome": verdict_outcome(candidate.verdict),
+            "plots": candidate.plots,
+        }
     model = candidate.model
     if model.holdout is None:
         raise JobFailed(f"model {model.name} has no holdout dataset (never-seen subjects): register one to verify")

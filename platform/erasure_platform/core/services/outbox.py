@@ -5,6 +5,11 @@ process runs outbox_relay_once in a loop: it hands committed events to a `publis
 (Celery, wired in workers/) and marks them sent. A relay that dies between publishing and
 marking re-publishes later, so consumers must be idempotent: outbox_event_consume gives each
 registered consumer exactly one committed effect per event.
+
+Publishing is not delivery: a broker that crashes loses the messages it held. So
+outbox_redeliver_unprocessed (periodic, in the dispatcher) puts back on the relay every event
+published a while ago that one of its consumers has still not processed, up to a bounded number
+of publications; the consumers' receipts make the extra deliveries harmless.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -69,6 +75,44 @@ def outbox_relay_once(*, publish: Callable[[OutboxEvent], None], batch_size: int
     if events:
         logger.info("outbox relay published %d event(s)", len(events))
     return len(events)
+
+
+def outbox_redeliver_unprocessed(*, older_than_seconds: float | None = None, batch_size: int = 500) -> dict:
+    """Queue again (for the relay) the events that were published but that some consumer has not
+    processed after `older_than_seconds`: their message was lost (broker crash) or exhausted its
+    retries. Stops after settings.OUTBOX_MAX_PUBLISH_ATTEMPTS publications; looks back
+    settings.OUTBOX_REDELIVER_HORIZON_SECONDS. Returns counts."""
+    now = timezone.now()
+    older_than = settings.OUTBOX_REDELIVER_SECONDS if older_than_seconds is None else older_than_seconds
+    topics = [topic for topic, entries in _consumers.items() if entries]
+    requeued = 0
+    with transaction.atomic():
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(
+                topic__in=topics,
+                published_at__isnull=False,
+                published_at__lte=now - timedelta(seconds=older_than),
+                published_at__gte=now - timedelta(seconds=settings.OUTBOX_REDELIVER_HORIZON_SECONDS),
+                publish_attempts__lt=settings.OUTBOX_MAX_PUBLISH_ATTEMPTS,
+            )
+            .order_by("published_at")[:batch_size]
+        )
+        receipts: dict = {}
+        for event_id, consumer in ProcessedEvent.objects.filter(event_id__in=[e.id for e in events]).values_list(
+            "event_id", "consumer"
+        ):
+            receipts.setdefault(event_id, set()).add(consumer)
+        lost = [
+            event
+            for event in events
+            if {name for name, _ in consumers_for(event.topic)} - receipts.get(event.id, set())
+        ]
+        if lost:
+            OutboxEvent.objects.filter(pk__in=[e.id for e in lost]).update(published_at=None, available_at=now)
+            requeued = len(lost)
+            logger.warning("outbox: %d published event(s) not yet processed; queued for another delivery", requeued)
+    return {"redelivered": requeued}
 
 
 def outbox_event_consume(*, event_id) -> list[str]:

@@ -84,8 +84,13 @@ def batch_failed(*, batch: UnlearningBatch, error: str) -> None:
 
 
 def version_verdict_record(*, version: ModelVersion, verdict: dict, plots: dict, job=None) -> ModelVersion:
+    """Record a candidate's verdict and move its batch to approval. Idempotent: the first verdict stays."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.verdict is not None:
+            # One verification job per candidate, one verdict: a job resumed after its worker died
+            # between recording the verdict and finishing must not record (and announce) it again.
+            return version
         version.verdict = verdict
         version.verdict_passed = bool(verdict.get("passed"))
         version.plots = plots

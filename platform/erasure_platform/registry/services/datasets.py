@@ -215,6 +215,18 @@ def dataset_version_erase(
         raise engine_error(error) from None
     if report.new_version is None:
         after = DatasetVersion.objects.filter(dataset=dataset, version_id=(report.erased_in or [None])[-1]).first()
+        erasure = (after.erasure or {}) if after is not None else {}
+        if request_id in erasure.get("request_ids", []):
+            # This request's own erasure, done by an earlier attempt that died before recording it
+            # (a job resumed after a crash): the same entry as then, not "nothing was removed".
+            return {
+                "dataset": dataset.name,
+                "version_before": version.version_id,
+                "version_after": after.version_id,
+                "removed": [
+                    {"record_id": r["record_id"], "content_hash": r["content_hash"]} for r in erasure["removed"]
+                ],
+            }
         return {
             "dataset": dataset.name,
             "version_before": version.version_id,
