@@ -43,7 +43,9 @@ def setup(throttle: bool) -> None:
     call_command("migrate", verbosity=0)
 
 
-def measure(name: str, call, requests: int, top: int, sort: str, callers: str = "", callees: str = "") -> None:
+def measure(
+    name: str, call, requests: int, top: int, sort: str, callers: str = "", callees: str = "", profile: bool = True
+) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -59,6 +61,9 @@ def measure(name: str, call, requests: int, top: int, sort: str, callers: str = 
     print(f"\n=== {name}: {len(queries)} queries per request")
     for query in queries.captured_queries:
         print(f"  {query['time']:>6}s  {query['sql'][:220]}")
+    if not profile:
+        print(f"  {requests} requests: {unprofiled}")
+        return
     profile = cProfile.Profile()
     started_cpu, started = time.process_time(), time.perf_counter()
     profile.enable()
@@ -86,6 +91,7 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--only", default="", help="comma-separated: intake,form,status,page")
     parser.add_argument("--no-throttle", action="store_true")
+    parser.add_argument("--no-profile", action="store_true", help="time only (CPU and wall per request)")
     parser.add_argument("--callers", default="", help="also print the callers of functions matching this")
     parser.add_argument("--callees", default="", help="also print the callees of functions matching this")
     args = parser.parse_args()
@@ -126,7 +132,7 @@ def main() -> None:
     calls = {"intake": intake, "form": form, "status": status, "page": page}
     only = [name for name in args.only.split(",") if name] or list(calls)
     for name in only:
-        measure(name, calls[name], args.requests, args.top, args.sort, args.callers, args.callees)
+        measure(name, calls[name], args.requests, args.top, args.sort, args.callers, args.callees, not args.no_profile)
 
 
 if __name__ == "__main__":
