@@ -54,6 +54,7 @@ def production_env(var_dir: Path) -> dict:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "ERASURE_SUBJECT_KEY_SECRET": secrets.token_hex(32),
             "ERASURE_FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+            "ERASURE_AUDIT_MAC_KEY": secrets.token_hex(32),
             "ERASURE_SIGNING_KEY": generate_private_key_pem().decode("ascii"),
             "ERASURE_ALLOWED_HOSTS": "127.0.0.1",
             "ERASURE_OBJECT_STORE_URL": (var_dir / "objects").as_uri(),

@@ -305,7 +305,7 @@ if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
 
     raise ImproperlyConfigured(f"ERASURE_CACHE_URL={CACHE_URL!r}: use redis://host:port/db")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    "default": {"BACKEND": "erasure_platform.core.cache.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL
     # The table is made by migrations/portal/0001_cache_table (or `manage.py createcachetable`).
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "erasure_cache"}

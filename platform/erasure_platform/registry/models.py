@@ -78,7 +78,14 @@ class SubjectRecord(models.Model):
     erased_in = models.ForeignKey(DatasetVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        indexes = [models.Index(fields=["subject_key"], name="registry_subject_key_lookup")]
+        # A lookup reads a subject's rows from this index alone (an index-only scan: no heap page per row).
+        indexes = [
+            models.Index(
+                fields=["subject_key"],
+                include=["id", "dataset", "record_id", "valid_from", "valid_until", "erased_in"],
+                name="registry_subject_rows_cover",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "record_id", "valid_from"], name="registry_record_interval_once")
         ]

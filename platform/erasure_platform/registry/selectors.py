@@ -63,7 +63,9 @@ class Lineage:
     model_versions: list[dict] = field(default_factory=list)  # {"model_version", "dataset_version", "production"}
 
 
-def _subject_rows(subject_key: str, record_ids: list[str] | None):
+def subject_index_rows(subject_key: str, record_ids: list[str] | None = None):
+    """A subject's lineage index rows, only the columns lineage reads: all of them are in the
+    covering index, so PostgreSQL answers from the index alone."""
     rows = SubjectRecord.objects.filter(subject_key=subject_key)
     if record_ids:
         rows = rows.filter(record_id__in=record_ids)
@@ -73,7 +75,7 @@ def _subject_rows(subject_key: str, record_ids: list[str] | None):
 def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None) -> Lineage:
     """Which dataset versions and model versions hold the subject's records: indexed lookups
     on SubjectRecord(subject_key) and ModelVersion(trained_on), never a scan of the data."""
-    history, grouped = rows_by_version(_subject_rows(subject_key, record_ids))
+    history, grouped = rows_by_version(subject_index_rows(subject_key, record_ids))
     lineage = Lineage(subject_key=subject_key)
     if not grouped:
         return lineage
@@ -104,7 +106,7 @@ def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None
 
 def current_versions_holding(*, subject_key: str, record_ids: list[str] | None = None) -> list[DatasetVersion]:
     """The latest version of each training dataset that still holds the subject's records."""
-    history, grouped = rows_by_version(_subject_rows(subject_key, record_ids).filter(erased_in__isnull=True))
+    history, grouped = rows_by_version(subject_index_rows(subject_key, record_ids).filter(erased_in__isnull=True))
     latest = []
     for dataset_id in {version.dataset_id for version in history.versions.values()}:
         newest = max(pk for pk, version in history.versions.items() if version.dataset_id == dataset_id)
@@ -116,7 +118,7 @@ def current_versions_holding(*, subject_key: str, record_ids: list[str] | None =
 
 def models_affected(*, subject_key: str, record_ids: list[str] | None = None) -> list[tuple[Model, ModelVersion]]:
     """Models whose production version was trained on a dataset version holding the subject."""
-    _, grouped = rows_by_version(_subject_rows(subject_key, record_ids))
+    _, grouped = rows_by_version(subject_index_rows(subject_key, record_ids))
     aliases = Alias.objects.filter(name=Alias.PRODUCTION, version__trained_on_id__in=list(grouped))
     return [
         (alias.model, alias.version) for alias in aliases.select_related("model", "version").order_by("model__name")

@@ -12,7 +12,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from erasure_platform.core.errors import ApplicationError, NotFound
-from erasure_platform.core.selectors import audit_event_leaf_hash, audit_events_for
+from erasure_platform.core.selectors import audit_event_leaf_hash, audit_event_summaries_for, audit_events_for
 from erasure_platform.subject_requests import deadlines
 from erasure_platform.subject_requests.crypto import decrypt_text, token_hash
 from erasure_platform.subject_requests.grounds import ground_label
@@ -55,10 +55,11 @@ def request_get_by_token(*, token: str) -> ErasureRequest:
     """The owner's only way in: an unguessable token. Unknown tokens read as not found."""
     if not token or len(token) > 100:
         raise NotFound(NOT_FOUND_MESSAGE)
-    request = ErasureRequest.objects.select_related("duplicate_of").filter(access_token_hash=token_hash(token)).first()
-    if request is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return request
+    # get() on the unique hash: no ORDER BY, no join (the original of a duplicate loads on use).
+    try:
+        return ErasureRequest.objects.get(access_token_hash=token_hash(token))
+    except ErasureRequest.DoesNotExist:
+        raise NotFound(NOT_FOUND_MESSAGE) from None
 
 
 def request_get(*, request_id) -> ErasureRequest:
@@ -106,50 +107,47 @@ def request_clock(request: ErasureRequest, today: date | None = None) -> dict:
     }
 
 
-def _owner_detail(event) -> str:
-    data = event.data or {}
-    if event.action == "request.refused":
+def _owner_detail(action: str, data: dict | None) -> str:
+    data = data or {}
+    if action == "request.refused":
         return ""
-    if event.action == "request.extended":
+    if action == "request.extended":
         return f"New deadline {data.get('due_on', '')}. Why: {data.get('reason', '')}"
-    if event.action == "request.reopened":
+    if action == "request.reopened":
         return f"Why: {data.get('reason', '')}"
-    if event.action == "request.erasure_progress":
+    if action == "request.erasure_progress":
         stage = data.get("stage", "")
         return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
-    if event.action == "request.marked_duplicate":
+    if action == "request.marked_duplicate":
         return f"Earlier request: {data.get('duplicate_of_reference', '')}"
     return ""
 
 
 def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
     """The request's audited history; owners see a plain-language subset."""
-    entries = []
-    for event in audit_events_for(entity_type=ENTITY, entity_id=request.id):
-        if for_owner:
-            if event.action not in OWNER_LABELS:
-                continue
-            entries.append(
-                {
-                    "at": event.occurred_at,
-                    "action": event.action,
-                    "label": OWNER_LABELS[event.action],
-                    "detail": _owner_detail(event),
-                }
-            )
-        else:
-            entries.append(
-                {
-                    "at": event.occurred_at,
-                    "action": event.action,
-                    "label": event.action,
-                    "actor": event.actor,
-                    "data": event.data,
-                    "sequence": event.sequence,
-                    "hash": audit_event_leaf_hash(event),
-                }
-            )
-    return entries
+    if for_owner:
+        # Read on every status poll: only the owner's actions and the three columns shown.
+        return [
+            {
+                "at": event["occurred_at"],
+                "action": event["action"],
+                "label": OWNER_LABELS[event["action"]],
+                "detail": _owner_detail(event["action"], event["data"]),
+            }
+            for event in audit_event_summaries_for(entity_type=ENTITY, entity_id=request.id, actions=OWNER_LABELS)
+        ]
+    return [
+        {
+            "at": event.occurred_at,
+            "action": event.action,
+            "label": event.action,
+            "actor": event.actor,
+            "data": event.data,
+            "sequence": event.sequence,
+            "hash": audit_event_leaf_hash(event),
+        }
+        for event in audit_events_for(entity_type=ENTITY, entity_id=request.id)
+    ]
 
 
 def request_owner_view(*, request: ErasureRequest) -> dict:

@@ -16,7 +16,7 @@ from erasure_engine.evidence.merkle import MerkleTree
 from erasure_platform.core.audit_privileges import audit_privileges_apply
 from erasure_platform.core.models import AuditEvent, AuditLogLeaf, SignedTreeHead
 from erasure_platform.core.selectors import audit_event_leaf_hash
-from erasure_platform.core.services.audit import audit_event_of, audit_mac_key, audit_record
+from erasure_platform.core.services.audit import audit_event_of, audit_mac_key, audit_record, audit_record_many
 from erasure_platform.evidence.keys import evidence_public_key
 from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
 from erasure_platform.evidence.services.transparency_log import audit_log_fold
@@ -53,6 +53,25 @@ def test_events_carry_a_mac_and_fold_into_a_signed_merkle_tree():
     result = audit_chain_verify_with_anchors()
     assert result.ok, result.problems
     assert result.chain["events_checked"] == 6 and result.chain["tree_size"] == 6
+
+
+@pytest.mark.django_db
+def test_events_appended_together_are_one_insert_each_macd_in_order(django_assert_num_queries):
+    with django_assert_num_queries(1) as captured:
+        events = audit_record_many(
+            [
+                {"actor": "owner:r1", "action": "request.submitted", "entity_type": "request", "entity_id": "r1"},
+                {"actor": "system", "action": "request.receipt_confirmed", "entity_type": "request", "entity_id": "r1"},
+            ]
+        )
+    assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "core_auditevent"')
+    stored = list(AuditEvent.objects.filter(entity_id="r1").order_by("sequence"))
+    assert [e.action for e in stored] == ["request.submitted", "request.receipt_confirmed"]
+    assert [e.sequence for e in stored] == [e.sequence for e in events]
+    assert all(event_mac_valid(audit_mac_key(), audit_event_of(e)) for e in stored), "reread content matches its MAC"
+    assert audit_log_fold()["forged"] == 0
+    result = audit_chain_verify_with_anchors()
+    assert result.ok, result.problems
 
 
 @pytest.mark.django_db

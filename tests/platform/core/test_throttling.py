@@ -98,3 +98,37 @@ def test_counts_are_shared_between_processes(process_env, settings):
     assert file_request(client).status_code == 201
     assert other_process() == 429
     assert file_request(client).status_code == 429
+
+
+def test_the_redis_cache_keeps_one_client_and_counts_across_threads():
+    """Production's cache (ERASURE_CACHE_URL) builds its redis client once per process, not once
+    per call, and that client serves every thread: a throttle's get and set still see each other."""
+    import os
+    import threading
+    from urllib.parse import urlparse
+
+    from erasure_platform.core.cache import RedisCache
+
+    broker = urlparse(os.environ.get("CELERY_BROKER_URL", ""))
+    if broker.scheme != "redis":
+        pytest.skip("needs the Redis that scripts/test starts")
+    cache = RedisCache(f"redis://{broker.netloc}/13", {})
+    key = f"throttle-test-{uuid.uuid4().hex}"
+    assert cache._cache.get_client(key) is cache._cache.get_client(key, write=True)
+    assert cache.add(key, 0)
+    errors = []
+
+    def bump():
+        try:
+            for _ in range(50):
+                cache.incr(key)
+        except Exception as error:  # noqa: BLE001 — collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and cache.get(key) == 200
+    cache.delete(key)

@@ -54,8 +54,7 @@ def audit_event_of(event: AuditEvent) -> dict:
     )
 
 
-def audit_record(*, actor: str, action: str, entity_type: str, entity_id, data: dict | None = None) -> AuditEvent:
-    """Append one event, in the caller's transaction (or a new one)."""
+def _audit_event(*, actor: str, action: str, entity_type: str, entity_id, data: dict | None = None) -> AuditEvent:
     fields = {
         "uid": uuid.uuid4(),
         # Stored with microsecond precision: the content hashed now must equal the one reread later.
@@ -66,6 +65,21 @@ def audit_record(*, actor: str, action: str, entity_type: str, entity_id, data: 
         "entity_id": str(entity_id),
         "data": data or {},
     }
-    mac = event_mac(audit_mac_key(), audit_event_content(**fields))
+    return AuditEvent(**fields, mac=event_mac(audit_mac_key(), audit_event_content(**fields)))
+
+
+def audit_record(*, actor: str, action: str, entity_type: str, entity_id, data: dict | None = None) -> AuditEvent:
+    """Append one event, in the caller's transaction (or a new one)."""
+    event = _audit_event(actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, data=data)
     # One INSERT: atomic by itself, so no savepoint inside the caller's transaction.
-    return AuditEvent.objects.create(**fields, mac=mac)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(events: list[dict]) -> list[AuditEvent]:
+    """Append several events of one state change (each a dict of audit_record's arguments) with
+    one multi-row INSERT, in the caller's transaction. Each event is timestamped and MACed as
+    audit_record does; their sequence numbers follow the list's order."""
+    built = [_audit_event(**event) for event in events]
+    # One statement: atomic by itself, like audit_record's INSERT.
+    return AuditEvent.objects.bulk_create(built)

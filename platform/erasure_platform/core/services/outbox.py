@@ -59,6 +59,16 @@ def outbox_publish(*, topic: str, payload: dict, delay_seconds: float = 0) -> Ou
     return OutboxEvent.objects.create(topic=topic, payload=payload, available_at=now + timedelta(seconds=delay_seconds))
 
 
+def outbox_publish_many(events: list[tuple[str, dict]]) -> list[OutboxEvent]:
+    """Queue several (topic, payload) events with one multi-row INSERT, in the caller's transaction."""
+    for topic, payload in events:
+        topic_check(topic, payload)
+    now = timezone.now()
+    return OutboxEvent.objects.bulk_create(
+        [OutboxEvent(topic=topic, payload=payload, available_at=now) for topic, payload in events]
+    )
+
+
 def outbox_relay_once(*, publish: Callable[[OutboxEvent], None], batch_size: int = 100) -> int:
     """Publish due events and mark them sent; returns how many were published."""
     with transaction.atomic():

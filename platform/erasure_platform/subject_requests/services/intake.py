@@ -8,13 +8,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from erasure_platform.core.engine import subject_key as engine_subject_key
 from erasure_platform.core.errors import ApplicationError, Conflict
-from erasure_platform.core.services.audit import audit_record
+from erasure_platform.core.services.audit import audit_record, audit_record_many
 from erasure_platform.subject_requests import deadlines
 from erasure_platform.subject_requests.crypto import (
     code_hash,
@@ -35,7 +35,10 @@ from erasure_platform.subject_requests.models import (
 from erasure_platform.subject_requests.services.notifications import (
     notify_owner,
     notify_verification_code,
+    owner_message,
     plain_date,
+    queue_emails,
+    verification_code_message,
 )
 
 ENTITY = "erasure_request"
@@ -63,14 +66,15 @@ def verify_path(token: str) -> str:
     return reverse("subject_requests:verify", kwargs={"token": token})
 
 
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERENCE_ATTEMPTS = 10
+
+
 def _new_reference() -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    for _ in range(10):
-        body = "".join(secrets.choice(alphabet) for _ in range(8))
-        reference = f"ER-{body[:4]}-{body[4:]}"
-        if not ErasureRequest.objects.filter(reference=reference).exists():
-            return reference
-    raise ApplicationError("could not allocate a request reference; try again", code="reference_exhausted", status=503)
+    """A random reference (32^8 ≈ 10^12 of them). Not checked here: the unique constraint refuses
+    a clash and request_create draws again, so filing a request costs no lookup for it."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"ER-{body[:4]}-{body[4:]}"
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
@@ -119,9 +123,24 @@ def _issue_code(request: ErasureRequest, now) -> str:
     return code
 
 
+def request_create(**fields) -> tuple[ErasureRequest, str]:
+    """File a request (see _request_create). Returns the request and the owner's access token
+    (shown once, never stored). A reference that clashes with an existing one rolls the attempt
+    back (its own transaction or savepoint) and files it again under a new reference."""
+    for _ in range(REFERENCE_ATTEMPTS):
+        reference = _new_reference()
+        try:
+            return _request_create(reference=reference, **fields)
+        except IntegrityError:
+            if not ErasureRequest.objects.filter(reference=reference).exists():
+                raise
+    raise ApplicationError("could not allocate a request reference; try again", code="reference_exhausted", status=503)
+
+
 @transaction.atomic
-def request_create(
+def _request_create(
     *,
+    reference: str,
     identifier: str,
     jurisdiction: str,
     channel: str,
@@ -132,7 +151,7 @@ def request_create(
     message: str = "",
     link_base: str = "",
 ) -> tuple[ErasureRequest, str]:
-    """File a request. Returns the request and the owner's access token (shown once, never stored).
+    """File a request under `reference`: one row, its audit events, its e-mails (one INSERT per table).
 
     The code proving control goes to the identifier when it is an e-mail address, otherwise to the
     contact address. A request for a subject that already has an open, identity-verified request is
@@ -171,14 +190,18 @@ def request_create(
     due_on = deadlines.response_due(jurisdiction, received_on)
     key = request_subject_key(identifier)
     token = secrets.token_urlsafe(32)
-    open_verified = (
-        ErasureRequest.objects.select_for_update()
-        .filter(subject_key=key, status__in=OPEN_STATUSES, identity_verified_at__isnull=False)
-        .order_by("received_at")
-        .first()
+    # The earliest open, verified request of the subject, locked (its id and reference are all we use).
+    open_verified = next(
+        iter(
+            ErasureRequest.objects.select_for_update()
+            .filter(subject_key=key, status__in=OPEN_STATUSES, identity_verified_at__isnull=False)
+            .order_by("received_at")
+            .values_list("id", "reference")[:1]
+        ),
+        None,
     )
     request = ErasureRequest(
-        reference=_new_reference(),
+        reference=reference,
         access_token_hash=token_hash(token),
         subject_key=key,
         identifier_kind=identifier_kind,
@@ -197,68 +220,79 @@ def request_create(
     )
     code = None
     if open_verified is not None:
+        original_id, original_reference = open_verified
         request.status = RequestStatus.DUPLICATE
-        request.duplicate_of = open_verified
+        request.duplicate_of_id = original_id
         request.response_nature = ResponseNature.DUPLICATE
         request.responded_at = now
         request.retain_until = deadlines.retain_until(received_on)
     else:
         code = _issue_code(request, now)
-    request.save()
-    audit_record(
-        actor=owner_actor(request),
-        action="request.submitted",
-        entity_type=ENTITY,
-        entity_id=request.id,
-        data={
-            "reference": request.reference,
-            "jurisdiction": jurisdiction,
-            "channel": channel,
-            "scope_type": scope_type,
-            "record_count": len(cleaned_ids),
-            "due_on": due_on.isoformat(),
-            "identifier_kind": identifier_kind,
+    request.save(force_insert=True)
+    events = [
+        {
+            "actor": owner_actor(request),
+            "action": "request.submitted",
+            "entity_type": ENTITY,
+            "entity_id": request.id,
+            "data": {
+                "reference": request.reference,
+                "jurisdiction": jurisdiction,
+                "channel": channel,
+                "scope_type": scope_type,
+                "record_count": len(cleaned_ids),
+                "due_on": due_on.isoformat(),
+                "identifier_kind": identifier_kind,
+            },
         },
-    )
-    audit_record(
-        actor="system",
-        action="request.receipt_confirmed",
-        entity_type=ENTITY,
-        entity_id=request.id,
-        data={"confirmation_due": deadlines.confirmation_due(jurisdiction, received_on).isoformat()},
-    )
+        {
+            "actor": "system",
+            "action": "request.receipt_confirmed",
+            "entity_type": ENTITY,
+            "entity_id": request.id,
+            "data": {"confirmation_due": deadlines.confirmation_due(jurisdiction, received_on).isoformat()},
+        },
+    ]
     status_url = f"{link_base}{status_path(token)}"
     if request.status == RequestStatus.DUPLICATE:
-        audit_record(
-            actor="system",
-            action="request.marked_duplicate",
-            entity_type=ENTITY,
-            entity_id=request.id,
-            data={"duplicate_of": str(open_verified.id), "duplicate_of_reference": open_verified.reference},
+        events.append(
+            {
+                "actor": "system",
+                "action": "request.marked_duplicate",
+                "entity_type": ENTITY,
+                "entity_id": request.id,
+                "data": {"duplicate_of": str(original_id), "duplicate_of_reference": original_reference},
+            }
         )
-        notify_owner(
-            request=request,
-            subject="We received your erasure request",
-            body=(
-                f"We received your request {request.reference} on {plain_date(received_on)}.\n"
-                f"We are already handling an earlier request for the same identifier ({open_verified.reference}), "
-                "so this one will not be processed separately: its outcome covers you.\n"
-                f"Follow its status here: {status_url}"
-            ),
+        audit_record_many(events)
+        queue_emails(
+            owner_message(
+                request=request,
+                subject="We received your erasure request",
+                body=(
+                    f"We received your request {request.reference} on {plain_date(received_on)}.\n"
+                    f"We are already handling an earlier request for the same identifier ({original_reference}), "
+                    "so this one will not be processed separately: its outcome covers you.\n"
+                    f"Follow its status here: {status_url}"
+                ),
+            )
         )
     else:
-        notify_owner(
-            request=request,
-            subject="We received your erasure request",
-            body=(
-                f"We received your request {request.reference} on {plain_date(received_on)}.\n"
-                f"We will answer by {plain_date(due_on)} ({jurisdiction}).\n"
-                "First, confirm the identifier is yours with the one-time code we sent to it.\n"
-                f"Follow your request here (keep this link private): {status_url}"
+        audit_record_many(events)
+        queue_emails(
+            owner_message(
+                request=request,
+                subject="We received your erasure request",
+                body=(
+                    f"We received your request {request.reference} on {plain_date(received_on)}.\n"
+                    f"We will answer by {plain_date(due_on)} ({jurisdiction}).\n"
+                    "First, confirm the identifier is yours with the one-time code we sent to it.\n"
+                    f"Follow your request here (keep this link private): {status_url}"
+                ),
             ),
-        )
-        notify_verification_code(
-            request=request, code=code, verify_url=f"{link_base}{verify_path(token)}", minutes=CODE_TTL_MINUTES
+            verification_code_message(
+                request=request, code=code, verify_url=f"{link_base}{verify_path(token)}", minutes=CODE_TTL_MINUTES
+            ),
         )
     return request, token
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from erasure_platform.core import topics
-from erasure_platform.core.services.outbox import outbox_publish
+from erasure_platform.core.services.outbox import outbox_publish, outbox_publish_many
 from erasure_platform.subject_requests.crypto import decrypt_text, encrypt_text
 from erasure_platform.subject_requests.models import ErasureRequest
 
@@ -32,13 +32,14 @@ def plain_date(day) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
 
-def _queue(request: ErasureRequest, recipient: str, subject: str, body: str) -> None:
+def _email(request: ErasureRequest, recipient: str, subject: str, body: str) -> tuple[str, dict] | None:
+    """The outbox event of one e-mail, or None when its address was purged."""
     if not getattr(request, RECIPIENTS[recipient]):
         logger.info("request %s: no %s address (purged?); e-mail %r not queued", request.reference, recipient, subject)
-        return
-    outbox_publish(
-        topic=topics.OWNER_EMAIL,
-        payload={
+        return None
+    return (
+        topics.OWNER_EMAIL,
+        {
             "request_id": str(request.id),
             "recipient": recipient,
             "subject": f"[{request.reference}] {subject}",
@@ -47,20 +48,41 @@ def _queue(request: ErasureRequest, recipient: str, subject: str, body: str) -> 
     )
 
 
-def notify_owner(*, request: ErasureRequest, subject: str, body: str) -> None:
-    """Write to the owner's contact address (if not purged)."""
-    _queue(request, "contact", subject, body)
+def owner_message(*, request: ErasureRequest, subject: str, body: str) -> tuple[str, dict] | None:
+    """An e-mail to the owner's contact address (None if purged), for queue_emails."""
+    return _email(request, "contact", subject, body)
 
 
-def notify_verification_code(*, request: ErasureRequest, code: str, verify_url: str, minutes: int) -> None:
-    """Send the one-time code to the identifier's own address (proof of control)."""
+def verification_code_message(
+    *, request: ErasureRequest, code: str, verify_url: str, minutes: int
+) -> tuple[str, dict] | None:
+    """The one-time code, to the identifier's own address (proof of control), for queue_emails."""
     body = (
         f"Your one-time code is: {code}\n\n"
         f"Enter it on {verify_url or 'your request status page'} within {minutes} minutes to confirm that "
         "this identifier is yours. If you did not ask us to erase your data, ignore this message: "
         "nothing happens without this code."
     )
-    _queue(request, "identifier", "Your verification code", body)
+    return _email(request, "identifier", "Your verification code", body)
+
+
+def queue_emails(*messages: tuple[str, dict] | None) -> None:
+    """Queue the e-mails of one state change in its transaction (one INSERT for all of them)."""
+    events = [message for message in messages if message is not None]
+    if len(events) == 1:
+        outbox_publish(topic=events[0][0], payload=events[0][1])
+    elif events:
+        outbox_publish_many(events)
+
+
+def notify_owner(*, request: ErasureRequest, subject: str, body: str) -> None:
+    """Write to the owner's contact address (if not purged)."""
+    queue_emails(owner_message(request=request, subject=subject, body=body))
+
+
+def notify_verification_code(*, request: ErasureRequest, code: str, verify_url: str, minutes: int) -> None:
+    """Send the one-time code to the identifier's own address (proof of control)."""
+    queue_emails(verification_code_message(request=request, code=code, verify_url=verify_url, minutes=minutes))
 
 
 def owner_email_deliver(*, event_id, payload: dict) -> bool:
