@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0005_model_import")]
+    dependencies = [("registry", "0006_plans_and_batches_moved_to_orchestration")]
 
     operations = [
         migrations.AddIndex(
