@@ -49,14 +49,14 @@ def requests_on_record(staff_user, mailbox, live_url):
         request, token = request_create(
             identifier=identifier, jurisdiction=jurisdiction, channel=Channel.PORTAL, link_base=live_url
         )
-        request = request_verify_identity(request=request, code=mailbox.code_for(identifier))
+        request = request_verify_identity(erasure_request=request, code=mailbox.code_for(identifier))
         return request, token
 
     completed, token = filed_and_verified("grace@example.com")
-    completed = request_grant(request=completed, officer=officer, reason="identity verified, no exemption")
+    completed = request_grant(erasure_request=completed, officer=officer, reason="identity verified, no exemption")
     completed = request_complete(payload={"request_id": str(completed.id), **COMPLETION})
     refused, _ = filed_and_verified("henry@example.com")
-    refused = request_refuse(request=refused, officer=officer, ground="gdpr_legal_claims", reason=REFUSAL)
+    refused = request_refuse(erasure_request=refused, officer=officer, ground="gdpr_legal_claims", reason=REFUSAL)
     in_review, _ = filed_and_verified("ivy@example.com", jurisdiction="CCPA")
     return {
         "completed": completed,

@@ -11,4 +11,4 @@ from erasure_platform.subject_requests.models import ErasureRequest
 def issue_certificate(event: OutboxEvent) -> None:
     request = ErasureRequest.objects.filter(pk=event.payload.get("request_id")).first()
     if request is not None:
-        certificate_issue(request=request)
+        certificate_issue(erasure_request=request)

@@ -19,38 +19,38 @@ from erasure_platform.subject_requests.models import ANSWERED_STATUSES, OPEN_STA
 REPORT_SCHEMA_VERSION = 1
 
 
-def _responded_on(request: ErasureRequest) -> date | None:
-    return timezone.localdate(request.responded_at) if request.responded_at else None
+def _responded_on(erasure_request: ErasureRequest) -> date | None:
+    return timezone.localdate(erasure_request.responded_at) if erasure_request.responded_at else None
 
 
-def request_facts(request: ErasureRequest, today: date) -> dict:
-    responded_on = _responded_on(request)
+def request_facts(erasure_request: ErasureRequest, today: date) -> dict:
+    responded_on = _responded_on(erasure_request)
     return {
-        "reference": request.reference,
-        "subject_key": request.subject_key,
-        "jurisdiction": request.jurisdiction,
-        "channel": request.channel,
-        "nature": request.nature,
-        "status": request.status,
-        "received_on": request.received_on.isoformat(),
-        "due_on": request.due_on.isoformat(),
-        "original_due_on": request.original_due_on.isoformat(),
-        "extended": request.is_extended,
-        "extension_reason": request.extension_reason or None,
+        "reference": erasure_request.reference,
+        "subject_key": erasure_request.subject_key,
+        "jurisdiction": erasure_request.jurisdiction,
+        "channel": erasure_request.channel,
+        "nature": erasure_request.nature,
+        "status": erasure_request.status,
+        "received_on": erasure_request.received_on.isoformat(),
+        "due_on": erasure_request.due_on.isoformat(),
+        "original_due_on": erasure_request.original_due_on.isoformat(),
+        "extended": erasure_request.is_extended,
+        "extension_reason": erasure_request.extension_reason or None,
         "responded_on": responded_on.isoformat() if responded_on else None,
-        "response_nature": request.response_nature or None,
-        "refusal_ground": request.refusal_ground or None,
-        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground)
-        if request.refusal_ground
+        "response_nature": erasure_request.response_nature or None,
+        "refusal_ground": erasure_request.refusal_ground or None,
+        "refusal_ground_label": ground_label(erasure_request.jurisdiction, erasure_request.refusal_ground)
+        if erasure_request.refusal_ground
         else None,
-        "days_to_close": (responded_on - request.received_on).days if responded_on else None,
-        "deadline_met": (responded_on <= request.due_on) if responded_on else (today <= request.due_on),
-        "overdue": responded_on is None and today > request.due_on,
-        "models": (request.completion_record or {}).get("models", []),
+        "days_to_close": (responded_on - erasure_request.received_on).days if responded_on else None,
+        "deadline_met": (responded_on <= erasure_request.due_on) if responded_on else (today <= erasure_request.due_on),
+        "overdue": responded_on is None and today > erasure_request.due_on,
+        "models": (erasure_request.completion_record or {}).get("models", []),
         "datasets": [
             {key: value for key, value in dataset.items() if key != "removed"}
             | {"records_removed": len(dataset.get("removed", []))}
-            for dataset in (request.completion_record or {}).get("datasets", [])
+            for dataset in (erasure_request.completion_record or {}).get("datasets", [])
         ],
     }
 

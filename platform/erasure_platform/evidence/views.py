@@ -122,7 +122,9 @@ def owner_certificate(request, token: str, fmt: str):
         erasure_request = request_get_by_token(token=token)
     except NotFound:
         raise Http404("not found") from None
-    certificate = Certificate.objects.filter(request=request_certificate_holder(request=erasure_request)).first()
+    certificate = Certificate.objects.filter(
+        request=request_certificate_holder(erasure_request=erasure_request)
+    ).first()
     if certificate is None or fmt not in _CONTENT_TYPES:
         raise Http404("no certificate yet")
     key = certificate.json_key if fmt == "json" else certificate.pdf_key

@@ -85,25 +85,25 @@ def request_queue(*, status: str | None = None, jurisdiction: str | None = None,
     ).order_by("verified_rank", "due_on", "received_at")
 
 
-def request_clock(request: ErasureRequest, today: date | None = None) -> dict:
+def request_clock(erasure_request: ErasureRequest, today: date | None = None) -> dict:
     today = today or timezone.localdate()
-    left = deadlines.days_left(request.due_on, today)
+    left = deadlines.days_left(erasure_request.due_on, today)
     return {
-        "due_on": request.due_on,
+        "due_on": erasure_request.due_on,
         "days_left": left,
         "days_overdue": max(0, -left),
-        "overdue": request.is_open and deadlines.is_overdue(request.due_on, today),
-        "extended": request.is_extended,
-        "can_extend": request.is_open
+        "overdue": erasure_request.is_open and deadlines.is_overdue(erasure_request.due_on, today),
+        "extended": erasure_request.is_extended,
+        "can_extend": erasure_request.is_open
         and deadlines.extension_refusal(
-            jurisdiction=request.jurisdiction,
-            received_on=request.received_on,
+            jurisdiction=erasure_request.jurisdiction,
+            received_on=erasure_request.received_on,
             today=today,
-            already_extended=request.is_extended,
+            already_extended=erasure_request.is_extended,
         )
         is None,
-        "extension_unit": deadlines.extension_unit(request.jurisdiction),
-        "max_extension": deadlines.max_extension(request.jurisdiction),
+        "extension_unit": deadlines.extension_unit(erasure_request.jurisdiction),
+        "max_extension": deadlines.max_extension(erasure_request.jurisdiction),
     }
 
 
@@ -123,7 +123,7 @@ def _owner_detail(action: str, data: dict | None) -> str:
     return ""
 
 
-def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
+def request_timeline(*, erasure_request: ErasureRequest, for_owner: bool) -> list[dict]:
     """The request's audited history; owners see a plain-language subset."""
     if for_owner:
         # Read on every status poll: only the owner's actions and the three columns shown.
@@ -134,7 +134,9 @@ def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
                 "label": OWNER_LABELS[event["action"]],
                 "detail": _owner_detail(event["action"], event["data"]),
             }
-            for event in audit_event_summaries_for(entity_type=ENTITY, entity_id=request.id, actions=OWNER_LABELS)
+            for event in audit_event_summaries_for(
+                entity_type=ENTITY, entity_id=erasure_request.id, actions=OWNER_LABELS
+            )
         ]
     return [
         {
@@ -146,54 +148,56 @@ def request_timeline(*, request: ErasureRequest, for_owner: bool) -> list[dict]:
             "sequence": event.sequence,
             "hash": audit_event_leaf_hash(event),
         }
-        for event in audit_events_for(entity_type=ENTITY, entity_id=request.id)
+        for event in audit_events_for(entity_type=ENTITY, entity_id=erasure_request.id)
     ]
 
 
-def request_owner_view(*, request: ErasureRequest) -> dict:
+def request_owner_view(*, erasure_request: ErasureRequest) -> dict:
     """Everything the owner's status page shows: no internal ids, no other request's link."""
-    clock = request_clock(request)
-    has_certificate = request.status == RequestStatus.COMPLETED and hasattr(request, "certificate")
-    original = _original_for_owner(request)
+    clock = request_clock(erasure_request)
+    has_certificate = erasure_request.status == RequestStatus.COMPLETED and hasattr(erasure_request, "certificate")
+    original = _original_for_owner(erasure_request)
     return {
         # The platform is still working: the status page refreshes itself until this turns false.
         "awaiting_background_work": (
-            request.status == RequestStatus.GRANTED
-            or (request.status == RequestStatus.COMPLETED and not has_certificate)
+            erasure_request.status == RequestStatus.GRANTED
+            or (erasure_request.status == RequestStatus.COMPLETED and not has_certificate)
             or (original is not None and original["status"] in OPEN_STATUSES)
         ),
-        "reference": request.reference,
-        "status": request.status,
-        "status_label": RequestStatus(request.status).label,
-        "jurisdiction": request.jurisdiction,
-        "scope_type": request.scope_type,
-        "record_ids": list(request.record_ids),
-        "received_on": request.received_on,
-        "due_on": request.due_on,
+        "reference": erasure_request.reference,
+        "status": erasure_request.status,
+        "status_label": RequestStatus(erasure_request.status).label,
+        "jurisdiction": erasure_request.jurisdiction,
+        "scope_type": erasure_request.scope_type,
+        "record_ids": list(erasure_request.record_ids),
+        "received_on": erasure_request.received_on,
+        "due_on": erasure_request.due_on,
         "days_left": clock["days_left"],
-        "extended": request.is_extended,
-        "extension_reason": request.extension_reason,
-        "identity_verified": request.identity_verified_at is not None,
-        "refusal_ground": request.refusal_ground,
-        "refusal_ground_label": ground_label(request.jurisdiction, request.refusal_ground)
-        if request.refusal_ground
+        "extended": erasure_request.is_extended,
+        "extension_reason": erasure_request.extension_reason,
+        "identity_verified": erasure_request.identity_verified_at is not None,
+        "refusal_ground": erasure_request.refusal_ground,
+        "refusal_ground_label": ground_label(erasure_request.jurisdiction, erasure_request.refusal_ground)
+        if erasure_request.refusal_ground
         else "",
-        "refusal_reason": request.refusal_reason,
-        "duplicate_of_reference": request.duplicate_of.reference if request.duplicate_of_id else "",
+        "refusal_reason": erasure_request.refusal_reason,
+        "duplicate_of_reference": erasure_request.duplicate_of.reference if erasure_request.duplicate_of_id else "",
         "original": original,
-        "progress_stage": request.progress_stage,
-        "completed_at": request.completed_at,
-        "completion_record": request.completion_record if request.status == RequestStatus.COMPLETED else None,
+        "progress_stage": erasure_request.progress_stage,
+        "completed_at": erasure_request.completed_at,
+        "completion_record": erasure_request.completion_record
+        if erasure_request.status == RequestStatus.COMPLETED
+        else None,
         # Evidence issues the certificate (a reverse one-to-one) once the request completed.
         "has_certificate": has_certificate,
-        "timeline": request_timeline(request=request, for_owner=True),
+        "timeline": request_timeline(erasure_request=erasure_request, for_owner=True),
     }
 
 
-def _original_for_owner(request: ErasureRequest) -> dict | None:
+def _original_for_owner(erasure_request: ErasureRequest) -> dict | None:
     """What a duplicate's owner may know of the request it joined: its progress, and — once they
     proved the identifier is theirs — its certificate (reached through their own link)."""
-    original = request.duplicate_of if request.status == RequestStatus.DUPLICATE else None
+    original = erasure_request.duplicate_of if erasure_request.status == RequestStatus.DUPLICATE else None
     if original is None:
         return None
     completed = original.status == RequestStatus.COMPLETED
@@ -203,28 +207,28 @@ def _original_for_owner(request: ErasureRequest) -> dict | None:
         "status_label": RequestStatus(original.status).label,
         "completed_at": original.completed_at,
         "certificate_shared": completed
-        and request.identity_verified_at is not None
+        and erasure_request.identity_verified_at is not None
         and hasattr(original, "certificate"),
     }
 
 
-def request_certificate_holder(*, request: ErasureRequest) -> ErasureRequest:
+def request_certificate_holder(*, erasure_request: ErasureRequest) -> ErasureRequest:
     """The request whose certificate this request's owner receives: its own, or — for a duplicate whose
     owner proved the identifier — the original's, which covers them."""
     if (
-        request.status == RequestStatus.DUPLICATE
-        and request.identity_verified_at is not None
-        and request.duplicate_of_id
+        erasure_request.status == RequestStatus.DUPLICATE
+        and erasure_request.identity_verified_at is not None
+        and erasure_request.duplicate_of_id
     ):
-        return request.duplicate_of
-    return request
+        return erasure_request.duplicate_of
+    return erasure_request
 
 
-def request_prior_erasures(*, request: ErasureRequest) -> list[dict]:
+def request_prior_erasures(*, erasure_request: ErasureRequest) -> list[dict]:
     """Earlier completed erasures for the same identifier (keyed hash), for the officer's attention."""
     earlier = (
-        ErasureRequest.objects.filter(subject_key=request.subject_key, status=RequestStatus.COMPLETED)
-        .exclude(pk=request.pk)
+        ErasureRequest.objects.filter(subject_key=erasure_request.subject_key, status=RequestStatus.COMPLETED)
+        .exclude(pk=erasure_request.pk)
         .order_by("completed_at")
     )
     return [
@@ -233,12 +237,12 @@ def request_prior_erasures(*, request: ErasureRequest) -> list[dict]:
     ]
 
 
-def request_contact_email(*, request: ErasureRequest) -> str | None:
-    return decrypt_text(request.contact_email_encrypted)
+def request_contact_email(*, erasure_request: ErasureRequest) -> str | None:
+    return decrypt_text(erasure_request.contact_email_encrypted)
 
 
-def request_message(*, request: ErasureRequest) -> str | None:
-    return decrypt_text(request.message_encrypted)
+def request_message(*, erasure_request: ErasureRequest) -> str | None:
+    return decrypt_text(erasure_request.message_encrypted)
 
 
 def dashboard_figures(*, today: date | None = None) -> dict:
@@ -274,16 +278,16 @@ def requests_received_between(*, start: date, end: date) -> bool:
     return ErasureRequest.objects.filter(received_on__gte=start, received_on__lte=end).exists()
 
 
-def request_available_actions(*, request: ErasureRequest, clock: dict) -> set[str]:
+def request_available_actions(*, erasure_request: ErasureRequest, clock: dict) -> set[str]:
     """The officer actions the request's state allows now (the services refuse the others)."""
     actions = set()
-    if request.status == RequestStatus.VERIFIED:
+    if erasure_request.status == RequestStatus.VERIFIED:
         actions.add("grant")
-    if request.status in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
+    if erasure_request.status in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
         actions.add("refuse")
     if clock["can_extend"]:
         actions.add("extend")
-    if request.status in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
+    if erasure_request.status in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
         actions.add("reopen")
     return actions
 

@@ -99,7 +99,7 @@ def request_new(request):
 
 def request_status(request, token: str):
     erasure_request = _owner_request(token)
-    view = selectors.request_owner_view(request=erasure_request)
+    view = selectors.request_owner_view(erasure_request=erasure_request)
     return private(render(request, "subject_requests/status.html", {"r": view, "token": token}))
 
 
@@ -123,7 +123,7 @@ def request_verify(request, token: str):
         )
     if request.method == "POST" and form.is_valid():
         try:
-            services.request_verify_identity(request=erasure_request, code=form.cleaned_data["code"])
+            services.request_verify_identity(erasure_request=erasure_request, code=form.cleaned_data["code"])
         except ApplicationError as error:
             form.add_error("code", error.message)
         else:
@@ -147,7 +147,7 @@ def request_resend(request, token: str):
         messages.error(request, too_many(wait))
         return private(redirect("subject_requests:verify", token=token))
     try:
-        services.request_resend_code(request=erasure_request, link_base=link_base(request), token=token)
+        services.request_resend_code(erasure_request=erasure_request, link_base=link_base(request), token=token)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -179,16 +179,16 @@ def queue(request):
 def _detail_context(request, erasure_request, **forms):
     clock = selectors.request_clock(erasure_request)
     is_officer = Role.OFFICER in user_roles(request.user)
-    actions = selectors.request_available_actions(request=erasure_request, clock=clock)
+    actions = selectors.request_available_actions(erasure_request=erasure_request, clock=clock)
     context = {
         "actions": actions,
         "shown_forms": {f"{action}_form" for action in actions},
         "r": erasure_request,
         "clock": clock,
         "is_officer": is_officer,
-        "timeline": selectors.request_timeline(request=erasure_request, for_owner=False),
-        "message": selectors.request_message(request=erasure_request),
-        "prior_erasures": selectors.request_prior_erasures(request=erasure_request),
+        "timeline": selectors.request_timeline(erasure_request=erasure_request, for_owner=False),
+        "message": selectors.request_message(erasure_request=erasure_request),
+        "prior_erasures": selectors.request_prior_erasures(erasure_request=erasure_request),
         "grant_form": forms.get("grant_form") or GrantForm(),
         "refuse_form": forms.get("refuse_form") or RefuseForm(grounds=grounds_for(erasure_request.jurisdiction)),
         "extend_form": forms.get("extend_form")
@@ -247,14 +247,14 @@ def _clock_of(erasure_request):
 grant = _officer_action(
     "grant_form",
     lambda data, r: GrantForm(data),
-    lambda request, r, d: services.request_grant(request=r, officer=request.user, reason=d.get("reason", "")),
+    lambda request, r, d: services.request_grant(erasure_request=r, officer=request.user, reason=d.get("reason", "")),
     "Request granted: erasure has started.",
 )
 refuse = _officer_action(
     "refuse_form",
     lambda data, r: RefuseForm(data, grounds=grounds_for(r.jurisdiction)),
     lambda request, r, d: services.request_refuse(
-        request=r, officer=request.user, ground=d["ground"], reason=d["reason"]
+        erasure_request=r, officer=request.user, ground=d["ground"], reason=d["reason"]
     ),
     "Request refused; the owner has been told why.",
 )
@@ -262,14 +262,14 @@ extend = _officer_action(
     "extend_form",
     lambda data, r: ExtendForm(data, maximum=_clock_of(r)["max_extension"], unit=_clock_of(r)["extension_unit"]),
     lambda request, r, d: services.request_extend(
-        request=r, officer=request.user, reason=d["reason"], extension=d["extension"]
+        erasure_request=r, officer=request.user, reason=d["reason"], extension=d["extension"]
     ),
     "Deadline extended; the owner has been told why.",
 )
 reopen = _officer_action(
     "reopen_form",
     lambda data, r: ReopenForm(data),
-    lambda request, r, d: services.request_reopen(request=r, officer=request.user, reason=d["reason"]),
+    lambda request, r, d: services.request_reopen(erasure_request=r, officer=request.user, reason=d["reason"]),
     "Request reopened.",
 )
 
@@ -279,7 +279,7 @@ reopen = _officer_action(
 def purge_contact(request, request_id):
     erasure_request = _staff_request(request_id)
     try:
-        services.request_purge_contact(request=erasure_request, actor=f"user:{request.user.username}")
+        services.request_purge_contact(erasure_request=erasure_request, actor=f"user:{request.user.username}")
     except ApplicationError as error:
         messages.error(request, error.message)
     else:

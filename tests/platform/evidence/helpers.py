@@ -30,7 +30,7 @@ COMPLETION = {
 
 
 def complete(request, officer, completion=COMPLETION):
-    request = request_grant(request=request, officer=officer, reason="identity verified, no exemption")
+    request = request_grant(erasure_request=request, officer=officer, reason="identity verified, no exemption")
     return request_complete(payload={"request_id": str(request.id), **completion})
 
 

@@ -18,7 +18,7 @@ from tests.platform.evidence.helpers import complete, pdf_text
 def test_completed_request_gets_a_signed_certificate_and_a_matching_pdf(verified_request, officer, tmp_path):
     request, _ = verified_request()
     request = complete(request, officer)
-    certificate = certificate_issue(request=request)
+    certificate = certificate_issue(erasure_request=request)
 
     signed = platform_object_store().get_bytes(certificate.json_key)
     document = verify_document(signed, evidence_public_key()).document
@@ -60,8 +60,8 @@ def test_completed_request_gets_a_signed_certificate_and_a_matching_pdf(verified
 def test_issuing_twice_returns_the_same_certificate(verified_request, officer):
     request, _ = verified_request()
     request = complete(request, officer)
-    first = certificate_issue(request=request)
-    assert certificate_issue(request=request).pk == first.pk
+    first = certificate_issue(erasure_request=request)
+    assert certificate_issue(erasure_request=request).pk == first.pk
     assert Certificate.objects.count() == 1
     assert AuditEvent.objects.filter(action="certificate.issued").count() == 1
 
@@ -70,7 +70,7 @@ def test_issuing_twice_returns_the_same_certificate(verified_request, officer):
 def test_open_requests_get_no_certificate(verified_request):
     request, _ = verified_request()
     with pytest.raises(Conflict):
-        certificate_issue(request=request)
+        certificate_issue(erasure_request=request)
     assert not Certificate.objects.exists()
 
 
@@ -97,7 +97,7 @@ def test_owner_downloads_the_certificate_only_with_their_link(verified_request, 
     _, other_token = file_request(identifier="eve@example.com")
     client = Client()
     assert client.get(f"/evidence/certificates/{token}/certificate.json").status_code == 404  # not issued yet
-    certificate_issue(request=ErasureRequest.objects.get(pk=request.pk))
+    certificate_issue(erasure_request=ErasureRequest.objects.get(pk=request.pk))
     response = client.get(f"/evidence/certificates/{token}/certificate.json")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert (

@@ -20,8 +20,8 @@ def test_verified_duplicate_follows_its_original_to_the_certificate(
     second, second_token = file_request()
     code_second = last_code()
     with django_capture_on_commit_callbacks(execute=True):
-        first = request_verify_identity(request=first, code=code_first)
-        second = request_verify_identity(request=second, code=code_second)
+        first = request_verify_identity(erasure_request=first, code=code_first)
+        second = request_verify_identity(erasure_request=second, code=code_second)
     assert second.status == "duplicate" and second.duplicate_of_id == first.id
     owner = Client()
     page = owner.get(f"/requests/s/{second_token}/").content.decode()
@@ -30,7 +30,7 @@ def test_verified_duplicate_follows_its_original_to_the_certificate(
 
     with django_capture_on_commit_callbacks(execute=True):
         first = complete(first, officer)
-    certificate_issue(request=first)
+    certificate_issue(erasure_request=first)
     page = owner.get(f"/requests/s/{second_token}/").content.decode()
     assert 'id="original-status">Completed<' in page and 'id="certificate"' in page
     download = owner.get(f"/evidence/certificates/{second_token}/certificate.json")
@@ -45,7 +45,7 @@ def test_unverified_duplicate_sees_the_outcome_but_not_the_certificate(
     assert duplicate.status == "duplicate" and duplicate.identity_verified_at is None
     with django_capture_on_commit_callbacks(execute=True):
         first = complete(first, officer)
-    certificate_issue(request=first)
+    certificate_issue(erasure_request=first)
     page = Client().get(f"/requests/s/{token}/").content.decode()
     assert 'id="original-status">Completed<' in page and 'id="certificate"' not in page
     assert Client().get(f"/evidence/certificates/{token}/certificate.json").status_code == 404

@@ -42,10 +42,13 @@ def known_requests(verified_request, file_request, officer):
     complete(completed, officer)
     refused, _ = verified_request(identifier="bob@example.com", jurisdiction="CCPA")
     request_refuse(
-        request=refused, officer=officer, ground="ccpa_security", reason="the account is under a fraud investigation"
+        erasure_request=refused,
+        officer=officer,
+        ground="ccpa_security",
+        reason="the account is under a fraud investigation",
     )
     extended, _ = verified_request(identifier="cy@example.com")
-    request_extend(request=extended, officer=officer, reason="the request covers many archived systems")
+    request_extend(erasure_request=extended, officer=officer, reason="the request covers many archived systems")
     overdue, _ = file_request(identifier="dee@example.com")
     # Received six weeks ago and still unanswered.
     past = timezone.localdate() - timedelta(days=42)

@@ -237,7 +237,7 @@ def test_verify_command_names_the_tampering(capsys, s3_client, anchor_bucket):
 def test_a_certificate_issued_before_a_rewrite_fails_consistency_after_it(verified_request, officer, tmp_path, capsys):
     request, _ = verified_request()
     request = complete(request, officer)
-    certificate = certificate_issue(request=request)
+    certificate = certificate_issue(erasure_request=request)
     from erasure_platform.core.object_store import platform_object_store
 
     certificate_file = tmp_path / "certificate.json"
@@ -279,7 +279,7 @@ def test_a_certificate_issued_before_a_rewrite_fails_consistency_after_it(verifi
 @pytest.mark.django_db
 def test_a_certificate_with_an_altered_event_fails_offline(verified_request, officer, tmp_path, capsys):
     request, _ = verified_request()
-    certificate = certificate_issue(request=complete(request, officer))
+    certificate = certificate_issue(erasure_request=complete(request, officer))
     from erasure_engine.evidence import sign_document
     from erasure_platform.core.object_store import platform_object_store
 

@@ -49,8 +49,8 @@ def test_owner_status_refreshes_while_the_erasure_runs(file_request, officer, dj
     page = Client().get(f"/requests/s/{token}/").content.decode()
     assert 'data-live="on"' not in page  # waiting for the owner, not for us
     with django_capture_on_commit_callbacks(execute=True):
-        request = request_verify_identity(request=request, code=last_code())
-        request_grant(request=request, officer=officer, reason="")
+        request = request_verify_identity(erasure_request=request, code=last_code())
+        request_grant(erasure_request=request, officer=officer, reason="")
     page = Client().get(f"/requests/s/{token}/").content.decode()
     assert 'id="owner-status" hx-get="/requests/s/' in page and 'data-live="on"' in page
     ErasureRequest.objects.filter(pk=request.pk).update(status="refused")

@@ -57,7 +57,7 @@ def verified_request(file_request, django_capture_on_commit_callbacks):
         request, token = file_request(identifier=identifier, **kwargs)
         with django_capture_on_commit_callbacks(execute=True):
             request = request_verify_identity(
-                request=request, code=last_code(identifier if "@" in identifier else None)
+                erasure_request=request, code=last_code(identifier if "@" in identifier else None)
             )
         return request, token
 

@@ -101,7 +101,7 @@ def test_ccpa_request_gets_45_days(file_request):
 def test_the_right_code_verifies_identity(file_request, django_capture_on_commit_callbacks):
     request, _ = file_request()
     with django_capture_on_commit_callbacks(execute=True):
-        request = request_verify_identity(request=request, code=last_code())
+        request = request_verify_identity(erasure_request=request, code=last_code())
     assert request.status == "verified" and request.identity_verified_at is not None
     assert request.code_hash == ""
     assert "request.identity_verified" in actions(request)
@@ -113,7 +113,7 @@ def test_a_wrong_code_counts_an_attempt_that_survives_the_error(file_request):
     right = last_code()
     wrong = "000000" if right != "000000" else "111111"
     with pytest.raises(ApplicationError) as error:
-        request_verify_identity(request=request, code=wrong)
+        request_verify_identity(erasure_request=request, code=wrong)
     assert error.value.code == "code_invalid" and error.value.details["attempts_left"] == 4
     request.refresh_from_db()
     assert request.code_attempts == 1 and request.status == "submitted"
@@ -126,9 +126,9 @@ def test_attempts_are_limited_even_for_the_right_code(file_request):
     wrong = "000000" if right != "000000" else "111111"
     for _ in range(intake.CODE_MAX_ATTEMPTS):
         with pytest.raises(ApplicationError):
-            request_verify_identity(request=request, code=wrong)
+            request_verify_identity(erasure_request=request, code=wrong)
     with pytest.raises(ApplicationError) as error:
-        request_verify_identity(request=request, code=right)
+        request_verify_identity(erasure_request=request, code=right)
     assert error.value.code == "code_attempts_exhausted" and error.value.status == 429
 
 
@@ -136,46 +136,46 @@ def test_an_expired_code_is_refused(file_request):
     request, _ = file_request()
     ErasureRequest.objects.filter(pk=request.pk).update(code_expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(ApplicationError) as error:
-        request_verify_identity(request=request, code=last_code())
+        request_verify_identity(erasure_request=request, code=last_code())
     assert error.value.code == "code_expired"
 
 
 def test_verifying_twice_is_a_conflict(verified_request):
     request, _ = verified_request()
     with pytest.raises(Conflict):
-        request_verify_identity(request=request, code="123456")
+        request_verify_identity(erasure_request=request, code="123456")
 
 
 def test_resend_replaces_the_code_and_is_rate_limited(file_request, django_capture_on_commit_callbacks):
     request, token = file_request()
     old = last_code()
     with pytest.raises(ApplicationError) as error:
-        request_resend_code(request=request)
+        request_resend_code(erasure_request=request)
     assert error.value.code == "code_resend_too_soon"
     ErasureRequest.objects.filter(pk=request.pk).update(code_last_sent_at=timezone.now() - timedelta(minutes=2))
     with django_capture_on_commit_callbacks(execute=True):
-        request = request_resend_code(request=request, token=token, link_base="https://p.test")
+        request = request_resend_code(erasure_request=request, token=token, link_base="https://p.test")
     new = last_code()
     assert request.code_sends == 2
     assert f"https://p.test/requests/s/{token}/verify" in delivered_mail()[-1].body
     if new != old:
         with pytest.raises(ApplicationError):
-            request_verify_identity(request=request, code=old)
-    assert request_verify_identity(request=request, code=new).status == "verified"
+            request_verify_identity(erasure_request=request, code=old)
+    assert request_verify_identity(erasure_request=request, code=new).status == "verified"
 
 
 def test_resend_stops_after_the_maximum(file_request):
     request, _ = file_request()
     ErasureRequest.objects.filter(pk=request.pk).update(code_sends=intake.CODE_MAX_SENDS, code_last_sent_at=None)
     with pytest.raises(ApplicationError) as error:
-        request_resend_code(request=request)
+        request_resend_code(erasure_request=request)
     assert error.value.code == "code_sends_exhausted"
 
 
 def test_resend_after_verification_is_a_conflict(verified_request):
     request, _ = verified_request()
     with pytest.raises(Conflict):
-        request_resend_code(request=request)
+        request_resend_code(erasure_request=request)
 
 
 def test_a_second_request_while_one_is_open_and_verified_is_a_duplicate(verified_request, file_request):
@@ -196,15 +196,18 @@ def test_two_unverified_requests_coexist_and_the_later_verified_one_becomes_a_du
     code_second = last_code()
     assert first.status == second.status == "submitted"
     with django_capture_on_commit_callbacks(execute=True):
-        assert request_verify_identity(request=second, code=code_second).status == "verified"
-        later = request_verify_identity(request=first, code=code_first)
+        assert request_verify_identity(erasure_request=second, code=code_second).status == "verified"
+        later = request_verify_identity(erasure_request=first, code=code_first)
     assert later.status == "duplicate" and later.duplicate_of_id == second.id
 
 
 def test_a_closed_request_does_not_make_a_new_one_a_duplicate(verified_request, file_request, officer):
     first, _ = verified_request()
     request_refuse(
-        request=first, officer=officer, ground="gdpr_legal_claims", reason="Pending litigation hold on the account."
+        erasure_request=first,
+        officer=officer,
+        ground="gdpr_legal_claims",
+        reason="Pending litigation hold on the account.",
     )
     second, _ = file_request()
     assert second.status == "submitted"
@@ -222,14 +225,17 @@ def test_unknown_token_is_not_found():
 def test_contact_purge_only_once_closed(verified_request, officer):
     request, _ = verified_request()
     with pytest.raises(Conflict) as error:
-        request_purge_contact(request=request, actor="user:olivia")
+        request_purge_contact(erasure_request=request, actor="user:olivia")
     assert error.value.code == "request_open"
     request_refuse(
-        request=request, officer=officer, ground="gdpr_legal_claims", reason="Pending litigation hold on the account."
+        erasure_request=request,
+        officer=officer,
+        ground="gdpr_legal_claims",
+        reason="Pending litigation hold on the account.",
     )
-    request = request_purge_contact(request=request, actor="user:olivia")
+    request = request_purge_contact(erasure_request=request, actor="user:olivia")
     assert request.contact_email_encrypted == request.verification_address_encrypted == request.message_encrypted == ""
     assert request.contact_purged_at is not None and request.subject_key
     assert actions(request)[-1] == "request.contact_purged"
     with pytest.raises(Conflict):
-        request_purge_contact(request=request, actor="user:olivia")
+        request_purge_contact(erasure_request=request, actor="user:olivia")

@@ -21,7 +21,7 @@ def two_requests(file_request, officer):
     file_request(identifier="ada@example.com", jurisdiction="CCPA")
     file_request(identifier="grace@example.com", jurisdiction="GDPR")
     refused, kept = ErasureRequest.objects.order_by("received_at")
-    request_refuse(request=refused, officer=officer, ground="ccpa_security", reason=REASON)
+    request_refuse(erasure_request=refused, officer=officer, ground="ccpa_security", reason=REASON)
     ErasureRequest.objects.filter(pk=kept.pk).update(received_on=date(2020, 1, 5))
     refused.refresh_from_db()
     return refused, kept

@@ -52,7 +52,7 @@ def test_grant_publishes_request_granted_in_the_same_transaction(
 ):
     request, _ = verified_request(scope_type="records", record_ids=["r-1", "r-2"])
     with django_capture_on_commit_callbacks(execute=True):
-        request = request_grant(request=request, officer=officer, reason="looks fine")
+        request = request_grant(erasure_request=request, officer=officer, reason="looks fine")
     assert request.status == "granted" and request.decided_by == "olivia" and request.granted_at
     (event,) = granted_events()
     assert event.payload == {
@@ -67,23 +67,23 @@ def test_grant_publishes_request_granted_in_the_same_transaction(
 
 def test_grant_scope_all(verified_request, officer):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     assert granted_events()[0].payload["scope"] == {"type": "all"}
 
 
 def test_cannot_grant_before_identity_is_verified(file_request, officer):
     request, _ = file_request()
     with pytest.raises(Conflict) as error:
-        request_grant(request=request, officer=officer)
+        request_grant(erasure_request=request, officer=officer)
     assert error.value.code == "identity_not_verified"
     assert granted_events() == [] and ErasureRequest.objects.get(pk=request.pk).status == "submitted"
 
 
 def test_cannot_grant_twice(verified_request, officer):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     with pytest.raises(Conflict):
-        request_grant(request=request, officer=officer)
+        request_grant(erasure_request=request, officer=officer)
     assert len(granted_events()) == 1
 
 
@@ -92,7 +92,7 @@ def test_cannot_grant_a_closed_request(verified_request, officer, closed):
     request, _ = verified_request()
     ErasureRequest.objects.filter(pk=request.pk).update(status=closed)
     with pytest.raises(Conflict):
-        request_grant(request=request, officer=officer)
+        request_grant(erasure_request=request, officer=officer)
 
 
 # ---- refuse ----
@@ -103,12 +103,12 @@ def test_refuse_records_ground_reason_and_the_ccpa_response_fields(
 ):
     request, token = verified_request()
     with django_capture_on_commit_callbacks(execute=True):
-        request = request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+        request = request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
     assert request.status == "refused" and request.refusal_ground == "gdpr_legal_claims"
     assert request.response_nature == "denied" and request.responded_at
     assert request.retain_until == deadlines.retain_until(timezone.localdate())
     assert REASON in delivered_mail()[-1].body and "legal claims" in delivered_mail()[-1].body
-    view = request_owner_view(request=request)
+    view = request_owner_view(erasure_request=request)
     assert view["refusal_reason"] == REASON and "legal claims" in view["refusal_ground_label"]
     assert last_action(request) == "request.refused"
 
@@ -116,7 +116,7 @@ def test_refuse_records_ground_reason_and_the_ccpa_response_fields(
 def test_an_unverified_request_can_be_refused_for_identity(file_request, officer):
     request, _ = file_request(jurisdiction="CCPA")
     request = request_refuse(
-        request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered."
+        erasure_request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered."
     )
     assert request.status == "refused" and request.code_hash == ""
 
@@ -127,7 +127,7 @@ def test_an_unverified_request_can_be_refused_for_identity(file_request, officer
 def test_refusal_ground_must_fit_the_jurisdiction(verified_request, officer, jurisdiction, ground):
     request, _ = verified_request(jurisdiction=jurisdiction)
     with pytest.raises(ApplicationError) as error:
-        request_refuse(request=request, officer=officer, ground=ground, reason=REASON)
+        request_refuse(erasure_request=request, officer=officer, ground=ground, reason=REASON)
     assert "ground" in error.value.details
 
 
@@ -135,31 +135,31 @@ def test_refusal_ground_must_fit_the_jurisdiction(verified_request, officer, jur
 def test_refusal_needs_a_written_reason(verified_request, officer, reason):
     request, _ = verified_request()
     with pytest.raises(ApplicationError) as error:
-        request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=reason)
+        request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=reason)
     assert "reason" in error.value.details
     assert ErasureRequest.objects.get(pk=request.pk).status == "verified"
 
 
 def test_cannot_refuse_a_granted_request(verified_request, officer):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     with pytest.raises(Conflict):
-        request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+        request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
 
 
 def test_cannot_refuse_a_completed_request(verified_request, officer):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     request = complete(request)
     with pytest.raises(Conflict):
-        request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+        request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
 
 
 def test_cannot_refuse_twice(verified_request, officer):
     request, _ = verified_request()
-    request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+    request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
     with pytest.raises(Conflict):
-        request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+        request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
 
 
 # ---- extend ----
@@ -168,7 +168,9 @@ def test_cannot_refuse_twice(verified_request, officer):
 def test_gdpr_extension_by_two_months_tells_the_owner(verified_request, officer, django_capture_on_commit_callbacks):
     request, _ = verified_request()
     with django_capture_on_commit_callbacks(execute=True):
-        request = request_extend(request=request, officer=officer, reason="Many models are affected.", extension=2)
+        request = request_extend(
+            erasure_request=request, officer=officer, reason="Many models are affected.", extension=2
+        )
     assert request.due_on == deadlines.add_months(request.received_on, 3)
     assert request.original_due_on == deadlines.add_months(request.received_on, 1)
     assert request.extension_reason == "Many models are affected." and request.is_extended
@@ -179,15 +181,15 @@ def test_gdpr_extension_by_two_months_tells_the_owner(verified_request, officer,
 
 def test_ccpa_extension_defaults_to_45_days(verified_request, officer):
     request, _ = verified_request(jurisdiction="CCPA")
-    request = request_extend(request=request, officer=officer, reason="Many models are affected.")
+    request = request_extend(erasure_request=request, officer=officer, reason="Many models are affected.")
     assert request.due_on == request.received_on + timedelta(days=90)
 
 
 def test_cannot_extend_twice(verified_request, officer):
     request, _ = verified_request()
-    request_extend(request=request, officer=officer, reason="Many models are affected.", extension=1)
+    request_extend(erasure_request=request, officer=officer, reason="Many models are affected.", extension=1)
     with pytest.raises(Conflict) as error:
-        request_extend(request=request, officer=officer, reason="Still more models to go.", extension=1)
+        request_extend(erasure_request=request, officer=officer, reason="Still more models to go.", extension=1)
     assert error.value.code == "extension_not_allowed"
 
 
@@ -196,7 +198,7 @@ def test_cannot_extend_after_the_first_period(verified_request, officer):
     past = date.today() - timedelta(days=40)
     ErasureRequest.objects.filter(pk=request.pk).update(received_on=past, due_on=deadlines.add_months(past, 1))
     with pytest.raises(Conflict) as error:
-        request_extend(request=request, officer=officer, reason="Many models are affected.")
+        request_extend(erasure_request=request, officer=officer, reason="Many models are affected.")
     assert "window has passed" in error.value.message
 
 
@@ -204,22 +206,24 @@ def test_cannot_extend_after_the_first_period(verified_request, officer):
 def test_cannot_extend_beyond_the_maximum(verified_request, officer, jurisdiction, extension):
     request, _ = verified_request(jurisdiction=jurisdiction)
     with pytest.raises(ApplicationError) as error:
-        request_extend(request=request, officer=officer, reason="Many models are affected.", extension=extension)
+        request_extend(
+            erasure_request=request, officer=officer, reason="Many models are affected.", extension=extension
+        )
     assert "extension" in error.value.details
     assert not ErasureRequest.objects.get(pk=request.pk).is_extended
 
 
 def test_cannot_extend_a_closed_request(verified_request, officer):
     request, _ = verified_request()
-    request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+    request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
     with pytest.raises(Conflict):
-        request_extend(request=request, officer=officer, reason="Many models are affected.")
+        request_extend(erasure_request=request, officer=officer, reason="Many models are affected.")
 
 
 def test_extension_needs_a_reason(verified_request, officer):
     request, _ = verified_request()
     with pytest.raises(ApplicationError):
-        request_extend(request=request, officer=officer, reason="")
+        request_extend(erasure_request=request, officer=officer, reason="")
 
 
 # ---- reopen ----
@@ -227,30 +231,30 @@ def test_extension_needs_a_reason(verified_request, officer):
 
 def test_reopen_a_refused_request_returns_it_to_review(verified_request, officer):
     request, _ = verified_request()
-    request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
-    request = request_reopen(request=request, officer=officer, reason="The litigation hold was lifted.")
+    request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+    request = request_reopen(erasure_request=request, officer=officer, reason="The litigation hold was lifted.")
     assert request.status == "verified" and request.reopen_count == 1
     assert request.refusal_ground == "" and request.responded_at is None and request.retain_until is None
     assert last_action(request) == "request.reopened"
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
 
 
 def test_reopen_a_request_refused_for_identity_returns_it_to_verification(file_request, officer):
     request, _ = file_request()
     request_refuse(
-        request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered."
+        erasure_request=request, officer=officer, ground="identity_not_verified", reason="The code was never entered."
     )
-    request = request_reopen(request=request, officer=officer, reason="The owner called and asked again.")
+    request = request_reopen(erasure_request=request, officer=officer, reason="The owner called and asked again.")
     assert request.status == "submitted" and request.code_sends == 0
 
 
 def test_reopen_a_completed_request_allows_a_new_grant(verified_request, officer):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     request = complete(request)
-    request = request_reopen(request=request, officer=officer, reason="A model was missed in the lineage.")
+    request = request_reopen(erasure_request=request, officer=officer, reason="A model was missed in the lineage.")
     assert request.status == "verified"
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     assert len(granted_events()) == 2
 
 
@@ -259,14 +263,14 @@ def test_cannot_reopen_a_request_that_is_not_closed_by_a_decision(verified_reque
     request, _ = verified_request()
     ErasureRequest.objects.filter(pk=request.pk).update(status=state)
     with pytest.raises(Conflict):
-        request_reopen(request=request, officer=officer, reason="Reopen for whatever reason.")
+        request_reopen(erasure_request=request, officer=officer, reason="Reopen for whatever reason.")
 
 
 def test_reopen_needs_a_reason(verified_request, officer):
     request, _ = verified_request()
-    request_refuse(request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
+    request_refuse(erasure_request=request, officer=officer, ground="gdpr_legal_claims", reason=REASON)
     with pytest.raises(ApplicationError):
-        request_reopen(request=request, officer=officer, reason="")
+        request_reopen(erasure_request=request, officer=officer, reason="")
 
 
 # ---- events from the registry ----
@@ -274,7 +278,7 @@ def test_reopen_needs_a_reason(verified_request, officer):
 
 def test_completion_event_completes_the_request_once(verified_request, officer, django_capture_on_commit_callbacks):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     payload = {
         "request_id": str(request.id),
         "datasets": [{"dataset": "d1"}],
@@ -308,7 +312,7 @@ def test_completion_for_an_unknown_request_is_harmless():
 
 def test_progress_event_shows_on_the_owner_timeline(verified_request, officer):
     request, _ = verified_request()
-    request_grant(request=request, officer=officer)
+    request_grant(erasure_request=request, officer=officer)
     event = outbox_publish(
         topic="request.erasure_progress",
         payload={"request_id": str(request.id), "stage": "datasets_erased", "detail": {"datasets": 2}},
@@ -316,12 +320,12 @@ def test_progress_event_shows_on_the_owner_timeline(verified_request, officer):
     outbox_event_consume(event_id=event.id)
     request.refresh_from_db()
     assert request.progress_stage == "datasets_erased"
-    timeline = request_owner_view(request=request)["timeline"]
+    timeline = request_owner_view(erasure_request=request)["timeline"]
     assert timeline[-1]["label"] == "Progress" and timeline[-1]["detail"] == "Erased from our datasets"
 
 
 def test_the_owner_timeline_hides_internal_events(verified_request, officer):
     request, _ = verified_request()
-    request_extend(request=request, officer=officer, reason="Many models are affected.", extension=1)
-    labels = [entry["label"] for entry in request_owner_view(request=request)["timeline"]]
+    request_extend(erasure_request=request, officer=officer, reason="Many models are affected.", extension=1)
+    labels = [entry["label"] for entry in request_owner_view(erasure_request=request)["timeline"]]
     assert labels == ["Request received", "Receipt confirmed", "Identifier confirmed as yours", "Deadline extended"]

@@ -28,17 +28,19 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def _completion_event(request: ErasureRequest, transparency: dict) -> dict:
+def _completion_event(erasure_request: ErasureRequest, transparency: dict) -> dict:
     for entry in reversed(transparency["events"]):
         if entry["event"]["action"] == "request.completed":
             return {"leaf_index": entry["leaf_index"], "recorded_at": entry["event"]["occurred_at"]}
-    raise Conflict(f"request {request.reference} has no completion event in the audit log")
+    raise Conflict(f"request {erasure_request.reference} has no completion event in the audit log")
 
 
-def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, issued_at, transparency: dict) -> dict:
+def certificate_document(
+    *, erasure_request: ErasureRequest, certificate_id: uuid.UUID, issued_at, transparency: dict
+) -> dict:
     """`transparency`: the request's audit events with inclusion proofs and the signed tree head they lead to."""
-    completion = request.completion_record or {}
-    completed_on = timezone.localdate(request.completed_at)
+    completion = erasure_request.completion_record or {}
+    completed_on = timezone.localdate(erasure_request.completed_at)
     return {
         "kind": "certificate-of-erasure",
         "schema_version": 1,
@@ -46,23 +48,23 @@ def certificate_document(*, request: ErasureRequest, certificate_id: uuid.UUID, 
         "issued_at": _iso(issued_at),
         "issuer": {"name": settings.EVIDENCE_ISSUER_NAME, "key_id": evidence_key_id()},
         "request": {
-            "reference": request.reference,
-            "subject_key": request.subject_key,
-            "jurisdiction": request.jurisdiction,
-            "channel": request.channel,
-            "scope": {"type": request.scope_type, "record_ids": list(request.record_ids or [])},
-            "received_at": _iso(request.received_at),
-            "identity_verified_at": _iso(request.identity_verified_at),
-            "granted_at": _iso(request.granted_at),
-            "decided_by": request.decided_by,
-            "completed_at": _iso(request.completed_at),
-            "due_on": request.due_on.isoformat(),
-            "extended": request.extended_at is not None,
-            "deadline_met": completed_on <= request.due_on,
+            "reference": erasure_request.reference,
+            "subject_key": erasure_request.subject_key,
+            "jurisdiction": erasure_request.jurisdiction,
+            "channel": erasure_request.channel,
+            "scope": {"type": erasure_request.scope_type, "record_ids": list(erasure_request.record_ids or [])},
+            "received_at": _iso(erasure_request.received_at),
+            "identity_verified_at": _iso(erasure_request.identity_verified_at),
+            "granted_at": _iso(erasure_request.granted_at),
+            "decided_by": erasure_request.decided_by,
+            "completed_at": _iso(erasure_request.completed_at),
+            "due_on": erasure_request.due_on.isoformat(),
+            "extended": erasure_request.extended_at is not None,
+            "deadline_met": completed_on <= erasure_request.due_on,
         },
         "datasets": completion.get("datasets", []),
         "models": completion.get("models", []),
-        "audit_chain_head": _completion_event(request, transparency),
+        "audit_chain_head": _completion_event(erasure_request, transparency),
         "transparency": transparency,
     }
 
@@ -155,37 +157,37 @@ def certificate_pdf(document: dict) -> bytes:
     )
 
 
-def certificate_issue(*, request: ErasureRequest) -> Certificate:
+def certificate_issue(*, erasure_request: ErasureRequest) -> Certificate:
     """Sign and store the certificate of a completed request. Idempotent per request."""
     with transaction.atomic():
-        request = ErasureRequest.objects.select_for_update().get(pk=request.pk)
-        existing = Certificate.objects.filter(request=request).first()
+        erasure_request = ErasureRequest.objects.select_for_update().get(pk=erasure_request.pk)
+        existing = Certificate.objects.filter(request=erasure_request).first()
         if existing is not None:
             return existing
-        if request.status != RequestStatus.COMPLETED:
+        if erasure_request.status != RequestStatus.COMPLETED:
             raise Conflict(
-                f"request {request.reference} is {request.status}: only completed requests get a certificate"
+                f"request {erasure_request.reference} is {erasure_request.status}: only completed requests get a certificate"
             )
         # A deterministic id makes a retried issuance overwrite the same objects, not add orphans.
-        certificate_id = uuid.uuid5(CERTIFICATE_NAMESPACE, str(request.pk))
+        certificate_id = uuid.uuid5(CERTIFICATE_NAMESPACE, str(erasure_request.pk))
         issued_at = timezone.now()
         # Waits for the request's events to be in a signed tree head (folding them itself).
-        transparency = audit_log_proofs_for(entity_type="erasure_request", entity_id=request.pk)
+        transparency = audit_log_proofs_for(entity_type="erasure_request", entity_id=erasure_request.pk)
         document = certificate_document(
-            request=request,
+            erasure_request=erasure_request,
             certificate_id=certificate_id,
             issued_at=issued_at,
             transparency=transparency,
         )
         signed = sign_document(document, evidence_signing_key())
         store = platform_object_store()
-        base = f"certificates/{request.reference}/{certificate_id}"
+        base = f"certificates/{erasure_request.reference}/{certificate_id}"
         # Objects first, row after: the row (and the announcement) only exist once the files do.
         store.put_bytes(f"{base}.json", signed)
         store.put_bytes(f"{base}.pdf", certificate_pdf(document))
         certificate = Certificate.objects.create(
             id=certificate_id,
-            request=request,
+            request=erasure_request,
             issued_at=issued_at,
             key_id=document["issuer"]["key_id"],
             document_sha256=hashlib.sha256(canonical_json(document)).hexdigest(),
@@ -197,12 +199,12 @@ def certificate_issue(*, request: ErasureRequest) -> Certificate:
             actor="system:evidence",
             action="certificate.issued",
             entity_type="erasure_request",
-            entity_id=request.pk,
+            entity_id=erasure_request.pk,
             data={"certificate_id": str(certificate_id), "file_sha256": certificate.file_sha256},
         )
         outbox_publish(
             topic=topics.CERTIFICATE_ISSUED,
-            payload={"request_id": str(request.pk), "certificate_id": str(certificate_id)},
+            payload={"request_id": str(erasure_request.pk), "certificate_id": str(certificate_id)},
         )
     return certificate
 

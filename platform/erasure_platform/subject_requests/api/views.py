@@ -58,7 +58,7 @@ def staff_detail(request) -> dict:
             "data": e["data"],
             "hash": e["hash"],
         }
-        for e in selectors.request_timeline(request=request, for_owner=False)
+        for e in selectors.request_timeline(erasure_request=request, for_owner=False)
     ]
     return s.RequestStaffDetailSerializer(data).data
 
@@ -118,7 +118,7 @@ class RequestOwnerStatusApi(OwnerApi):
     )
     def get(self, request, token: str):
         erasure_request = selectors.request_get_by_token(token=token)
-        view = selectors.request_owner_view(request=erasure_request)
+        view = selectors.request_owner_view(erasure_request=erasure_request)
         response = Response(s.RequestOwnerStatusSerializer(view).data)
         response["Cache-Control"] = "no-store"
         return response
@@ -139,9 +139,11 @@ class RequestVerifyApi(OwnerApi):
         serializer = s.VerifyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         erasure_request = services.request_verify_identity(
-            request=erasure_request, code=serializer.validated_data["code"]
+            erasure_request=erasure_request, code=serializer.validated_data["code"]
         )
-        return Response(s.RequestOwnerStatusSerializer(selectors.request_owner_view(request=erasure_request)).data)
+        return Response(
+            s.RequestOwnerStatusSerializer(selectors.request_owner_view(erasure_request=erasure_request)).data
+        )
 
 
 class RequestResendCodeApi(OwnerApi):
@@ -156,7 +158,7 @@ class RequestResendCodeApi(OwnerApi):
     )
     def post(self, request, token: str):
         erasure_request = selectors.request_get_by_token(token=token)
-        services.request_resend_code(request=erasure_request, link_base=link_base(request), token=token)
+        services.request_resend_code(erasure_request=erasure_request, link_base=link_base(request), token=token)
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -269,7 +271,7 @@ class RequestGrantApi(_OfficerActionApi):
         return super().post(request, request_id)
 
     def perform(self, request, erasure_request, data):
-        return services.request_grant(request=erasure_request, officer=request.user, reason=data["reason"])
+        return services.request_grant(erasure_request=erasure_request, officer=request.user, reason=data["reason"])
 
 
 class RequestRefuseApi(_OfficerActionApi):
@@ -281,7 +283,7 @@ class RequestRefuseApi(_OfficerActionApi):
 
     def perform(self, request, erasure_request, data):
         return services.request_refuse(
-            request=erasure_request, officer=request.user, ground=data["ground"], reason=data["reason"]
+            erasure_request=erasure_request, officer=request.user, ground=data["ground"], reason=data["reason"]
         )
 
 
@@ -294,7 +296,10 @@ class RequestExtendApi(_OfficerActionApi):
 
     def perform(self, request, erasure_request, data):
         return services.request_extend(
-            request=erasure_request, officer=request.user, reason=data["reason"], extension=data.get("extension")
+            erasure_request=erasure_request,
+            officer=request.user,
+            reason=data["reason"],
+            extension=data.get("extension"),
         )
 
 
@@ -306,7 +311,7 @@ class RequestReopenApi(_OfficerActionApi):
         return super().post(request, request_id)
 
     def perform(self, request, erasure_request, data):
-        return services.request_reopen(request=erasure_request, officer=request.user, reason=data["reason"])
+        return services.request_reopen(erasure_request=erasure_request, officer=request.user, reason=data["reason"])
 
 
 class RequestPurgeContactApi(APIView):
@@ -321,7 +326,9 @@ class RequestPurgeContactApi(APIView):
     )
     def post(self, request, request_id):
         erasure_request = selectors.request_get(request_id=request_id)
-        erasure_request = services.request_purge_contact(request=erasure_request, actor=f"user:{request.user.username}")
+        erasure_request = services.request_purge_contact(
+            erasure_request=erasure_request, actor=f"user:{request.user.username}"
+        )
         return Response(staff_detail(erasure_request))
 
 

@@ -54,8 +54,8 @@ def request_subject_key(identifier: str) -> str:
     return engine_subject_key(identifier, settings.SUBJECT_KEY_SECRET)
 
 
-def owner_actor(request: ErasureRequest) -> str:
-    return f"owner:{request.reference}"
+def owner_actor(erasure_request: ErasureRequest) -> str:
+    return f"owner:{erasure_request.reference}"
 
 
 def status_path(token: str) -> str:
@@ -113,13 +113,13 @@ def _clean_record_ids(scope_type: str, record_ids) -> list[str]:
     return cleaned
 
 
-def _issue_code(request: ErasureRequest, now) -> str:
+def _issue_code(erasure_request: ErasureRequest, now) -> str:
     code = f"{secrets.randbelow(10**6):06d}"
-    request.code_hash = code_hash(request_id=request.id, code=code)
-    request.code_expires_at = now + timedelta(minutes=CODE_TTL_MINUTES)
-    request.code_attempts = 0
-    request.code_sends += 1
-    request.code_last_sent_at = now
+    erasure_request.code_hash = code_hash(request_id=erasure_request.id, code=code)
+    erasure_request.code_expires_at = now + timedelta(minutes=CODE_TTL_MINUTES)
+    erasure_request.code_attempts = 0
+    erasure_request.code_sends += 1
+    erasure_request.code_last_sent_at = now
     return code
 
 
@@ -267,7 +267,7 @@ def _request_create(
         audit_record_many(events)
         queue_emails(
             owner_message(
-                request=request,
+                erasure_request=request,
                 subject="We received your erasure request",
                 body=(
                     f"We received your request {request.reference} on {plain_date(received_on)}.\n"
@@ -281,7 +281,7 @@ def _request_create(
         audit_record_many(events)
         queue_emails(
             owner_message(
-                request=request,
+                erasure_request=request,
                 subject="We received your erasure request",
                 body=(
                     f"We received your request {request.reference} on {plain_date(received_on)}.\n"
@@ -291,47 +291,50 @@ def _request_create(
                 ),
             ),
             verification_code_message(
-                request=request, code=code, verify_url=f"{link_base}{verify_path(token)}", minutes=CODE_TTL_MINUTES
+                erasure_request=request,
+                code=code,
+                verify_url=f"{link_base}{verify_path(token)}",
+                minutes=CODE_TTL_MINUTES,
             ),
         )
     return request, token
 
 
-def _locked(request: ErasureRequest) -> ErasureRequest:
-    return ErasureRequest.objects.select_for_update().get(pk=request.pk)
+def _locked(erasure_request: ErasureRequest) -> ErasureRequest:
+    return ErasureRequest.objects.select_for_update().get(pk=erasure_request.pk)
 
 
-def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureRequest:
+def request_verify_identity(*, erasure_request: ErasureRequest, code: str) -> ErasureRequest:
     """Check the one-time code. A wrong code counts against the attempt limit (and that count commits)."""
     code = (code or "").strip()
     error: ApplicationError | None = None
     with transaction.atomic():
-        request = _locked(request)
-        if request.status != RequestStatus.SUBMITTED or request.identity_verified_at is not None:
+        erasure_request = _locked(erasure_request)
+        if erasure_request.status != RequestStatus.SUBMITTED or erasure_request.identity_verified_at is not None:
             raise Conflict(
                 "this request does not need (or no longer accepts) identity verification",
                 code="not_awaiting_verification",
             )
-        if not request.code_hash:
+        if not erasure_request.code_hash:
             raise Conflict("no code is active for this request; ask for a new one", code="no_active_code")
-        if request.code_attempts >= CODE_MAX_ATTEMPTS:
+        if erasure_request.code_attempts >= CODE_MAX_ATTEMPTS:
             raise ApplicationError(
                 "too many wrong codes; ask for a new code", code="code_attempts_exhausted", status=429
             )
-        if request.code_expires_at is None or timezone.now() > request.code_expires_at:
+        if erasure_request.code_expires_at is None or timezone.now() > erasure_request.code_expires_at:
             raise ApplicationError("this code has expired; ask for a new code", code="code_expired", status=400)
         if not (len(code) == 6 and code.isdigit()) or not constant_time_equal(
-            code_hash(request_id=request.id, code=code), request.code_hash
+            code_hash(request_id=erasure_request.id, code=code), erasure_request.code_hash
         ):
-            request.code_attempts += 1
-            request.save(update_fields=["code_attempts", "updated_at"])
-            left = CODE_MAX_ATTEMPTS - request.code_attempts
+            erasure_request.code_attempts += 1
+            erasure_request.save(update_fields=["code_attempts", "updated_at"])
+            left = CODE_MAX_ATTEMPTS - erasure_request.code_attempts
             audit_record(
-                actor=owner_actor(request),
+                actor=owner_actor(erasure_request),
                 action="request.identity_code_rejected",
                 entity_type=ENTITY,
-                entity_id=request.id,
-                data={"attempts": request.code_attempts},
+                entity_id=erasure_request.id,
+                data={"attempts": erasure_request.code_attempts},
             )
             error = ApplicationError(
                 f"that code is not right; {left} attempt{'s' if left != 1 else ''} left"
@@ -342,38 +345,42 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
             )
         else:
             now = timezone.now()
-            request.identity_verified_at = now
-            request.code_hash = ""
-            request.code_expires_at = None
+            erasure_request.identity_verified_at = now
+            erasure_request.code_hash = ""
+            erasure_request.code_expires_at = None
             earlier = (
                 ErasureRequest.objects.select_for_update()
-                .filter(subject_key=request.subject_key, status__in=OPEN_STATUSES, identity_verified_at__isnull=False)
-                .exclude(pk=request.pk)
+                .filter(
+                    subject_key=erasure_request.subject_key,
+                    status__in=OPEN_STATUSES,
+                    identity_verified_at__isnull=False,
+                )
+                .exclude(pk=erasure_request.pk)
                 .order_by("received_at")
                 .first()
             )
             audit_record(
-                actor=owner_actor(request),
+                actor=owner_actor(erasure_request),
                 action="request.identity_verified",
                 entity_type=ENTITY,
-                entity_id=request.id,
+                entity_id=erasure_request.id,
                 data={},
             )
             if earlier is not None:
-                request.status = RequestStatus.DUPLICATE
-                request.duplicate_of = earlier
-                request.response_nature = ResponseNature.DUPLICATE
-                request.responded_at = now
-                request.retain_until = deadlines.retain_until(timezone.localdate(now))
+                erasure_request.status = RequestStatus.DUPLICATE
+                erasure_request.duplicate_of = earlier
+                erasure_request.response_nature = ResponseNature.DUPLICATE
+                erasure_request.responded_at = now
+                erasure_request.retain_until = deadlines.retain_until(timezone.localdate(now))
                 audit_record(
                     actor="system",
                     action="request.marked_duplicate",
                     entity_type=ENTITY,
-                    entity_id=request.id,
+                    entity_id=erasure_request.id,
                     data={"duplicate_of": str(earlier.id), "duplicate_of_reference": earlier.reference},
                 )
                 notify_owner(
-                    request=request,
+                    erasure_request=erasure_request,
                     subject="Your request joins an earlier one",
                     body=(
                         f"Thank you for confirming your identifier. An earlier request for it ({earlier.reference}) "
@@ -381,74 +388,81 @@ def request_verify_identity(*, request: ErasureRequest, code: str) -> ErasureReq
                     ),
                 )
             else:
-                request.status = RequestStatus.VERIFIED
+                erasure_request.status = RequestStatus.VERIFIED
                 notify_owner(
-                    request=request,
+                    erasure_request=erasure_request,
                     subject="Identifier confirmed",
                     body=(
                         "Thank you: the identifier is confirmed as yours. A compliance officer now reviews "
-                        f"your request; we will answer by {plain_date(request.due_on)}."
+                        f"your request; we will answer by {plain_date(erasure_request.due_on)}."
                     ),
                 )
-            request.save()
+            erasure_request.save()
     if error is not None:
         raise error
-    return request
+    return erasure_request
 
 
 @transaction.atomic
-def request_resend_code(*, request: ErasureRequest, link_base: str = "", token: str = "") -> ErasureRequest:
+def request_resend_code(*, erasure_request: ErasureRequest, link_base: str = "", token: str = "") -> ErasureRequest:
     """Send a fresh code (the old one stops working). Limited in number and frequency."""
-    request = _locked(request)
-    if request.status != RequestStatus.SUBMITTED or request.identity_verified_at is not None:
+    erasure_request = _locked(erasure_request)
+    if erasure_request.status != RequestStatus.SUBMITTED or erasure_request.identity_verified_at is not None:
         raise Conflict("this request does not need identity verification any more", code="not_awaiting_verification")
-    if request.contact_purged_at is not None:
+    if erasure_request.contact_purged_at is not None:
         raise Conflict("the address for this request has been purged", code="contact_purged")
     now = timezone.now()
-    if request.code_sends >= CODE_MAX_SENDS:
+    if erasure_request.code_sends >= CODE_MAX_SENDS:
         raise ApplicationError(
             "no more codes can be sent for this request; please file a new one or contact us",
             code="code_sends_exhausted",
             status=429,
         )
-    if request.code_last_sent_at and (now - request.code_last_sent_at).total_seconds() < CODE_RESEND_INTERVAL_SECONDS:
-        wait = CODE_RESEND_INTERVAL_SECONDS - int((now - request.code_last_sent_at).total_seconds())
+    if (
+        erasure_request.code_last_sent_at
+        and (now - erasure_request.code_last_sent_at).total_seconds() < CODE_RESEND_INTERVAL_SECONDS
+    ):
+        wait = CODE_RESEND_INTERVAL_SECONDS - int((now - erasure_request.code_last_sent_at).total_seconds())
         raise ApplicationError(
             f"a code was just sent; wait {wait} seconds before asking for another",
             code="code_resend_too_soon",
             status=429,
             details={"retry_after_seconds": wait},
         )
-    code = _issue_code(request, now)
-    request.save()
+    code = _issue_code(erasure_request, now)
+    erasure_request.save()
     audit_record(
-        actor=owner_actor(request),
+        actor=owner_actor(erasure_request),
         action="request.identity_code_resent",
         entity_type=ENTITY,
-        entity_id=request.id,
-        data={"sends": request.code_sends},
+        entity_id=erasure_request.id,
+        data={"sends": erasure_request.code_sends},
     )
     verify_url = f"{link_base}{verify_path(token)}" if token else ""
-    notify_verification_code(request=request, code=code, verify_url=verify_url, minutes=CODE_TTL_MINUTES)
-    return request
+    notify_verification_code(
+        erasure_request=erasure_request, code=code, verify_url=verify_url, minutes=CODE_TTL_MINUTES
+    )
+    return erasure_request
 
 
 @transaction.atomic
-def request_purge_contact(*, request: ErasureRequest, actor: str) -> ErasureRequest:
+def request_purge_contact(*, erasure_request: ErasureRequest, actor: str) -> ErasureRequest:
     """Erase the owner's contact details once the request is closed (the request record stays)."""
-    request = _locked(request)
-    if request.status not in CLOSED_STATUSES:
+    erasure_request = _locked(erasure_request)
+    if erasure_request.status not in CLOSED_STATUSES:
         raise Conflict(
-            f"request {request.reference} is still open ({request.status}); its contact details are still needed",
+            f"request {erasure_request.reference} is still open ({erasure_request.status}); its contact details are still needed",
             code="request_open",
         )
-    if request.contact_purged_at is not None:
-        raise Conflict(f"contact details of {request.reference} were already purged", code="already_purged")
-    request.contact_email_encrypted = ""
-    request.verification_address_encrypted = ""
-    request.message_encrypted = ""
-    request.code_hash = ""
-    request.contact_purged_at = timezone.now()
-    request.save()
-    audit_record(actor=actor, action="request.contact_purged", entity_type=ENTITY, entity_id=request.id, data={})
-    return request
+    if erasure_request.contact_purged_at is not None:
+        raise Conflict(f"contact details of {erasure_request.reference} were already purged", code="already_purged")
+    erasure_request.contact_email_encrypted = ""
+    erasure_request.verification_address_encrypted = ""
+    erasure_request.message_encrypted = ""
+    erasure_request.code_hash = ""
+    erasure_request.contact_purged_at = timezone.now()
+    erasure_request.save()
+    audit_record(
+        actor=actor, action="request.contact_purged", entity_type=ENTITY, entity_id=erasure_request.id, data={}
+    )
+    return erasure_request

@@ -32,29 +32,31 @@ def plain_date(day) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
 
-def _email(request: ErasureRequest, recipient: str, subject: str, body: str) -> tuple[str, dict] | None:
+def _email(erasure_request: ErasureRequest, recipient: str, subject: str, body: str) -> tuple[str, dict] | None:
     """The outbox event of one e-mail, or None when its address was purged."""
-    if not getattr(request, RECIPIENTS[recipient]):
-        logger.info("request %s: no %s address (purged?); e-mail %r not queued", request.reference, recipient, subject)
+    if not getattr(erasure_request, RECIPIENTS[recipient]):
+        logger.info(
+            "request %s: no %s address (purged?); e-mail %r not queued", erasure_request.reference, recipient, subject
+        )
         return None
     return (
         topics.OWNER_EMAIL,
         {
-            "request_id": str(request.id),
+            "request_id": str(erasure_request.id),
             "recipient": recipient,
-            "subject": f"[{request.reference}] {subject}",
+            "subject": f"[{erasure_request.reference}] {subject}",
             "body_encrypted": encrypt_text(body + SIGNATURE),
         },
     )
 
 
-def owner_message(*, request: ErasureRequest, subject: str, body: str) -> tuple[str, dict] | None:
+def owner_message(*, erasure_request: ErasureRequest, subject: str, body: str) -> tuple[str, dict] | None:
     """An e-mail to the owner's contact address (None if purged), for queue_emails."""
-    return _email(request, "contact", subject, body)
+    return _email(erasure_request, "contact", subject, body)
 
 
 def verification_code_message(
-    *, request: ErasureRequest, code: str, verify_url: str, minutes: int
+    *, erasure_request: ErasureRequest, code: str, verify_url: str, minutes: int
 ) -> tuple[str, dict] | None:
     """The one-time code, to the identifier's own address (proof of control), for queue_emails."""
     body = (
@@ -63,7 +65,7 @@ def verification_code_message(
         "this identifier is yours. If you did not ask us to erase your data, ignore this message: "
         "nothing happens without this code."
     )
-    return _email(request, "identifier", "Your verification code", body)
+    return _email(erasure_request, "identifier", "Your verification code", body)
 
 
 def queue_emails(*messages: tuple[str, dict] | None) -> None:
@@ -75,14 +77,16 @@ def queue_emails(*messages: tuple[str, dict] | None) -> None:
         outbox_publish_many(events)
 
 
-def notify_owner(*, request: ErasureRequest, subject: str, body: str) -> None:
+def notify_owner(*, erasure_request: ErasureRequest, subject: str, body: str) -> None:
     """Write to the owner's contact address (if not purged)."""
-    queue_emails(owner_message(request=request, subject=subject, body=body))
+    queue_emails(owner_message(erasure_request=erasure_request, subject=subject, body=body))
 
 
-def notify_verification_code(*, request: ErasureRequest, code: str, verify_url: str, minutes: int) -> None:
+def notify_verification_code(*, erasure_request: ErasureRequest, code: str, verify_url: str, minutes: int) -> None:
     """Send the one-time code to the identifier's own address (proof of control)."""
-    queue_emails(verification_code_message(request=request, code=code, verify_url=verify_url, minutes=minutes))
+    queue_emails(
+        verification_code_message(erasure_request=erasure_request, code=code, verify_url=verify_url, minutes=minutes)
+    )
 
 
 def owner_email_deliver(*, event_id, payload: dict) -> bool:

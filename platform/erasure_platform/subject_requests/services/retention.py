@@ -34,6 +34,6 @@ def requests_purge_expired_contacts(*, now=None, batch_size: int = 200) -> int:
             # Re-checked under the lock: another dispatcher may have purged it, or it was reopened.
             if request is None or request.contact_purged_at is not None or request.status not in CLOSED_STATUSES:
                 continue
-            request_purge_contact(request=request, actor=RETENTION_ACTOR)
+            request_purge_contact(erasure_request=request, actor=RETENTION_ACTOR)
             purged += 1
     return purged

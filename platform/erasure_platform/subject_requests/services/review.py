@@ -50,211 +50,214 @@ def _reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
-def _locked(request: ErasureRequest) -> ErasureRequest:
-    return ErasureRequest.objects.select_for_update().get(pk=request.pk)
+def _locked(erasure_request: ErasureRequest) -> ErasureRequest:
+    return ErasureRequest.objects.select_for_update().get(pk=erasure_request.pk)
 
 
-def deadline_at(request: ErasureRequest) -> datetime:
+def deadline_at(erasure_request: ErasureRequest) -> datetime:
     """The end of the due day, in UTC."""
-    return datetime.combine(request.due_on, time(23, 59, 59), tzinfo=UTC)
+    return datetime.combine(erasure_request.due_on, time(23, 59, 59), tzinfo=UTC)
 
 
-def granted_payload(request: ErasureRequest) -> dict:
+def granted_payload(erasure_request: ErasureRequest) -> dict:
     scope = (
         {"type": "all"}
-        if request.scope_type == ScopeType.ALL
-        else {"type": "records", "record_ids": list(request.record_ids)}
+        if erasure_request.scope_type == ScopeType.ALL
+        else {"type": "records", "record_ids": list(erasure_request.record_ids)}
     )
     return {
-        "request_id": str(request.id),
-        "subject_key": request.subject_key,
+        "request_id": str(erasure_request.id),
+        "subject_key": erasure_request.subject_key,
         "scope": scope,
-        "deadline_at": deadline_at(request).isoformat(),
+        "deadline_at": deadline_at(erasure_request).isoformat(),
     }
 
 
 @transaction.atomic
-def request_grant(*, request: ErasureRequest, officer, reason: str = "") -> ErasureRequest:
+def request_grant(*, erasure_request: ErasureRequest, officer, reason: str = "") -> ErasureRequest:
     """Accept the request: erasure starts (the registry consumes request.granted)."""
-    request = _locked(request)
-    if request.status == RequestStatus.SUBMITTED:
+    erasure_request = _locked(erasure_request)
+    if erasure_request.status == RequestStatus.SUBMITTED:
         raise Conflict(
-            f"request {request.reference} cannot be granted before the owner has verified the identifier",
+            f"request {erasure_request.reference} cannot be granted before the owner has verified the identifier",
             code="identity_not_verified",
         )
-    if request.status != RequestStatus.VERIFIED:
+    if erasure_request.status != RequestStatus.VERIFIED:
         raise Conflict(
-            f"request {request.reference} is {request.status}; only a verified request awaiting review can be granted",
+            f"request {erasure_request.reference} is {erasure_request.status}; only a verified request awaiting review can be granted",
             code="invalid_transition",
         )
     now = timezone.now()
-    request.status = RequestStatus.GRANTED
-    request.granted_at = now
-    request.decided_by = officer.username
-    request.progress_stage = ""
-    request.save()
+    erasure_request.status = RequestStatus.GRANTED
+    erasure_request.granted_at = now
+    erasure_request.decided_by = officer.username
+    erasure_request.progress_stage = ""
+    erasure_request.save()
     reason = (reason or "").strip()[:MAX_REASON_CHARS]
     audit_record(
         actor=officer_actor(officer),
         action="request.granted",
         entity_type=ENTITY,
-        entity_id=request.id,
-        data={"reason": reason, "due_on": request.due_on.isoformat()},
+        entity_id=erasure_request.id,
+        data={"reason": reason, "due_on": erasure_request.due_on.isoformat()},
     )
-    outbox_publish(topic=topics.REQUEST_GRANTED, payload=granted_payload(request))
+    outbox_publish(topic=topics.REQUEST_GRANTED, payload=granted_payload(erasure_request))
     notify_owner(
-        request=request,
+        erasure_request=erasure_request,
         subject="Your erasure request is granted",
         body=(
-            f"Your request {request.reference} is granted. We are erasing your data from our datasets and then "
-            f"from every model trained on it; we will tell you when it is done (by {plain_date(request.due_on)})."
+            f"Your request {erasure_request.reference} is granted. We are erasing your data from our datasets and then "
+            f"from every model trained on it; we will tell you when it is done (by {plain_date(erasure_request.due_on)})."
         ),
     )
-    return request
+    return erasure_request
 
 
 @transaction.atomic
-def request_refuse(*, request: ErasureRequest, officer, ground: str, reason: str) -> ErasureRequest:
+def request_refuse(*, erasure_request: ErasureRequest, officer, ground: str, reason: str) -> ErasureRequest:
     """Refuse on a listed ground with a written reason the owner reads."""
-    request = _locked(request)
-    allowed = grounds_for(request.jurisdiction)
+    erasure_request = _locked(erasure_request)
+    allowed = grounds_for(erasure_request.jurisdiction)
     if ground not in allowed:
         raise ApplicationError(
-            f"{ground!r} is not a ground for refusing a {request.jurisdiction} request",
+            f"{ground!r} is not a ground for refusing a {erasure_request.jurisdiction} request",
             code="validation_error",
             details={"ground": [f"choose one of: {', '.join(allowed)}"]},
         )
     reason = _reason(reason)
-    if request.status == RequestStatus.GRANTED:
+    if erasure_request.status == RequestStatus.GRANTED:
         raise Conflict(
-            f"request {request.reference} is granted and its erasure is under way; it can no longer be refused",
+            f"request {erasure_request.reference} is granted and its erasure is under way; it can no longer be refused",
             code="invalid_transition",
         )
-    if request.status not in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
+    if erasure_request.status not in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
         raise Conflict(
-            f"request {request.reference} is {request.status}; it cannot be refused", code="invalid_transition"
+            f"request {erasure_request.reference} is {erasure_request.status}; it cannot be refused",
+            code="invalid_transition",
         )
     now = timezone.now()
-    request.status = RequestStatus.REFUSED
-    request.refusal_ground = ground
-    request.refusal_reason = reason
-    request.decided_by = officer.username
-    request.responded_at = now
-    request.response_nature = ResponseNature.DENIED
-    request.retain_until = deadlines.retain_until(timezone.localdate(now))
-    request.code_hash = ""
-    request.save()
+    erasure_request.status = RequestStatus.REFUSED
+    erasure_request.refusal_ground = ground
+    erasure_request.refusal_reason = reason
+    erasure_request.decided_by = officer.username
+    erasure_request.responded_at = now
+    erasure_request.response_nature = ResponseNature.DENIED
+    erasure_request.retain_until = deadlines.retain_until(timezone.localdate(now))
+    erasure_request.code_hash = ""
+    erasure_request.save()
     audit_record(
         actor=officer_actor(officer),
         action="request.refused",
         entity_type=ENTITY,
-        entity_id=request.id,
+        entity_id=erasure_request.id,
         data={"ground": ground, "reason": reason},
     )
     notify_owner(
-        request=request,
+        erasure_request=erasure_request,
         subject="Your erasure request is refused",
         body=(
-            f"We have refused your request {request.reference}.\n"
-            f"Ground: {ground_label(request.jurisdiction, ground)}\n"
+            f"We have refused your request {erasure_request.reference}.\n"
+            f"Ground: {ground_label(erasure_request.jurisdiction, ground)}\n"
             f"Reason: {reason}\n\n"
             "You may complain to a supervisory authority or seek a judicial remedy."
         ),
     )
-    return request
+    return erasure_request
 
 
 @transaction.atomic
-def request_extend(*, request: ErasureRequest, officer, reason: str, extension: int | None = None) -> ErasureRequest:
+def request_extend(
+    *, erasure_request: ErasureRequest, officer, reason: str, extension: int | None = None
+) -> ErasureRequest:
     """Extend the deadline once (GDPR: 1–2 months; CCPA: up to 45 days), telling the owner why."""
-    request = _locked(request)
+    erasure_request = _locked(erasure_request)
     reason = _reason(reason)
-    if not request.is_open:
+    if not erasure_request.is_open:
         raise Conflict(
-            f"request {request.reference} is {request.status}; only an open request can be extended",
+            f"request {erasure_request.reference} is {erasure_request.status}; only an open request can be extended",
             code="invalid_transition",
         )
     refusal = deadlines.extension_refusal(
-        jurisdiction=request.jurisdiction,
-        received_on=request.received_on,
+        jurisdiction=erasure_request.jurisdiction,
+        received_on=erasure_request.received_on,
         today=timezone.localdate(),
-        already_extended=request.is_extended,
+        already_extended=erasure_request.is_extended,
     )
     if refusal:
         raise Conflict(refusal, code="extension_not_allowed")
     if extension is None:
-        extension = deadlines.max_extension(request.jurisdiction)
+        extension = deadlines.max_extension(erasure_request.jurisdiction)
     try:
-        new_due = deadlines.extended_due(request.jurisdiction, request.received_on, extension)
+        new_due = deadlines.extended_due(erasure_request.jurisdiction, erasure_request.received_on, extension)
     except deadlines.DeadlineError as error:
         raise ApplicationError(str(error), code="validation_error", details={"extension": [str(error)]}) from None
-    previous = request.due_on
-    request.due_on = new_due
-    request.extended_at = timezone.now()
-    request.extension_reason = reason
-    request.save()
+    previous = erasure_request.due_on
+    erasure_request.due_on = new_due
+    erasure_request.extended_at = timezone.now()
+    erasure_request.extension_reason = reason
+    erasure_request.save()
     audit_record(
         actor=officer_actor(officer),
         action="request.extended",
         entity_type=ENTITY,
-        entity_id=request.id,
+        entity_id=erasure_request.id,
         data={
             "reason": reason,
             "previous_due_on": previous.isoformat(),
             "due_on": new_due.isoformat(),
             "extension": extension,
-            "unit": deadlines.extension_unit(request.jurisdiction),
+            "unit": deadlines.extension_unit(erasure_request.jurisdiction),
         },
     )
     notify_owner(
-        request=request,
+        erasure_request=erasure_request,
         subject="We need more time for your request",
         body=(
-            f"We have extended the deadline for your request {request.reference} from {plain_date(previous)} "
+            f"We have extended the deadline for your request {erasure_request.reference} from {plain_date(previous)} "
             f"to {plain_date(new_due)}.\nWhy: {reason}"
         ),
     )
-    return request
+    return erasure_request
 
 
 @transaction.atomic
-def request_reopen(*, request: ErasureRequest, officer, reason: str) -> ErasureRequest:
+def request_reopen(*, erasure_request: ErasureRequest, officer, reason: str) -> ErasureRequest:
     """Reopen a refused or completed request: it returns to review (or to identity verification)."""
-    request = _locked(request)
+    erasure_request = _locked(erasure_request)
     reason = _reason(reason)
-    if request.status not in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
+    if erasure_request.status not in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
         raise Conflict(
-            f"request {request.reference} is {request.status}; only a refused or completed request can be reopened",
+            f"request {erasure_request.reference} is {erasure_request.status}; only a refused or completed request can be reopened",
             code="invalid_transition",
         )
-    previous = request.status
-    request.status = RequestStatus.VERIFIED if request.identity_verified_at else RequestStatus.SUBMITTED
-    request.reopen_count += 1
-    request.last_reopen_reason = reason
-    request.refusal_ground = ""
-    request.refusal_reason = ""
-    request.responded_at = None
-    request.response_nature = ""
-    request.retain_until = None
-    request.completed_at = None
-    request.progress_stage = ""
-    if request.status == RequestStatus.SUBMITTED:
-        request.code_sends = 0  # the owner may ask for fresh codes again
-        request.code_attempts = 0
-    request.save()
+    previous = erasure_request.status
+    erasure_request.status = RequestStatus.VERIFIED if erasure_request.identity_verified_at else RequestStatus.SUBMITTED
+    erasure_request.reopen_count += 1
+    erasure_request.last_reopen_reason = reason
+    erasure_request.refusal_ground = ""
+    erasure_request.refusal_reason = ""
+    erasure_request.responded_at = None
+    erasure_request.response_nature = ""
+    erasure_request.retain_until = None
+    erasure_request.completed_at = None
+    erasure_request.progress_stage = ""
+    if erasure_request.status == RequestStatus.SUBMITTED:
+        erasure_request.code_sends = 0  # the owner may ask for fresh codes again
+        erasure_request.code_attempts = 0
+    erasure_request.save()
     audit_record(
         actor=officer_actor(officer),
         action="request.reopened",
         entity_type=ENTITY,
-        entity_id=request.id,
-        data={"reason": reason, "previous_status": previous, "status": request.status},
+        entity_id=erasure_request.id,
+        data={"reason": reason, "previous_status": previous, "status": erasure_request.status},
     )
     notify_owner(
-        request=request,
+        erasure_request=erasure_request,
         subject="Your request is reopened",
-        body=f"We have reopened your request {request.reference}.\nWhy: {reason}",
+        body=f"We have reopened your request {erasure_request.reference}.\nWhy: {reason}",
     )
-    return request
+    return erasure_request
 
 
 def _request_from_payload(payload: dict) -> ErasureRequest | None:
@@ -327,7 +330,7 @@ def request_complete(*, payload: dict, actor: str = "system:orchestration") -> E
     # Evidence issues the certificate of erasure on this event.
     outbox_publish(topic=topics.REQUEST_COMPLETED, payload={"request_id": str(request.id)})
     notify_owner(
-        request=request,
+        erasure_request=request,
         subject="Your data has been erased",
         body=(
             f"Your request {request.reference} is complete: your data was erased from "
