@@ -161,7 +161,7 @@ def _unlearn_exact(context, batch, parent, latest, removed) -> dict:
                 method=engine.DEACTIVATE_METHOD,
             )
             candidate_services.batch_candidate_recorded(batch=batch, candidate=candidate, compliant_at_once=True)
-            context.save_state(deactivated=candidate.version_id)
+            context.save_state(deactivated=candidate.version_id, deactivated_pk=str(candidate.pk))
     if "plan" not in context.state:
         plan = engine.plan_exact_unlearning(parent_engine, dataset_after=dataset_after, deletions=deletions)
         context.save_state(
@@ -173,10 +173,20 @@ def _unlearn_exact(context, batch, parent, latest, removed) -> dict:
     plan = engine.UnlearningPlan.from_dict(context.state["plan"])
     shards = list(plan.first_affected_slice)
     jobs = restore_services.batch_restore_start(batch=batch, shards=shards, version_id=plan.version_id)
-    return {
-        "deactivated_version_id": context.state["deactivated"] or None,
-        "candidate_version_id": plan.version_id,
+    restoring = {
+        "version_id": plan.version_id,
+        "method": engine.EXACT_METHOD,
         "shard_jobs": {str(job.params["shard"]): str(job.pk) for job in jobs},
+    }
+    if not context.state["deactivated"]:
+        return {"deactivation_refused": context.state.get("deactivation_refused"), "restoring": restoring}
+    candidate = ModelVersion.objects.get(pk=context.state["deactivated_pk"])
+    return {
+        "candidate": str(candidate.pk),
+        "version_id": candidate.version_id,
+        "method": candidate.method,
+        "cost": candidate.cost,
+        "restoring": restoring,
     }
 
 

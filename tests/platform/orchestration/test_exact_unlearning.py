@@ -1,6 +1,8 @@
 """Exact unlearning of a SISA model: a compliant (deactivated) candidate at once, then the
 restoring retrain fanned out per shard, assembled and released as a quality update."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -11,17 +13,18 @@ from erasure_platform.core import topics
 from erasure_platform.core.errors import Conflict
 from erasure_platform.core.models import AuditEvent, Job
 from erasure_platform.core.object_store import platform_object_store
-from erasure_platform.core.services.jobs import job_execute
+from erasure_platform.core.services.jobs import job_claim, job_create, job_execute, jobs_reap_expired
 from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
 from erasure_platform.orchestration.services.batches import unlearning_start_now
 from erasure_platform.orchestration.services.restore import (
+    SHARD_JOB,
     batch_shard_jobs,
     batch_shard_retrained,
     finalize_job_key,
 )
 from erasure_platform.registry import loading
 from erasure_platform.registry.models import Alias, ModelVersion, SubjectRecord, VersionStatus
-from erasure_platform.registry.services.release import release_approve
+from erasure_platform.registry.services.release import release_approve, release_reject
 from erasure_platform.subject_requests.services import request_create, request_grant, request_verify_identity
 from tests.platform.conftest import consume_published
 from tests.platform.registry.helpers import (
@@ -142,8 +145,15 @@ def test_a_granted_erasure_is_compliant_at_once_then_restored_by_a_per_shard_ret
     assert "A version of our models without your data is ready" in owner_page
     assert "after your request was granted" in owner_page
 
-    # 3. The restoring retrain: shard jobs, then one finalize job made exactly once.
+    # 3. The restoring retrain: shard jobs, then one finalize job made exactly once. A worker that
+    # dies holding a shard job lets its lease lapse; the reaper puts the job back on its queue.
+    lost = shard_jobs[0]
+    assert job_claim(job_id=lost.pk, worker="died") is not None
+    Job.objects.filter(pk=lost.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert jobs_reap_expired()["requeued"] == 1
+    assert batch_shard_retrained(batch=batch) is None  # no shard has a result yet: no finalize job
     exact = run_restoring_retrain(batch)
+    assert Job.objects.get(pk=lost.pk).attempts == 2
     assert batch_shard_retrained(batch=batch).pk == Job.objects.get(idempotency_key=finalize_job_key(batch.pk)).pk
     assert Job.objects.filter(idempotency_key=finalize_job_key(batch.pk)).count() == 1
     assert exact.method == "sisa-exact" and exact.parent == world.production and all(exact.digests["shards"])
@@ -190,3 +200,29 @@ def test_an_earlier_candidate_of_a_batch_never_replaces_a_later_one():
         release_approve(version=earlier, approver=people["approver"], reason="older")
     assert refused.value.code == "superseded_by_later_candidate"
     assert Alias.objects.get(model=world.model, name=Alias.PRODUCTION).version == later
+
+
+@pytest.mark.django_db
+def test_rejecting_the_compliant_candidate_waits_for_the_retrain_not_for_an_engineer():
+    people = users()
+    world = World(train=False)
+    now = timezone.now()
+    batch = UnlearningBatch.objects.create(model=world.model, opens_at=now, closes_at=now, status=BatchStatus.VERIFYING)
+    deactivated = fake_version(world.model, batch=batch, verdict={"passed": True, "outcome": "passed"})
+    job_create(
+        kind=SHARD_JOB,
+        params={"batch_id": str(batch.pk), "shard": 0},
+        actor="t",
+        idempotency_key=f"unlearn-shard:{batch.pk}:0",
+    )
+    release_reject(version=deactivated, approver=people["approver"], reason="not convinced by this one")
+    consume_published(topics.MODEL_VERSION_REJECTED)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.UNLEARNING  # the restoring retrain's candidate moves it on
+    # Without a retrain coming, a rejection leaves the batch to an engineer's next try.
+    other = UnlearningBatch.objects.create(model=world.model, opens_at=now, closes_at=now, status=BatchStatus.VERIFYING)
+    lone = fake_version(world.model, batch=other, verdict={"passed": True, "outcome": "passed"})
+    release_reject(version=lone, approver=people["approver"], reason="not convinced by this one")
+    consume_published(topics.MODEL_VERSION_REJECTED)
+    other.refresh_from_db()
+    assert other.status == BatchStatus.REJECTED
