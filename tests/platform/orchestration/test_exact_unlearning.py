@@ -16,6 +16,7 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.jobs import job_claim, job_create, job_execute, jobs_reap_expired
 from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
 from erasure_platform.orchestration.services.batches import unlearning_start_now
+from erasure_platform.orchestration.services.plans import plan_erasure
 from erasure_platform.orchestration.services.restore import (
     SHARD_JOB,
     batch_shard_jobs,
@@ -30,6 +31,7 @@ from tests.platform.conftest import consume_published
 from tests.platform.registry.helpers import (
     PASSWORD,
     World,
+    deadline,
     fake_version,
     make_production,
     run_restoring_retrain,
@@ -235,3 +237,22 @@ def test_rejecting_the_compliant_candidate_waits_for_the_retrain_not_for_an_engi
     consume_published(topics.MODEL_VERSION_REJECTED)
     other.refresh_from_db()
     assert other.status == BatchStatus.REJECTED
+
+
+@pytest.mark.django_db
+def test_when_deactivation_would_leave_no_shard_the_retrain_is_the_first_candidate(settings):
+    settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
+    people = users()
+    world = World(subjects=4, shards=1, slices=1)
+    plan = plan_erasure(request_id="one-shard", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
+    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
+    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
+    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED
+    result = Job.objects.get(pk=batch.unlearn_job_id).result
+    assert "leaves no trained shard" in result["deactivation_refused"] and "candidate" not in result
+    assert not ModelVersion.objects.filter(batch=batch).exists()
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.UNLEARNING
+    exact = run_restoring_retrain(batch)
+    batch.refresh_from_db()
+    assert exact.method == "sisa-exact" and batch.status == BatchStatus.VERIFYING and exact.verification_job_id

@@ -42,6 +42,9 @@ def batch_restore_start(*, batch: UnlearningBatch, shards: list[int], version_id
     """Create one retrain job per affected shard (idempotent: the same keys give the same jobs)."""
     with transaction.atomic():
         batch = UnlearningBatch.objects.select_for_update().get(pk=batch.pk)
+        existing = batch_shard_jobs(batch.pk)
+        if existing:
+            return existing  # started before (a resumed unlearn job)
         jobs = [
             job_create(
                 kind=SHARD_JOB,
