@@ -107,11 +107,17 @@ def environment() -> dict:
 
 
 def _check_exact_evidence(evidence) -> dict | None:
-    """Exact unlearning's proof: the retrained checkpoints' digests and the shards reused as they were."""
+    """Exact unlearning's proof: the retrained checkpoints' digests (or, for a deactivated version,
+    the shards cut back to an earlier checkpoint of their own) and the shards reused as they were."""
     if evidence is None:
         return None
-    if not isinstance(evidence, dict) or not evidence.get("retrained_checkpoints") or "reused_shards" not in evidence:
-        raise InvalidInput("exact evidence needs 'retrained_checkpoints' (non-empty) and 'reused_shards'")
+    changed = isinstance(evidence, dict) and (
+        evidence.get("retrained_checkpoints") or evidence.get("deactivated_shards")
+    )
+    if not changed or "reused_shards" not in evidence:
+        raise InvalidInput(
+            "exact evidence needs 'retrained_checkpoints' or 'deactivated_shards' (non-empty) and 'reused_shards'"
+        )
     return evidence
 
 

@@ -169,7 +169,8 @@ def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     expect(approver.get_by_text(re.compile(r"avery approved"))).to_be_visible()
 
     candidate = ModelVersion.objects.get(pk=candidate_url.rstrip("/").rsplit("/", 1)[1])
-    assert candidate.status == VersionStatus.RELEASED and candidate.method == "sisa-exact"
+    # The compliant candidate: the deactivated version, made at once (the restoring retrain follows).
+    assert candidate.status == VersionStatus.RELEASED and candidate.method == "sisa-deactivate"
     assert candidate.batch.started_by == "erin"
 
     # The registry completes the request; the owner sees it.

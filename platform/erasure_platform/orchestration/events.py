@@ -4,7 +4,9 @@ request.granted           → plan the erasure: lineage, dataset erasure job, pe
 orchestration.batch_due   → close a batch whose window ended (starts the unlearning job)
 model_version.released    → the batch's requests are done for that model; complete those that can
 model_version.rejected    → the batch's requests wait for an engineer's next try
-orchestration.plan_completed → destroy the request's encrypted forget set
+orchestration.plan_completed → destroy the request's encrypted forget set (or keep it until the
+                               batch's restoring retrain is verified)
+job.failed                → a restoring retrain's shard or finalize job failed for good: record it
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.models import OutboxEvent
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.outbox import event_consumer
-from erasure_platform.orchestration.forget_sets import forget_set_destroy
 from erasure_platform.orchestration.models import ErasurePlan
 from erasure_platform.orchestration.services.batches import batch_close_if_due
-from erasure_platform.orchestration.services.candidates import batch_candidate_rejected, batch_candidate_released
-from erasure_platform.orchestration.services.plans import plan_erasure
+from erasure_platform.orchestration.services.candidates import (
+    batch_candidate_rejected,
+    batch_candidate_released,
+    batch_restore_job_failed,
+)
+from erasure_platform.orchestration.services.plans import plan_erasure, plan_forget_set_destroy
 from erasure_platform.orchestration.services.progress import ACTOR
+from erasure_platform.orchestration.services.restore import FINALIZE_JOB, SHARD_JOB
 from erasure_platform.registry.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -77,14 +83,11 @@ def on_version_rejected(event: OutboxEvent) -> None:
 @event_consumer(topics.PLAN_COMPLETED, name="orchestration.destroy_forget_set")
 def on_plan_completed(event: OutboxEvent) -> None:
     plan = ErasurePlan.objects.filter(pk=event.payload.get("plan_id")).first()
-    if plan is None or not plan.forget_set_key:
-        return
-    destroyed = forget_set_destroy(plan.forget_set_key)
-    audit_record(
-        actor=ACTOR,
-        action="erasure_plan.forget_set_destroyed",
-        entity_type="erasure_plan",
-        entity_id=plan.pk,
-        data={"key": plan.forget_set_key, "object_versions_destroyed": destroyed},
-    )
-    ErasurePlan.objects.filter(pk=plan.pk).update(forget_set_key="")
+    if plan is not None:
+        plan_forget_set_destroy(plan=plan)
+
+
+@event_consumer(topics.JOB_FAILED, name="orchestration.restore_job_failed")
+def on_job_failed(event: OutboxEvent) -> None:
+    if event.payload.get("kind") in (SHARD_JOB, FINALIZE_JOB):
+        batch_restore_job_failed(job_id=event.payload.get("job_id"))

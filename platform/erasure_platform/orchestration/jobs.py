@@ -22,6 +22,7 @@ from erasure_platform.orchestration.forget_sets import forget_set_read, forget_s
 from erasure_platform.orchestration.models import ErasurePlan, ModelOutcome, UnlearningBatch
 from erasure_platform.orchestration.services import candidates as candidate_services
 from erasure_platform.orchestration.services import plans as plan_services
+from erasure_platform.orchestration.services import restore as restore_services
 from erasure_platform.orchestration.services.batches import UNLEARN_JOB
 from erasure_platform.registry import loading
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
@@ -86,7 +87,10 @@ def erase_datasets(context: JobContext) -> dict:
 
 def _forget_records(batch: UnlearningBatch) -> list:
     records, seen = [], set()
-    for member in batch.members.filter(status=ModelOutcome.Status.PENDING).select_related("plan"):
+    # Members whose request completed still count while their forget set is kept (the restoring
+    # retrain's candidate is verified against it after the compliant version completed them).
+    members = batch.members.exclude(status=ModelOutcome.Status.SKIPPED).select_related("plan")
+    for member in members:
         if member.plan.forget_set_key:
             for record in forget_set_read(member.plan.forget_set_key):
                 if record.record_id not in seen:
@@ -114,9 +118,8 @@ def unlearn(context: JobContext) -> dict:
             candidate_services.batch_nothing_to_unlearn(batch=batch, version=parent)
             return {"nothing_to_unlearn": True, "version": parent.version_id}
         if parent.layout == VersionLayout.SISA:
-            candidate = _unlearn_exact(context, batch, parent, latest, removed)
-        else:
-            candidate = _unlearn_approximate(context, batch, parent, latest)
+            return _unlearn_exact(context, batch, parent, latest, removed)
+        candidate = _unlearn_approximate(context, batch, parent, latest)
     except engine.EngineError as error:
         candidate_services.batch_failed(batch=batch, error=str(error))
         raise JobFailed(str(error)) from None
@@ -129,47 +132,147 @@ def unlearn(context: JobContext) -> dict:
     }
 
 
-def _unlearn_exact(context, batch, parent, latest, removed) -> ModelVersion:
+def _unlearn_exact(context, batch, parent, latest, removed) -> dict:
+    """Compliance first, quality next: record the deactivated version (exact by construction, no
+    training), then fan the restoring retrain out as one gpu job per affected shard."""
     store = platform_object_store()
     parent_engine = model_services.engine_model_version(parent)
     dataset_after = loading.engine_dataset(latest)
     deletions = [engine.Deletion.from_dict(entry) for entry in removed]
-    plan = engine.plan_exact_unlearning(parent_engine, dataset_after=dataset_after, deletions=deletions)
-    context.save_state(method=engine.EXACT_METHOD, candidate_version_id=plan.version_id)
-    assets = engine.load_assets(store, plan.training.assets)
-    results = dict(context.state.get("shards", {}))
-    counter = SampleProgress(
-        context,
-        engine.planned_samples(dataset_after, parent_engine.training, plan.first_affected_slice),
-        0.05,
-        0.95,
-        "retraining affected shards",
-    )
-    affected = list(plan.first_affected_slice)
-    for number, shard in enumerate(affected):
-        if str(shard) in results:
-            continue
-        counter.message = (
-            f"retraining shard {shard} from slice {plan.first_affected_slice[shard]} ({number + 1} of {len(affected)})"
+    if "deactivated" not in context.state:
+        context.progress(0.05, "deactivating the affected shards (compliant version)")
+        try:
+            deactivated = engine.deactivate_exact(
+                store, parent.model.name, parent.version_id, dataset_after=dataset_after, deletions=deletions
+            )
+        except engine.InvalidInput as error:
+            # Every shard would be dropped (all hold erased records in their first slice): no
+            # compliant version without training; the restoring retrain is the first candidate.
+            context.save_state(deactivated="", deactivation_refused=str(error))
+        else:
+            candidate = model_services.model_version_record_sisa(
+                model=batch.model,
+                engine_version=deactivated,
+                trained_on=latest,
+                actor=batch.started_by,
+                job=context.job(),
+                parent=parent,
+                batch=batch,
+                method=engine.DEACTIVATE_METHOD,
+            )
+            candidate_services.batch_candidate_recorded(batch=batch, candidate=candidate, compliant_at_once=True)
+            context.save_state(deactivated=candidate.version_id, deactivated_pk=str(candidate.pk))
+    if "plan" not in context.state:
+        plan = engine.plan_exact_unlearning(parent_engine, dataset_after=dataset_after, deletions=deletions)
+        context.save_state(
+            plan=plan.to_dict(),
+            dataset_version=latest.pk,
+            method=engine.EXACT_METHOD,
+            candidate_version_id=plan.version_id,
         )
-        context.progress(0.05 + 0.9 * number / len(affected), counter.message)
-        results[str(shard)] = engine.retrain_shard(
-            store, plan, dataset_after, shard, assets=assets, progress=counter
-        ).to_dict()
-        context.save_state(shards=results)
-    engine_version = engine.finalize_exact_unlearning(
-        store, plan, [engine.ShardResult.from_dict(r) for r in results.values()], dataset_after=dataset_after
+    plan = engine.UnlearningPlan.from_dict(context.state["plan"])
+    shards = list(plan.first_affected_slice)
+    jobs = restore_services.batch_restore_start(batch=batch, shards=shards, version_id=plan.version_id)
+    restoring = {
+        "version_id": plan.version_id,
+        "method": engine.EXACT_METHOD,
+        "shard_jobs": {str(job.params["shard"]): str(job.pk) for job in jobs},
+    }
+    if not context.state["deactivated"]:
+        return {"deactivation_refused": context.state.get("deactivation_refused"), "restoring": restoring}
+    candidate = ModelVersion.objects.get(pk=context.state["deactivated_pk"])
+    return {
+        "candidate": str(candidate.pk),
+        "version_id": candidate.version_id,
+        "method": candidate.method,
+        "cost": candidate.cost,
+        "restoring": restoring,
+    }
+
+
+def _restore_inputs(batch: UnlearningBatch):
+    """The restoring retrain's plan and data, as the unlearn job fixed them (its state)."""
+    state = batch.unlearn_job.state if batch.unlearn_job else {}
+    if not state.get("plan"):
+        raise JobFailed(f"batch {batch.pk} has no planned exact unlearning")
+    latest = DatasetVersion.objects.select_related("dataset").get(pk=state["dataset_version"])
+    return engine.UnlearningPlan.from_dict(state["plan"]), latest
+
+
+def _restore_batch(context: JobContext) -> UnlearningBatch:
+    batch = (
+        UnlearningBatch.objects.filter(pk=context.params.get("batch_id"))
+        .select_related("model", "parent_version", "unlearn_job")
+        .first()
     )
-    return model_services.model_version_record_sisa(
+    if batch is None:
+        raise JobFailed(f"batch {context.params.get('batch_id')} does not exist")
+    return batch
+
+
+@job_handler(restore_services.SHARD_JOB, queue=GPU_QUEUE)
+def retrain_shard(context: JobContext) -> dict:
+    """Retrain one affected shard from its checkpoint before the first affected slice."""
+    batch = _restore_batch(context)
+    shard = int(context.params["shard"])
+    if "result" not in context.state:
+        try:
+            plan, latest = _restore_inputs(batch)
+            dataset_after = loading.engine_dataset(latest)
+            store = platform_object_store()
+            counter = SampleProgress(
+                context,
+                engine.planned_samples(dataset_after, plan.training.config, {shard: plan.first_affected_slice[shard]}),
+                0.02,
+                0.98,
+                f"retraining shard {shard} from slice {plan.first_affected_slice[shard]}",
+            )
+            context.progress(0.02, counter.message)
+            assets = engine.load_assets(store, plan.training.assets)
+            result = engine.retrain_shard(store, plan, dataset_after, shard, assets=assets, progress=counter)
+        except engine.EngineError as error:  # for good: the job.failed event tells the batch
+            raise JobFailed(f"shard {shard}: {error}") from None
+        context.save_state(result=result.to_dict())
+    restore_services.batch_shard_retrained(batch=batch)
+    result = context.state["result"]
+    return {"shard": shard, "start_slice": result.get("start_slice"), "seconds": result.get("seconds")}
+
+
+@job_handler(restore_services.FINALIZE_JOB, queue=DEFAULT_QUEUE)
+def finalize_exact(context: JobContext) -> dict:
+    """Assemble the retrained shards and the untouched ones into the full-quality version."""
+    batch = _restore_batch(context)
+    try:
+        plan, latest = _restore_inputs(batch)
+        results = restore_services.batch_shard_results(batch=batch)
+        missing = sorted(shard for shard, result in results.items() if not result)
+        if missing:
+            raise JobFailed(f"shards {missing} have no retrain result")
+        engine_version = engine.finalize_exact_unlearning(
+            platform_object_store(),
+            plan,
+            [engine.ShardResult.from_dict(r) for r in results.values()],
+            dataset_after=loading.engine_dataset(latest),
+        )
+    except engine.EngineError as error:  # for good: the job.failed event tells the batch
+        raise JobFailed(str(error)) from None
+    candidate = model_services.model_version_record_sisa(
         model=batch.model,
         engine_version=engine_version,
         trained_on=latest,
         actor=batch.started_by,
         job=context.job(),
-        parent=parent,
+        parent=batch.parent_version,
         batch=batch,
         method=engine.EXACT_METHOD,
     )
+    candidate_services.batch_candidate_recorded(batch=batch, candidate=candidate)
+    return {
+        "candidate": str(candidate.pk),
+        "version_id": candidate.version_id,
+        "method": candidate.method,
+        "cost": candidate.cost,
+    }
 
 
 def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
@@ -240,6 +343,34 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
 # ------------------------------------------------------------------ verification
 
 
+def _deactivation_evidence(candidate: ModelVersion) -> dict:
+    """The deactivated version's proof, read from both manifests: every shard's checkpoints are a
+    prefix of its parent's (the same artifacts, digest for digest), cut before the shard's first
+    affected slice; untouched shards are the parent's as they were."""
+    mine = model_services.engine_model_version(candidate)
+    parent = model_services.engine_model_version(candidate.parent)
+    deactivated, reused = {}, {}
+    for shard in range(parent.shards):
+        own = [c.to_dict() for c in mine.checkpoints[shard]]
+        theirs = [c.to_dict() for c in parent.checkpoints[shard]]
+        if own != theirs[: len(own)]:
+            raise JobFailed(f"shard {shard} of {candidate} is not a prefix of its parent's checkpoints")
+        own = [c["weights_digest"] for c in own]
+        if len(own) == len(theirs):
+            reused[str(shard)] = own[-1] if own else ""
+        else:
+            deactivated[str(shard)] = {"active_slices": len(own), "checkpoint": own[-1] if own else None}
+    if not deactivated:
+        raise JobFailed(f"{candidate} deactivates no shard")
+    return {
+        "method": candidate.method,
+        "parent_version": candidate.parent.version_id,
+        "retrained_checkpoints": {},
+        "deactivated_shards": deactivated,
+        "reused_shards": reused,
+    }
+
+
 @job_handler(candidate_services.VERIFY_JOB, queue=GPU_QUEUE)
 def verify(context: JobContext) -> dict:
     candidate = (
@@ -271,9 +402,12 @@ def verify(context: JobContext) -> dict:
         # Exact unlearning gives the oracle for free: the candidate is (bit for bit) the model
         # retrained without the erased records, so the AUC targets are its own, not 0.5; and its
         # proof is that construction (retrained checkpoints, untouched shards reused as they were).
-        exact = candidate.method == engine.EXACT_METHOD
+        exact = candidate.method in (engine.EXACT_METHOD, engine.DEACTIVATE_METHOD)
         oracle = loading.load_for_evaluation(candidate)[0] if exact else None
-        exact_evidence = exact_unlearning_evidence(candidate) if exact else None
+        if candidate.method == engine.DEACTIVATE_METHOD:
+            exact_evidence = _deactivation_evidence(candidate)
+        else:
+            exact_evidence = exact_unlearning_evidence(candidate) if exact else None
 
         def progress(fraction: float, message: str) -> None:
             context.progress(0.05 + 0.85 * fraction, message)
@@ -307,7 +441,13 @@ def verify(context: JobContext) -> dict:
     except ApplicationError as error:
         raise JobFailed(error.message) from None
     verdict_json = verdict.to_json()
-    if candidate.method == engine.EXACT_METHOD:
+    if candidate.method == engine.DEACTIVATE_METHOD:
+        verdict_json["oracle"] = (
+            "the candidate itself: each active shard is its parent's checkpoint from before the shard's first "
+            "affected slice (a shard affected in its first slice is dropped), bit-identical to training "
+            "without the erased records"
+        )
+    elif candidate.method == engine.EXACT_METHOD:
         verdict_json["oracle"] = (
             "the candidate itself: exact unlearning retrains the affected shards deterministically, "
             "bit-identical to training without the erased records"

@@ -45,6 +45,7 @@ OWNER_LABELS = {
 STAGE_LABELS = {
     "datasets_erased": "Erased from our datasets",
     "unlearning": "Removing your data from trained models",
+    "compliant_version_ready": "A version of our models without your data is ready",
     "verifying": "Checking the models no longer remember your data",
     "awaiting_release": "Waiting for release approval of the cleaned models",
     "released": "Cleaned models released",
@@ -117,10 +118,46 @@ def _owner_detail(action: str, data: dict | None) -> str:
         return f"Why: {data.get('reason', '')}"
     if action == "request.erasure_progress":
         stage = data.get("stage", "")
-        return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+        label = STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+        seconds = (data.get("detail") or {}).get("seconds_from_grant")
+        if stage in ("compliant_version_ready", "released") and isinstance(seconds, int | float):
+            label += f", {format_seconds(seconds)} after your request was granted"
+        return label
     if action == "request.marked_duplicate":
         return f"Earlier request: {data.get('duplicate_of_reference', '')}"
     return ""
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} seconds"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} minutes"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"
+
+
+def request_time_to_compliance(*, erasure_request: ErasureRequest) -> list[dict]:
+    """Per model, from the request's timeline: seconds from the grant and from the dataset
+    erasure until a compliant version existed (compliant_version_ready) and until one was
+    released (released)."""
+    models: dict[str, dict] = {}
+    for event in audit_events_for(entity_type=ENTITY, entity_id=erasure_request.id):
+        if event.action != "request.erasure_progress":
+            continue
+        data = event.data or {}
+        stage, detail = data.get("stage"), data.get("detail") or {}
+        if stage not in ("compliant_version_ready", "released") or not detail.get("model"):
+            continue
+        entry = models.setdefault(detail["model"], {"model": detail["model"]})
+        prefix = "ready" if stage == "compliant_version_ready" else "released"
+        entry[f"{prefix}_version"] = detail.get("candidate") or detail.get("version")
+        entry[f"{prefix}_seconds_from_grant"] = detail.get("seconds_from_grant")
+        entry[f"{prefix}_seconds_from_erasure"] = detail.get("seconds_from_erasure")
+        if stage == "compliant_version_ready":
+            entry["made_in_seconds"] = detail.get("made_in_seconds")
+    return list(models.values())
 
 
 def request_timeline(*, erasure_request: ErasureRequest, for_owner: bool) -> list[dict]:

@@ -187,6 +187,7 @@ def _detail_context(request, erasure_request, **forms):
         "clock": clock,
         "is_officer": is_officer,
         "timeline": selectors.request_timeline(erasure_request=erasure_request, for_owner=False),
+        "time_to_compliance": selectors.request_time_to_compliance(erasure_request=erasure_request),
         "message": selectors.request_message(erasure_request=erasure_request),
         "prior_erasures": selectors.request_prior_erasures(erasure_request=erasure_request),
         "grant_form": forms.get("grant_form") or GrantForm(),

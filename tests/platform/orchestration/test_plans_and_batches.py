@@ -11,7 +11,7 @@ from erasure_platform.orchestration.services.batches import batch_close_if_due, 
 from erasure_platform.orchestration.services.plans import outcome_skip, plan_erasure
 from erasure_platform.registry import selectors
 from erasure_platform.registry.models import SubjectRecord
-from tests.platform.registry.helpers import World, deadline, users
+from tests.platform.registry.helpers import World, deadline, run_restoring_retrain, users
 
 pytestmark = pytest.mark.django_db
 
@@ -191,8 +191,11 @@ def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settin
     assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
     batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
     assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED
-    candidate = world.model.versions.get(batch=batch)
-    assert candidate.method == "sisa-exact" and len(candidate.digests["shards"]) == 2
+    # The restoring retrain's candidate: both shards active again, verified as one ensemble.
+    candidate = run_restoring_retrain(batch)
+    assert (
+        candidate.method == "sisa-exact" and len(candidate.digests["shards"]) == 2 and all(candidate.digests["shards"])
+    )
     verify_job = Job.objects.get(pk=candidate.verification_job_id)
     assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
         pk=verify_job.pk

@@ -205,7 +205,7 @@ ENGINE_LIKE_COST = {
 }
 
 
-def worded_candidate(model, *, request_id: str, started_by: str = "system:registry"):
+def worded_candidate(model, *, request_id: str, started_by: str = "system:orchestration"):
     """A failed candidate with an engine-like verdict and cost, whose batch served the request `request_id`."""
     from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
 
@@ -225,3 +225,19 @@ def worded_candidate(model, *, request_id: str, started_by: str = "system:regist
     candidate.cost = ENGINE_LIKE_COST
     candidate.save()
     return candidate
+
+
+def run_restoring_retrain(batch):
+    """Run a SISA batch's restoring retrain in this process, as the gpu workers would: every
+    shard job (each stores its result, the last one starts the finalize job), then finalize.
+    Returns the full-quality candidate."""
+    from erasure_platform.orchestration.services.restore import batch_shard_jobs, finalize_job_key
+
+    shard_jobs = batch_shard_jobs(batch.pk)
+    assert shard_jobs, "the unlearn job planned no shard retrain"
+    for job in shard_jobs:
+        assert job_execute(job_id=job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=job.pk).error
+    finalize = Job.objects.get(idempotency_key=finalize_job_key(batch.pk))
+    assert job_execute(job_id=finalize.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=finalize.pk).error
+    finalize.refresh_from_db()
+    return ModelVersion.objects.get(pk=finalize.result["candidate"])

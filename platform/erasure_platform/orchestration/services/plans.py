@@ -19,9 +19,11 @@ from erasure_platform.core.errors import ApplicationError, Conflict, PermissionD
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
 from erasure_platform.core.services.outbox import outbox_publish
+from erasure_platform.orchestration.forget_sets import forget_set_destroy
 from erasure_platform.orchestration.models import ErasurePlan, ModelOutcome
 from erasure_platform.orchestration.services.batches import batch_add
 from erasure_platform.orchestration.services.progress import ACTOR, plan_progress
+from erasure_platform.orchestration.services.restore import batch_restore_settled
 from erasure_platform.registry import selectors as registry_selectors
 from erasure_platform.registry.models import Model, SubjectRecord
 from erasure_platform.registry.selectors import PROOF_INCONCLUSIVE, PROOF_OVERRIDDEN, release_proof, verdict_outcome
@@ -247,3 +249,47 @@ def outcome_skip(*, plan: ErasurePlan, model: Model, officer, reason: str) -> Mo
         plan_progress(plan=plan, stage="model_skipped", detail={"model": model.name, "reason": outcome.skipped_reason})
         plan_complete_if_ready(plan=plan)
     return outcome
+
+
+def plan_forget_set_destroy(*, plan: ErasurePlan, actor: str = ACTOR) -> bool:
+    """Destroy a completed plan's encrypted forget set, unless a restoring retrain of one of its
+    batches still has a candidate to verify (verification attacks it with these records): then
+    the retrain's verdict, or its failure, destroys it (plan_forget_sets_destroy_settled)."""
+    plan = ErasurePlan.objects.filter(pk=plan.pk).first()
+    if plan is None or not plan.forget_set_key or plan.status != ErasurePlan.Status.COMPLETED:
+        return False
+    waiting = sorted(
+        {
+            str(b)
+            for b in plan.outcomes.exclude(batch=None).values_list("batch_id", flat=True)
+            if not batch_restore_settled(b)
+        }
+    )
+    if waiting:
+        audit_record(
+            actor=actor,
+            action="erasure_plan.forget_set_kept",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={"key": plan.forget_set_key, "until_verified": waiting},
+        )
+        return False
+    destroyed = forget_set_destroy(plan.forget_set_key)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="erasure_plan.forget_set_destroyed",
+            entity_type="erasure_plan",
+            entity_id=plan.pk,
+            data={"key": plan.forget_set_key, "object_versions_destroyed": destroyed},
+        )
+        ErasurePlan.objects.filter(pk=plan.pk).update(forget_set_key="")
+    return True
+
+
+def plan_forget_sets_destroy_settled(*, batch_id) -> int:
+    """A batch's restoring retrain settled: destroy the forget sets its completed plans kept."""
+    plans = ErasurePlan.objects.filter(
+        outcomes__batch_id=batch_id, status=ErasurePlan.Status.COMPLETED, forget_set_key__gt=""
+    ).distinct()
+    return sum(plan_forget_set_destroy(plan=plan) for plan in plans)

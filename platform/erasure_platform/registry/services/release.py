@@ -100,6 +100,21 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
         _four_eyes(version, approver)
         if version.batch_id and version.verdict is None:
             raise Conflict(f"{version} has no verification verdict yet", code="not_verified")
+        current = Alias.objects.filter(model=version.model, name=Alias.PRODUCTION).select_related("version").first()
+        current = current.version if current else None
+        # A batch's candidates come in order of quality (the deactivated version, then the restoring
+        # retrain): once a later one serves, an earlier one may never replace it.
+        if (
+            version.batch_id
+            and current is not None
+            and current.batch_id == version.batch_id
+            and current.created_at > version.created_at
+        ):
+            raise Conflict(
+                f"{current} (a later candidate of the same unlearning batch) is already in production; "
+                f"{version} would only lower its quality",
+                code="superseded_by_later_candidate",
+            )
         overridden = justified = False
         outcome = verdict_outcome(version.verdict)
         if outcome in (VERDICT_FAILED, VERDICT_INCONCLUSIVE):
@@ -126,7 +141,11 @@ def release_approve(*, version: ModelVersion, approver, reason: str = "", overri
             reason=(override_reason if overridden or justified else reason)[:2000],
             overrode_failed_verdict=overridden,
         )
-        because_of_erasure = bool(version.batch_id)
+        # Replacing a version of the same batch (the restoring retrain after the deactivated
+        # version) is a quality update: the version it replaces holds no erased data.
+        because_of_erasure = bool(version.batch_id) and not (
+            current is not None and current.batch_id == version.batch_id
+        )
         previous = _move_alias(
             model=version.model,
             to_version=version,
