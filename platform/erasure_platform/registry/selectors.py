@@ -360,9 +360,23 @@ def job_result_facts(*, result: dict | None) -> dict:
     version = result.pop("candidate", None) or result.pop("model_version", None)
     cost = result.pop("cost", None)
     result.pop("plots", None)  # shown on the version page
+    restoring = result.pop("restoring", None) or {}
+    shard_jobs = sorted((int(shard), job) for shard, job in (restoring.get("shard_jobs") or {}).items())
     facts = []
     for key, value in result.items():
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             value = value or "none"
         facts.append((key, value))
-    return {"facts": facts, "cost": version_cost(cost=cost) if cost else [], "version": version}
+    if restoring:
+        facts.append(
+            (
+                "restoring_retrain",
+                f"{len(shard_jobs)} shard job(s) retrain the affected shards (version {restoring.get('version_id')})",
+            )
+        )
+    return {
+        "facts": facts,
+        "cost": version_cost(cost=cost) if cost else [],
+        "version": version,
+        "shard_jobs": shard_jobs,  # (shard, job id): links, never text
+    }

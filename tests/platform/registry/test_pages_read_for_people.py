@@ -110,3 +110,13 @@ def test_job_page_shows_the_result_as_facts_and_a_cost_table(people, served):
     assert not unreadable(text), unreadable(text)
     assert "Method Gradient difference" in text and "Time taken 1.55 minutes" in text
     assert f'href="/ml/versions/{version.pk}/"' in html
+
+    # An exact unlearning job's result names its restoring retrain: shard jobs are links, not UUIDs.
+    shard_job = Job.objects.create(kind="orchestration.retrain_shard", queue="gpu", created_by="engineer")
+    Job.objects.filter(pk=job.pk).update(
+        result=job.result | {"restoring": {"version_id": "v-1", "shard_jobs": {"1": str(shard_job.pk)}}}
+    )
+    html = page("engineer", f"/ml/jobs/{job.pk}/")
+    assert not unreadable(main_text(html)), unreadable(main_text(html))
+    assert "1 shard job(s) retrain the affected shards" in main_text(html)
+    assert f'href="/ml/jobs/{shard_job.pk}/"' in html
