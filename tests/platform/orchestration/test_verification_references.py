@@ -2,6 +2,7 @@
 the subjects placed in it, so it is OUT for every other subject."""
 
 import pytest
+from django.test import Client
 
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
@@ -9,7 +10,7 @@ from erasure_platform.orchestration.services.batches import unlearning_start_now
 from erasure_platform.orchestration.services.plans import plan_erasure
 from erasure_platform.registry.models import ModelVersion
 from erasure_platform.registry.services.models import engine_model_version
-from tests.platform.registry.helpers import World, deadline, users
+from tests.platform.registry.helpers import PASSWORD, World, deadline, users
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,9 @@ def test_the_verify_job_uses_the_parents_shards_as_lira_references(settings):
     assert "membership.lira" not in verdict["skipped"]
     lira = next(metric for metric in verdict["metrics"] if metric["name"] == "membership.lira.auc")
     assert lira["value"] is not None and 0.0 <= lira["value"] <= 1.0
+
+    # The version page says, in words, which references calibrated LiRA; the API carries them.
+    browser = Client()
+    browser.login(username="auditor", password=PASSWORD)
+    html = browser.get(f"/ml/versions/{candidate.pk}/").content.decode()
+    assert f"LiRA references: 3 shard models of the parent version {world.production.version_id}" in html
