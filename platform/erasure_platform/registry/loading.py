@@ -67,8 +67,8 @@ def shard_references(version: ModelVersion, records) -> tuple[list, dict]:
     """The LiRA references a SISA version gives: its active shards' models, each with the subjects
     its shard trained on (from the manifest of the dataset version it was trained on; `records`,
     the forget set, may have been erased from it since). Returns (references, summary for the
-    verdict: source, version, shards, count, and the reason when there are none). None when a
-    record would have no shard OUT for its subject (one active shard, or an unknown place)."""
+    verdict: source, version, shards, count, and the reason when there are none). None at all when a
+    forget record would have no shard OUT for its subject (one active shard, or an unknown place)."""
     summary = {"source": "parent_shards", "version": version.version_id, "shards": [], "count": 0}
     if version.layout != VersionLayout.SISA or version.trained_on is None:
         return [], summary | {"reason": "the version has no shards with known training data"}
