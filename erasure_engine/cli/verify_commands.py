@@ -26,6 +26,13 @@ def register(subparsers) -> None:
         "--oracle", help="model retrained without the forget set (enables KS forget quality + PrivLeak)"
     )
     verify.add_argument("--reference", help="reference LM for the calibrated (reference-model) attack")
+    verify.add_argument(
+        "--references",
+        metavar="STORE",
+        help="object store (folder, file:// or s3://) holding a SISA model version whose shards calibrate "
+        "the LiRA attack (each is OUT for the subjects of the other shards); name it with --references-version",
+    )
+    verify.add_argument("--references-version", metavar="NAME/VERSION", help="the SISA model version in --references")
     verify.add_argument("--tokenizer", help="tokenizer directory (default: the candidate's)")
     data_arguments(verify)
     verify.add_argument(
@@ -153,6 +160,32 @@ def progress_bar(description: str):
     return bar, update
 
 
+def sisa_references(args, forget: list[Record]) -> list:
+    """The shards of a stored SISA version as LiRA references (see sisa.references)."""
+    from erasure_engine.datasets import DatasetStore
+    from erasure_engine.sisa import ModelRegistry, load_shard_references, shard_subjects, uncovered_records
+
+    if not args.references or not args.references_version:
+        raise InvalidInput("--references STORE and --references-version NAME/VERSION go together")
+    name, _, version_id = args.references_version.partition("/")
+    if not name or not version_id:
+        raise InvalidInput(f"--references-version must be NAME/VERSION, not {args.references_version!r}")
+    store = object_store_from_url(args.references, endpoint_url=args.endpoint_url)
+    version = ModelRegistry(store).load(name, version_id)
+    dataset_name = version.dataset.get("dataset")
+    if not dataset_name:
+        raise InvalidInput(f"{name}/{version_id} was not trained on a stored dataset: its shards' subjects are unknown")
+    dataset = DatasetStore(store, dataset_name).load_version(version.dataset["version_id"], verify=False)
+    subjects = shard_subjects(version, dataset, forget)
+    missing = uncovered_records(subjects, forget) if len(subjects) > 1 else [r.record_id for r in forget]
+    if missing:
+        raise InvalidInput(
+            f"{len(missing)} forget record(s) have no shard of {name}/{version_id} that never held their subject "
+            f"(e.g. {missing[:3]})"
+        )
+    return load_shard_references(store, version, subjects)
+
+
 def handle_verify(args) -> int:
     from erasure_engine.models.loading import load_saved_model
     from erasure_engine.verification import VerificationPolicy, verify, write_report
@@ -164,6 +197,7 @@ def handle_verify(args) -> int:
         raise InvalidInput("give --retain, or --dataset so the retained records are the rest of it")
     holdout = read_jsonl(args.holdout)
     general = read_jsonl(args.general) if args.general else None
+    references = sisa_references(args, forget) if args.references or args.references_version else None
     with tempfile.TemporaryDirectory() as scratch:
         locations = {
             "candidate": args.candidate,
@@ -193,6 +227,7 @@ def handle_verify(args) -> int:
                 holdout,
                 oracle=models.get("oracle"),
                 reference=models.get("reference"),
+                references=references,
                 general=general,
                 tokenizer=tokenizer,
                 policy=policy,

@@ -11,6 +11,7 @@ from erasure_engine.sisa.deactivate import METHOD as DEACTIVATE_METHOD
 from erasure_engine.sisa.deactivate import deactivate_exact
 from erasure_engine.sisa.ensemble import ShardEnsemble, load_ensemble, load_shard_model
 from erasure_engine.sisa.manifest import ModelRegistry, ModelVersion, check_model_name, version_prefix
+from erasure_engine.sisa.references import load_shard_references, shard_subjects, uncovered_records
 from erasure_engine.sisa.trainer import (
     ShardResult,
     TrainingPlan,
@@ -56,14 +57,17 @@ __all__ = [
     "load_assets",
     "load_ensemble",
     "load_shard_model",
+    "load_shard_references",
     "plan_exact_unlearning",
     "plan_training",
     "planned_samples",
     "retrain_shard",
+    "shard_subjects",
     "slice_listings",
     "train_all",
     "train_shard",
     "train_shared_base",
+    "uncovered_records",
     "unlearn_exact",
     "check_model_name",
     "version_prefix",

@@ -23,10 +23,12 @@ MIN_REFERENCES_FOR_OWN_SPREAD = 4
 
 @dataclass(frozen=True)
 class ReferenceModel:
-    """A model and the subjects it trained on (it is OUT for every other subject)."""
+    """A model and the subjects it trained on (it is OUT for every other subject); `source` says
+    where it came from (e.g. "model/version shard 2"), recorded in the verdict's inputs."""
 
     model: torch.nn.Module
     trained_subjects: frozenset[str]
+    source: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "trained_subjects", frozenset(self.trained_subjects))

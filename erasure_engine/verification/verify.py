@@ -232,7 +232,9 @@ def verify(
     }
     if references:
         inputs["references"] = [
-            {"sha256": weights_digest(ref.model), "trained_subjects": len(ref.trained_subjects)} for ref in references
+            {"sha256": weights_digest(ref.model), "trained_subjects": len(ref.trained_subjects)}
+            | ({"source": ref.source} if ref.source else {})
+            for ref in references
         ]
     if tokenizer is not None:
         inputs["tokenizer"] = tokenizer_digest(tokenizer)

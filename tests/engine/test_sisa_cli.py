@@ -167,3 +167,55 @@ def test_lm_train_score_and_subprocess(tmp_path, capsys):
         check=True,
     )
     assert json.loads(shown.stdout)["shard_digests"] == trained["shard_digests"]
+
+
+def test_verify_uses_a_sisa_versions_shards_as_lira_references(tmp_path, capsys):
+    from erasure_engine.datagen import generate_holdout_subjects, generate_subjects
+    from erasure_engine.sisa import ModelRegistry, load_shard_model
+
+    subjects = generate_subjects(9, 3)
+    records = generate_tabular(subjects, SECRET, seed=3, records_per_subject=3)
+    holdout = generate_tabular(generate_holdout_subjects(6, 3), SECRET, seed=3, records_per_subject=3)
+    store = LocalObjectStore(tmp_path / "store")
+    DatasetStore(store, "tab").create_version(records, shards=3, slices=1, seed=1)
+    code, trained, _ = _run(
+        capsys, "train", "--store", tmp_path / "store", "--dataset", "tab", "--name", "clf", "--kind", "classifier"
+    )
+    assert code == 0
+    version = ModelRegistry(store).load("clf", trained["version_id"])
+    load_shard_model(store, version, 0).save_pretrained(tmp_path / "model")
+    for name, rows in (("dataset", records), ("holdout", holdout)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r.to_json()) + "\n" for r in rows))
+    (tmp_path / "policy.json").write_text(json.dumps({"bootstrap_repetitions": 20, "relearn_steps": 2}))
+    base = [
+        "verify",
+        "--candidate",
+        tmp_path / "model",
+        "--parent",
+        tmp_path / "model",
+        "--dataset",
+        tmp_path / "dataset.jsonl",
+        "--forget-subject",
+        records[0].subject_key,
+        "--holdout",
+        tmp_path / "holdout.jsonl",
+        "--policy",
+        tmp_path / "policy.json",
+        "--out",
+        tmp_path / "out",
+    ]
+    code = main(
+        [
+            str(arg)
+            for arg in [*base, "--references", tmp_path / "store", "--references-version", f"clf/{version.version_id}"]
+        ]
+    )
+    assert code in (0, 1, 3), capsys.readouterr().err
+    verdict = json.loads((tmp_path / "out" / "verdict.json").read_text())
+    assert [ref["source"] for ref in verdict["inputs"]["references"]] == [
+        f"clf/{version.version_id} shard {shard}" for shard in range(3)
+    ]
+    assert sum(ref["trained_subjects"] for ref in verdict["inputs"]["references"]) == 9
+    assert "membership.lira.auc" in {metric["name"] for metric in verdict["metrics"]}
+    assert main([str(arg) for arg in [*base, "--references", tmp_path / "store"]]) == 2
+    assert "go together" in capsys.readouterr().err

@@ -375,7 +375,7 @@ def _deactivation_evidence(candidate: ModelVersion) -> dict:
 def verify(context: JobContext) -> dict:
     candidate = (
         ModelVersion.objects.filter(pk=context.params.get("version_id"))
-        .select_related("model", "parent", "batch", "trained_on__dataset")
+        .select_related("model", "parent__model", "parent__trained_on__dataset", "batch", "trained_on__dataset")
         .first()
     )
     if candidate is None or candidate.parent is None or candidate.batch is None:
@@ -399,6 +399,11 @@ def verify(context: JobContext) -> dict:
         holdout = loading.dataset_records(model.holdout)
         candidate_module, tokenizer = loading.load_for_evaluation(candidate)
         parent_module, _ = loading.load_for_evaluation(candidate.parent)
+        # LiRA's calibration: the parent's shards, each OUT for every subject it never held.
+        references, reference_summary = [], None
+        if candidate.layout == VersionLayout.SISA:
+            context.progress(0.04, "loading the parent's shards as LiRA references")
+            references, reference_summary = loading.shard_references(candidate.parent, forget)
         # Exact unlearning gives the oracle for free: the candidate is (bit for bit) the model
         # retrained without the erased records, so the AUC targets are its own, not 0.5; and its
         # proof is that construction (retrained checkpoints, untouched shards reused as they were).
@@ -419,6 +424,7 @@ def verify(context: JobContext) -> dict:
             retain,
             holdout,
             oracle=oracle,
+            references=references or None,
             tokenizer=tokenizer,
             policy=model.verification_policy or None,
             seed=0,
@@ -452,6 +458,8 @@ def verify(context: JobContext) -> dict:
             "the candidate itself: exact unlearning retrains the affected shards deterministically, "
             "bit-identical to training without the erased records"
         )
+    if reference_summary is not None:
+        verdict_json["references"] = reference_summary
     candidate_services.version_verdict_record(version=candidate, verdict=verdict_json, plots=plots, job=context.job())
     return {
         "passed": verdict.passed,

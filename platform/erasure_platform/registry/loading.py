@@ -15,15 +15,19 @@ from erasure_platform.core.engine import (
     Artifact,
     DatasetStore,
     InvalidInput,
+    ModelRegistry,
     download_dir,
     has_tokenizer,
     load_ensemble,
     load_saved_model,
+    load_shard_references,
     load_tokenizer,
     memory_preflight,
     resolve_device,
     resolve_dtype,
     saved_model_shape,
+    shard_subjects,
+    uncovered_records,
 )
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
@@ -57,6 +61,31 @@ def load_plain(
         model = load_saved_model(directory, **options) if is_lm else load_saved_model(directory)
         tokenizer = load_tokenizer(directory) if has_tokenizer(directory) else None
     return model.eval(), tokenizer
+
+
+def shard_references(version: ModelVersion, records) -> tuple[list, dict]:
+    """The LiRA references a SISA version gives: its active shards' models, each with the subjects
+    its shard trained on (from the manifest of the dataset version it was trained on; `records`,
+    the forget set, may have been erased from it since). Returns (references, summary for the
+    verdict: source, version, shards, count, and the reason when there are none). None at all when a
+    forget record would have no shard OUT for its subject (one active shard, or an unknown place)."""
+    summary = {"source": "parent_shards", "version": version.version_id, "shards": [], "count": 0}
+    if version.layout != VersionLayout.SISA or version.trained_on is None:
+        return [], summary | {"reason": "the version has no shards with known training data"}
+    store = platform_object_store()
+    manifest = ModelRegistry(store).load(version.model.name, version.version_id)
+    trained_on = version.trained_on
+    dataset = DatasetStore(store, trained_on.dataset.name).load_version(trained_on.version_id, verify=False)
+    subjects = shard_subjects(manifest, dataset, records)
+    summary["shards"] = sorted(subjects)
+    missing = uncovered_records(subjects, records) if len(subjects) > 1 else [r.record_id for r in records]
+    if missing:
+        return [], summary | {
+            "reason": f"{len(missing)} forget record(s) have no shard that never held their subject "
+            f"({len(subjects)} active shard(s))"
+        }
+    references = load_shard_references(store, manifest, subjects)
+    return references, summary | {"count": len(references)}
 
 
 def dataset_records(version: DatasetVersion):

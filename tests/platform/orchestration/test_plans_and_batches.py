@@ -204,6 +204,8 @@ def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settin
     assert candidate.verdict["kind"] == "causal_lm"
     names = {metric["name"] for metric in candidate.verdict["metrics"]}
     assert {"extraction.rouge_l_excess", "relearn_forget.membership_auc", "quantized_4bit.membership_auc"} <= names
+    # LiRA, calibrated on the parent's two shards (each OUT for the other's subjects).
+    assert candidate.verdict["references"]["count"] == 2 and "membership.lira.auc" in names
     assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)
 
 
@@ -271,3 +273,5 @@ def test_a_model_without_sisa_layout_is_unlearned_with_its_approximate_method_an
     candidate.refresh_from_db()
     assert candidate.verdict["kind"] == "classifier" and candidate.verdict["metrics"]
     assert {"membership_roc", "loss_histograms"} <= set(candidate.plots)
+    # A plain version has no shards: no LiRA references, as before.
+    assert "references" not in candidate.verdict and "membership.lira" in candidate.verdict["skipped"]
