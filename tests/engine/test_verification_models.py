@@ -50,8 +50,9 @@ def references(family, size):
     return [ReferenceModel(model, set(family.subjects[k:])) for k, model in family.oracles.items() if k >= size]
 
 
-def only_powerless_checks_undecided(oracle, parent) -> bool:
-    """The oracle fails nothing, and each check it leaves undecided is one the parent passes too:
+def only_powerless_checks_undecided(oracle) -> bool:
+    """The oracle fails nothing, and each check it leaves undecided is one where the parent control
+    passes too, so that the check cannot tell the parent from the oracle:
     a check without power on these models (e.g. greedy QA answers that even the parent does not
     know, which depends on the CPU's arithmetic for a model this small) is rightly INCONCLUSIVE."""
     undecided = [m for m in oracle.metrics if m.outcome == "inconclusive"]
@@ -59,7 +60,7 @@ def only_powerless_checks_undecided(oracle, parent) -> bool:
         oracle.outcome == "inconclusive"
         and not oracle.failed_metrics
         and bool(undecided)
-        and all(parent.metric(m.name).outcome in ("inconclusive", PASSED) and "parent" in m.reason for m in undecided)
+        and all("cannot tell the parent from the oracle" in m.reason for m in undecided)
     )
 
 
@@ -72,7 +73,7 @@ def test_parent_is_never_passed_and_the_oracle_is(family, size):
     assert parent.calibration["parent_failed"] and parent.calibration["oracle_passed"]
 
     oracle = judge(family, family.oracles[size], size, **extra)
-    assert oracle.outcome == PASSED or only_powerless_checks_undecided(oracle, parent), (
+    assert oracle.outcome == PASSED or only_powerless_checks_undecided(oracle), (
         oracle.reason,
         [(m.name, m.reason) for m in oracle.metrics if m.outcome != PASSED],
     )
