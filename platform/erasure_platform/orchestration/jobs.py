@@ -85,6 +85,16 @@ def erase_datasets(context: JobContext) -> dict:
 # ------------------------------------------------------------------ unlearning
 
 
+def candidate_result(candidate: ModelVersion) -> dict:
+    """What a job that made a candidate returns (the job page links the version and tables the cost)."""
+    return {
+        "candidate": str(candidate.pk),
+        "version_id": candidate.version_id,
+        "method": candidate.method,
+        "cost": candidate.cost,
+    }
+
+
 def _forget_records(batch: UnlearningBatch) -> list:
     records, seen = [], set()
     # Members whose request completed still count while their forget set is kept (the restoring
@@ -124,12 +134,7 @@ def unlearn(context: JobContext) -> dict:
         candidate_services.batch_failed(batch=batch, error=str(error))
         raise JobFailed(str(error)) from None
     candidate_services.batch_candidate_recorded(batch=batch, candidate=candidate)
-    return {
-        "candidate": str(candidate.pk),
-        "version_id": candidate.version_id,
-        "method": candidate.method,
-        "cost": candidate.cost,
-    }
+    return candidate_result(candidate)
 
 
 def _unlearn_exact(context, batch, parent, latest, removed) -> dict:
@@ -181,13 +186,7 @@ def _unlearn_exact(context, batch, parent, latest, removed) -> dict:
     if not context.state["deactivated"]:
         return {"deactivation_refused": context.state.get("deactivation_refused"), "restoring": restoring}
     candidate = ModelVersion.objects.get(pk=context.state["deactivated_pk"])
-    return {
-        "candidate": str(candidate.pk),
-        "version_id": candidate.version_id,
-        "method": candidate.method,
-        "cost": candidate.cost,
-        "restoring": restoring,
-    }
+    return candidate_result(candidate) | {"restoring": restoring}
 
 
 def _restore_inputs(batch: UnlearningBatch):
@@ -267,12 +266,7 @@ def finalize_exact(context: JobContext) -> dict:
         method=engine.EXACT_METHOD,
     )
     candidate_services.batch_candidate_recorded(batch=batch, candidate=candidate)
-    return {
-        "candidate": str(candidate.pk),
-        "version_id": candidate.version_id,
-        "method": candidate.method,
-        "cost": candidate.cost,
-    }
+    return candidate_result(candidate)
 
 
 def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
