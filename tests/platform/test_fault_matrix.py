@@ -15,8 +15,8 @@ The dispatcher killed during a relay is tests/platform/core/test_outbox.py
 (test_events_survive_relay_killed_between_publish_and_mark_sent: one audit effect, one e-mail, one
 certificate per event).
 
-PostgreSQL and Redis are the ones scripts/test started (it exports how to restart them); without
-them these tests are skipped.
+PostgreSQL and Redis are the ones scripts/test started (it exports how to restart them); run
+outside scripts/test, these tests fail and say so.
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ class Redis:
 
 @pytest.fixture
 def postgres():
-    if not os.environ.get("ERASURE_TEST_PG_DATA"):
-        pytest.skip("needs the PostgreSQL that scripts/test starts (ERASURE_TEST_PG_DATA)")
+    assert os.environ.get("ERASURE_TEST_PG_DATA"), (
+        "run the suite through scripts/test: this test restarts the PostgreSQL it starts (ERASURE_TEST_PG_DATA)"
+    )
     server = Postgres()
     yield server
     if subprocess.run([*server.pg_ctl, "-D", server.data, "status"], capture_output=True).returncode != 0:
@@ -107,8 +108,9 @@ def postgres():
 
 @pytest.fixture
 def redis_broker():
-    if not os.environ.get("ERASURE_TEST_REDIS_CONF"):
-        pytest.skip("needs the Redis that scripts/test starts (ERASURE_TEST_REDIS_CONF)")
+    assert os.environ.get("ERASURE_TEST_REDIS_CONF"), (
+        "run the suite through scripts/test: this test restarts the Redis it starts (ERASURE_TEST_REDIS_CONF)"
+    )
     server = Redis()
     yield server
     if not server.pidfile.exists():
@@ -404,8 +406,9 @@ def test_workers_killed_at_each_step_of_an_erasure_plan(
 
 def test_the_restartable_services_are_the_ones_in_use():
     """The fault tests restart what scripts/test exported: it must be what the suite talks to."""
-    if os.environ.get("ERASURE_TEST_REDIS_CONF"):
-        assert urlparse(os.environ["CELERY_BROKER_URL"]).port == Redis().port
-    if os.environ.get("ERASURE_TEST_PG_DATA"):
-        port = Path(os.environ["ERASURE_TEST_PG_DATA"], "postmaster.pid").read_text().splitlines()[3]
-        assert urlparse(os.environ["DATABASE_URL"]).port == int(port)
+    assert os.environ.get("ERASURE_TEST_REDIS_CONF") and os.environ.get("ERASURE_TEST_PG_DATA"), (
+        "run through scripts/test"
+    )
+    assert urlparse(os.environ["CELERY_BROKER_URL"]).port == Redis().port
+    port = Path(os.environ["ERASURE_TEST_PG_DATA"], "postmaster.pid").read_text().splitlines()[3]
+    assert urlparse(os.environ["DATABASE_URL"]).port == int(port)
