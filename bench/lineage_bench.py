@@ -45,6 +45,7 @@ def main() -> None:
     args = parser.parse_args()
 
     django.setup()
+    # Models import only once Django is set up: this script configures Django itself.
     from django.core.management import call_command
     from django.db import connection, transaction
 

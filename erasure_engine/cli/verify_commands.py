@@ -1,4 +1,7 @@
-"""`verify` (full verdict against a policy) and `mia` (membership-attack report only)."""
+"""`verify` (full verdict against a policy) and `mia` (membership-attack report only).
+
+Model, SISA and verification modules (torch, transformers) are imported inside the command that
+needs them, as in every CLI module: `erasure-engine --help` and argument errors answer at once."""
 
 from __future__ import annotations
 

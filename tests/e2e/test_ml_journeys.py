@@ -16,8 +16,12 @@ import pytest
 from playwright.sync_api import expect
 
 from erasure_platform.accounts.roles import Role
+from erasure_platform.accounts.services import user_create
+from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, UnlearningBatch
+from erasure_platform.registry.models import ModelVersion, VersionStatus
 from tests.e2e.conftest import PASSWORD, officer_opens_request, request_for_status_url, sign_in, wait_until
 from tests.platform.portal.readable import unreadable
+from tests.platform.registry.helpers import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +41,6 @@ def ml_pipeline(process_env, settings, request):
 @pytest.fixture
 def trained_world(transactional_db):
     """A registered model trained (in this process, on the CPU) on 12 generated subjects, in production."""
-    from tests.platform.registry.helpers import World
 
     return World()
 
@@ -62,9 +65,6 @@ def approve_form_submit(page, button_name: str) -> None:
 def test_grant_unlearn_four_eyes_and_release_in_the_browser(
     trained_world, ml_pipeline, owner_request, sign_in_as, new_page, live_url
 ):
-    from erasure_platform.accounts.services import user_create
-    from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, UnlearningBatch
-    from erasure_platform.registry.models import ModelVersion, VersionStatus
 
     world = trained_world
     owner_identifier = world.subjects[0].identifier

@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 from erasure_engine.cli import main
-from erasure_engine.datagen import build_corpus, generate_tabular
+from erasure_engine.datagen import build_corpus, generate_holdout_subjects, generate_subjects, generate_tabular
 from erasure_engine.datasets import DatasetStore
+from erasure_engine.sisa import ModelRegistry, load_shard_model
 from erasure_engine.storage import LocalObjectStore
 
 SECRET = "cli-secret"
@@ -170,8 +171,6 @@ def test_lm_train_score_and_subprocess(tmp_path, capsys):
 
 
 def test_verify_uses_a_sisa_versions_shards_as_lira_references(tmp_path, capsys):
-    from erasure_engine.datagen import generate_holdout_subjects, generate_subjects
-    from erasure_engine.sisa import ModelRegistry, load_shard_model
 
     subjects = generate_subjects(9, 3)
     records = generate_tabular(subjects, SECRET, seed=3, records_per_subject=3)

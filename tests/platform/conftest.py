@@ -12,6 +12,12 @@ from urllib.parse import quote
 
 import pytest
 
+from erasure_platform.core.models import OutboxEvent, ProcessedEvent
+from erasure_platform.core.queues import ALL_QUEUES
+from erasure_platform.core.services.outbox import outbox_event_consume, outbox_relay_once
+from workers.celery_app import app
+from workers.publisher import celery_publish
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -165,9 +171,6 @@ def purge_broker():
     """Drop messages left on the broker by earlier tests (their rows are gone)."""
     from kombu import Queue
 
-    from erasure_platform.core.queues import ALL_QUEUES
-    from workers.celery_app import app
-
     with app.connection_for_write() as connection:
         for name in ALL_QUEUES:
             queue = Queue(name)(connection.default_channel)
@@ -178,8 +181,6 @@ def purge_broker():
 def consume_published(topic: str) -> int:
     """Run this process's consumers on every event of `topic` not yet consumed, as a worker would;
     returns how many events were consumed."""
-    from erasure_platform.core.models import OutboxEvent, ProcessedEvent
-    from erasure_platform.core.services.outbox import outbox_event_consume
 
     pending = (
         OutboxEvent.objects.filter(topic=topic)
@@ -205,7 +206,5 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2, message
 @pytest.fixture
 def relay():
     """One pass of the real outbox relay, publishing to the real broker."""
-    from erasure_platform.core.services.outbox import outbox_relay_once
-    from workers.publisher import celery_publish
 
     return lambda: outbox_relay_once(publish=celery_publish)

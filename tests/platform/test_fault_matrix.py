@@ -40,7 +40,15 @@ from django.utils import timezone
 
 from erasure_platform.core.models import AuditEvent, Job, OutboxEvent, ProcessedEvent
 from erasure_platform.core.services.jobs import job_create
+from erasure_platform.core.topics import OWNER_EMAIL
+from erasure_platform.orchestration.models import BatchStatus, ErasurePlan
+from erasure_platform.orchestration.services.plans import plan_erasure
+from erasure_platform.registry.models import DatasetVersion, ModelVersion
+from erasure_platform.registry.services.release import release_approve
+from erasure_platform.subject_requests.models import ErasureRequest
+from erasure_platform.subject_requests.services.intake import request_subject_key
 from tests.platform.conftest import wait_until
+from tests.platform.registry.helpers import World, deadline, users
 
 LEASE_SECONDS = 4
 
@@ -192,8 +200,6 @@ def intake_server(live_server, settings):
 
 
 def requests_of(identifiers) -> dict:
-    from erasure_platform.subject_requests.models import ErasureRequest
-    from erasure_platform.subject_requests.services.intake import request_subject_key
 
     keys = {request_subject_key(identifier): identifier for identifier in identifiers}
     found: dict[str, list[str]] = {}
@@ -239,7 +245,6 @@ def mail_files_with(folder: Path, needle: str) -> int:
 def test_redis_crash_under_a_stream_of_intakes_and_events(
     process_env, start_worker, start_dispatcher, purge_broker, redis_broker, intake_server, settings
 ):
-    from erasure_platform.core.topics import OWNER_EMAIL
 
     # The dispatcher gives a lost message a new delivery after a few seconds (production: minutes).
     process_env.update(
@@ -312,11 +317,6 @@ def test_redis_crash_under_a_stream_of_intakes_and_events(
 def test_workers_killed_at_each_step_of_an_erasure_plan(
     settings, process_env, start_worker, start_dispatcher, purge_broker
 ):
-    from erasure_platform.orchestration.models import BatchStatus, ErasurePlan
-    from erasure_platform.orchestration.services.plans import plan_erasure
-    from erasure_platform.registry.models import DatasetVersion, ModelVersion
-    from erasure_platform.registry.services.release import release_approve
-    from tests.platform.registry.helpers import World, deadline, users
 
     settings.ERASURE_BATCH_WINDOW_SECONDS = 0
     settings.JOB_LEASE_SECONDS = LEASE_SECONDS

@@ -22,6 +22,18 @@ from schemathesis.checks import (
 )
 from schemathesis.config import SchemathesisConfig
 
+from erasure_platform.accounts.roles import Role
+from erasure_platform.accounts.services import user_create
+from erasure_platform.core.services.jobs import job_create
+from erasure_platform.evidence.services.reports import report_request
+from erasure_platform.orchestration.models import BatchStatus, UnlearningBatch
+from erasure_platform.registry.services.datasets import dataset_register
+from erasure_platform.registry.services.models import model_register
+from erasure_platform.subject_requests.models import Channel
+from erasure_platform.subject_requests.services.intake import request_create
+from erasure_platform.wsgi import application
+from tests.platform.registry.helpers import fake_version, make_production
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -44,17 +56,6 @@ def seeded(db, settings):
     from django.core.cache import cache
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
-
-    from erasure_platform.accounts.roles import Role
-    from erasure_platform.accounts.services import user_create
-    from erasure_platform.core.services.jobs import job_create
-    from erasure_platform.evidence.services.reports import report_request
-    from erasure_platform.orchestration.models import BatchStatus, UnlearningBatch
-    from erasure_platform.registry.services.datasets import dataset_register
-    from erasure_platform.registry.services.models import model_register
-    from erasure_platform.subject_requests.models import Channel
-    from erasure_platform.subject_requests.services.intake import request_create
-    from tests.platform.registry.helpers import fake_version, make_production
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Owner-endpoint throttles off (and no history left by other tests), so fuzzing reaches their logic.
@@ -96,8 +97,6 @@ def wsgi_app():
     the end-of-request hook from closing the database connection (it holds the test transaction)."""
     from django.core import signals
     from django.db import close_old_connections
-
-    from erasure_platform.wsgi import application
 
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

@@ -15,7 +15,10 @@ from erasure_platform.core.services.outbox import (
     outbox_redeliver_unprocessed,
     outbox_relay_once,
 )
+from erasure_platform.evidence.models import Certificate
+from erasure_platform.subject_requests.services import request_create
 from tests.platform.conftest import REPO_ROOT, wait_until
+from tests.platform.evidence.helpers import complete
 from tests.platform.subject_requests.conftest import (  # noqa: F401  (fixtures for the certificate case)
     _fast_passwords_and_fresh_throttles,
     file_request,
@@ -139,7 +142,6 @@ def ping_event(request):
 
 
 def owner_email_event(request):
-    from erasure_platform.subject_requests.services import request_create
 
     owner_request, _ = request_create(identifier="crash@example.com", jurisdiction="GDPR", channel="api")
     event = OutboxEvent.objects.filter(topic=topics.OWNER_EMAIL, payload__request_id=str(owner_request.id)).first()
@@ -147,8 +149,6 @@ def owner_email_event(request):
 
 
 def certificate_event(request):
-    from erasure_platform.evidence.models import Certificate
-    from tests.platform.evidence.helpers import complete
 
     owner_request, _ = request.getfixturevalue("verified_request")("cert@example.com")
     owner_request = complete(owner_request, request.getfixturevalue("officer"))

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.test import Client
 
+from erasure_platform.core.cache import RedisCache
 from tests.platform.conftest import REPO_ROOT
 
 BODY = {"identifier": "a@example.com", "jurisdiction": "GDPR"}
@@ -106,8 +107,6 @@ def test_the_redis_cache_keeps_one_client_and_counts_across_threads():
     import os
     import threading
     from urllib.parse import urlparse
-
-    from erasure_platform.core.cache import RedisCache
 
     broker = urlparse(os.environ.get("CELERY_BROKER_URL", ""))
     assert broker.scheme == "redis", "run the suite through scripts/test: it starts the Redis this test shares"

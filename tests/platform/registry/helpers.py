@@ -14,6 +14,8 @@ from erasure_platform.accounts.roles import Role
 from erasure_platform.accounts.services import user_create
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
+from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
+from erasure_platform.orchestration.services.restore import batch_shard_jobs, finalize_job_key
 from erasure_platform.registry.models import (
     Alias,
     AliasMove,
@@ -207,7 +209,6 @@ ENGINE_LIKE_COST = {
 
 def worded_candidate(model, *, request_id: str, started_by: str = "system:orchestration"):
     """A failed candidate with an engine-like verdict and cost, whose batch served the request `request_id`."""
-    from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
 
     parent = fake_version(model, status=VersionStatus.RELEASED)
     batch = UnlearningBatch.objects.create(
@@ -231,7 +232,6 @@ def run_restoring_retrain(batch):
     """Run a SISA batch's restoring retrain in this process, as the gpu workers would: every
     shard job (each stores its result, the last one starts the finalize job), then finalize.
     Returns the full-quality candidate."""
-    from erasure_platform.orchestration.services.restore import batch_shard_jobs, finalize_job_key
 
     shard_jobs = batch_shard_jobs(batch.pk)
     assert shard_jobs, "the unlearn job planned no shard retrain"

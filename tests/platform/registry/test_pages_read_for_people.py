@@ -7,10 +7,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from erasure_platform.core.models import Job
 from erasure_platform.registry import selectors
 from erasure_platform.registry.models import Model
+from erasure_platform.subject_requests.services import request_create
 from tests.platform.portal.readable import main_text, unreadable
-from tests.platform.registry.helpers import PASSWORD, users, worded_candidate
+from tests.platform.registry.helpers import ENGINE_LIKE_COST, PASSWORD, users, worded_candidate
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,6 @@ def people():
 
 @pytest.fixture
 def served():
-    from erasure_platform.subject_requests.services import request_create
 
     request, _ = request_create(identifier="ada@example.com", jurisdiction="GDPR", channel="portal")
     return request
@@ -87,8 +88,6 @@ def test_model_pages_show_labels_and_one_date_format(people, served, kind, shown
 
 
 def test_job_page_shows_the_result_as_facts_and_a_cost_table(people, served):
-    from erasure_platform.core.models import Job
-    from tests.platform.registry.helpers import ENGINE_LIKE_COST
 
     model = Model.objects.create(name="worded-model", kind="classifier", created_by="test")
     version = worded_candidate(model, request_id=str(served.id))
