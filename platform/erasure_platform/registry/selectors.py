@@ -90,14 +90,18 @@ def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None
                 "holds_data": bool(record_ids_held) and not version.purged,
             }
         )
+    # By dataset (a few ids) rather than by the ~100 versions found; the versions come from the history.
     model_versions = (
-        ModelVersion.objects.filter(trained_on_id__in=list(grouped))
+        ModelVersion.objects.filter(trained_on__dataset_id__in=history.dataset_ids)
         .exclude(status=VersionStatus.REJECTED)
         .annotate(in_production=Exists(Alias.objects.filter(name=Alias.PRODUCTION, version_id=OuterRef("pk"))))
-        .select_related("model", "trained_on__dataset")
+        .select_related("model")
         .order_by("model__name", "created_at")
     )
     for version in model_versions:
+        if version.trained_on_id not in grouped:
+            continue
+        version.trained_on = history.versions[version.trained_on_id]
         lineage.model_versions.append(
             {"model_version": version, "dataset_version": version.trained_on, "production": version.in_production}
         )

@@ -7,12 +7,18 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
 
 from erasure_engine.datagen import generate_subjects, generate_tabular
 from erasure_engine.records import subject_key
 from erasure_platform.registry import selectors
-from erasure_platform.registry.models import SubjectRecord
-from erasure_platform.registry.services.datasets import dataset_register, dataset_version_create, dataset_version_erase
+from erasure_platform.registry.models import DatasetVersion, SubjectRecord
+from erasure_platform.registry.services.datasets import (
+    dataset_records_of_subject,
+    dataset_register,
+    dataset_version_create,
+    dataset_version_erase,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +57,6 @@ def test_an_erasure_writes_index_rows_for_the_erased_records_only(history):
     assert selectors.current_versions_holding(subject_key=keys[2]) == [third]
     assert selectors.current_versions_holding(subject_key=keys[0]) == []
     # The forget set of a version is read through the intervals too.
-    from erasure_platform.registry.services.datasets import dataset_records_of_subject
-
     assert {r.record_id for r in dataset_records_of_subject(version=third, subject_key=keys[2], record_ids=None)} == {
         r.record_id for r in records if r.subject_key == keys[2]
     }
@@ -74,7 +78,8 @@ def test_a_new_version_writes_only_what_changed(history):
 
 
 def test_a_lookup_costs_the_same_few_queries_however_long_the_history(history, django_assert_max_num_queries):
-    """Rows, datasets, versions (each once, however many versions), model versions."""
+    """Rows, datasets with their version stamp, versions (each once, however many versions),
+    model versions; once the process holds the tree, the versions query goes."""
     dataset, first, records, keys = history
     version = first
     for number in range(3):
@@ -89,15 +94,32 @@ def test_a_lookup_costs_the_same_few_queries_however_long_the_history(history, d
         "v0004",
     ]
     assert str(lineage.dataset_versions[-1]["dataset_version"]) == f"{dataset.name}@v0004"  # no query per version
+    with django_assert_max_num_queries(3):
+        assert len(selectors.lineage_for_subject(subject_key=keys[6]).dataset_versions) == 4
     with django_assert_max_num_queries(1):  # a subject the index does not know: its (empty) rows only
         assert selectors.lineage_for_subject(subject_key="0" * 64).dataset_versions == []
+
+
+def test_the_version_tree_a_process_keeps_follows_new_versions_purges_and_rollbacks(history):
+    """The per-process tree is revalidated at every lookup: a version made (even one rolled back
+    afterwards) or purged since the last lookup is seen by the next one."""
+    _, first, _, keys = history
+    assert held_by(keys[4]) == [("v0001", 3, 0)]  # the tree is now held
+    with transaction.atomic():
+        dataset_version_erase(version=first, subject_key=keys[0], record_ids=None, request_id="r", actor="test")
+        assert held_by(keys[4]) == [("v0001", 3, 0), ("v0002", 3, 0)]
+        transaction.set_rollback(True)
+    assert held_by(keys[4]) == [("v0001", 3, 0)]
+    entry = selectors.lineage_for_subject(subject_key=keys[4]).dataset_versions[0]
+    assert entry["holds_data"]
+    DatasetVersion.objects.filter(pk=first.pk).update(purged=True)
+    entry = selectors.lineage_for_subject(subject_key=keys[4]).dataset_versions[0]
+    assert entry["dataset_version"].purged and not entry["holds_data"]
 
 
 def test_a_subjects_rows_are_read_from_the_covering_index_alone(history):
     """The lookup selects only columns the index holds: PostgreSQL can answer it with an
     index-only scan (no heap page per row), which is what keeps lookups flat at 1M+ rows."""
-    from django.db import connection, transaction
-
     _, _, _, keys = history
     sql, params = selectors.subject_index_rows(keys[0]).query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
