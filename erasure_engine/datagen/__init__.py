@@ -5,6 +5,7 @@ instances only; no global RNG."""
 from erasure_engine.datagen.corpus import Corpus, build_corpus
 from erasure_engine.datagen.general_text import NO_SUBJECT_KEY, generate_general_text
 from erasure_engine.datagen.presets import SIZE_PRESETS, SizePreset, size_preset
+from erasure_engine.datagen.public_text import generate_public_persons, generate_public_text
 from erasure_engine.datagen.subjects import (
     Subject,
     generate_holdout_subjects,
@@ -23,6 +24,8 @@ __all__ = [
     "build_corpus",
     "generate_general_text",
     "generate_holdout_subjects",
+    "generate_public_persons",
+    "generate_public_text",
     "generate_subjects",
     "generate_tabular",
     "name_capacity",
