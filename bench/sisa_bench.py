@@ -43,7 +43,7 @@ from pathlib import Path
 
 import torch
 
-from erasure_engine.datagen import build_corpus, generate_general_text, generate_public_text
+from erasure_engine.datagen import base_model_texts, build_corpus, size_preset
 from erasure_engine.errors import InvalidInput
 from erasure_engine.models import perplexity as model_perplexity
 from erasure_engine.sisa.backends import CausalLMBackend
@@ -117,11 +117,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def workload(args):
     corpus = build_corpus(args.data_size, seed=args.seed, secret=SECRET)
-    general_records = (
-        generate_general_text(args.general_texts, args.seed) if args.general_texts else corpus.general_records
-    )
-    general = [record.content["text"] for record in general_records]
-    public = [record.content["text"] for record in generate_public_text(args.public_persons, args.seed)]
+    general_count = args.general_texts or size_preset(args.data_size).general_texts
+    base_texts = base_model_texts(general=general_count, public_persons=args.public_persons, seed=args.seed)
     train = corpus.records
     if args.records:
         subjects = sorted({record.subject_key for record in train})
@@ -132,7 +129,7 @@ def workload(args):
             kept.add(subject)
             count += sum(1 for record in train if record.subject_key == subject)
         train = [record for record in train if record.subject_key in kept]
-    return train, [record.content["text"] for record in corpus.holdout_records[:300]], general + public
+    return train, [record.content["text"] for record in corpus.holdout_records[:300]], base_texts
 
 
 def lora_config(args, epochs: int) -> SisaConfig:

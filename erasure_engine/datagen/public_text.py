@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from erasure_engine.datagen import vocabulary as vocab
-from erasure_engine.datagen.general_text import NO_SUBJECT_KEY
+from erasure_engine.datagen.general_text import NO_SUBJECT_KEY, generate_general_text
 from erasure_engine.datagen.subjects import PUBLIC_STREAM, Subject
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import Record
@@ -35,6 +35,13 @@ def generate_public_text(count: int, seed: int) -> list[Record]:
         for number, text in enumerate(texts, start=1):
             records.append(Record(f"{person.id_stem}-{number:02d}", NO_SUBJECT_KEY, {"text": text, "kind": "public"}))
     return records
+
+
+def base_model_texts(*, general: int, public_persons: int, seed: int) -> list[str]:
+    """A base model's (and its tokenizer's) non-personal training text: `general` general
+    texts, then the texts of `public_persons` public persons."""
+    records = generate_general_text(general, seed) + generate_public_text(public_persons, seed)
+    return [record.content["text"] for record in records]
 
 
 def _public_person(rng: random.Random, index: int) -> Subject:

@@ -8,7 +8,9 @@ import pytest
 
 from erasure_engine.datagen import (
     NO_SUBJECT_KEY,
+    base_model_texts,
     build_corpus,
+    generate_general_text,
     generate_public_persons,
     generate_public_text,
 )
@@ -66,3 +68,9 @@ def test_public_text_is_in_the_records_formats():
 def test_negative_count_rejected():
     with pytest.raises(InvalidInput):
         generate_public_text(-1, seed=0)
+
+
+def test_base_model_texts_are_general_then_public_text():
+    texts = base_model_texts(general=4, public_persons=2, seed=9)
+    assert texts[:4] == [record.content["text"] for record in generate_general_text(4, seed=9)]
+    assert texts[4:] == [record.content["text"] for record in generate_public_text(2, seed=9)]
