@@ -1,11 +1,16 @@
 """SISA exact unlearning at several S in one run: quality, time to compliance, erasure speed.
 
-Shards adapt one shared base (trained here once on non-personal general text, never retrained)
-with per-shard LoRA adapters; subjects are placed balanced by record count; the ensemble weighs
-each shard by the records it was trained on. For each S it reports:
+Shards adapt one shared base (trained here once on non-personal text, never retrained) with
+per-shard LoRA adapters; subjects are placed balanced by record count; the ensemble weighs each
+shard by the records it was trained on. The base's text (and the tokenizer's, which every model
+here shares) is general sentences plus biographies of fictitious public persons in the records'
+formats (`generate_public_text`: never a data subject, no subject key), as a real pretrained LM
+has read public biographies. For each S it reports:
 
 - held-out perplexity of the ensemble, and its ratio to the BEST single model trained on the
-  same data: one LoRA adapter on the same base, or one plainly trained LM (whichever is better);
+  same records: a plain LM from scratch, one LoRA adapter on the same base, or the base fully
+  fine-tuned, each over a grid of epochs (and learning rates for the fine-tune), the best picked
+  on the held-out set itself, so the baseline is if anything flattered;
 - time to compliance: `deactivate_exact` (the affected shard falls back to its checkpoint before
   the subject's slice, or leaves the ensemble), wall time in a warm worker;
 - one subject's erasure by exact retrain (`unlearn_exact`), wall time end to end in a warm worker
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import copy
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -36,13 +43,16 @@ from pathlib import Path
 
 import torch
 
-from erasure_engine.datagen import build_corpus, generate_general_text
+from erasure_engine.datagen import base_model_texts, build_corpus, size_preset
 from erasure_engine.errors import InvalidInput
+from erasure_engine.models import perplexity as model_perplexity
+from erasure_engine.sisa.backends import CausalLMBackend
 from erasure_engine.sisa.config import SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset
 from erasure_engine.sisa.deactivate import deactivate_exact
 from erasure_engine.sisa.ensemble import load_ensemble
-from erasure_engine.sisa.trainer import ShardResult, train_all, train_shared_base
+from erasure_engine.sisa.seeds import derive_seed, deterministic_torch
+from erasure_engine.sisa.trainer import ShardResult, fit, load_assets, train_all, train_shared_base
 from erasure_engine.sisa.unlearn import (
     UnlearningPlan,
     deletions_from_dataset,
@@ -70,9 +80,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--shard-epochs", type=int, help="epochs per slice step (default: about as many samples as --epochs)"
     )
-    parser.add_argument("--base-epochs", type=int, default=6, help="epochs of general text for the shared base")
+    parser.add_argument("--base-epochs", type=int, default=6, help="epochs of the shared base on its non-personal text")
     parser.add_argument(
         "--general-texts", type=int, help="general (non-personal) texts for the base (default: the preset's)"
+    )
+    parser.add_argument(
+        "--public-persons",
+        type=int,
+        default=800,
+        help="fictitious public persons (10 texts each, never data subjects) in the base's text; 0: none",
+    )
+    parser.add_argument(
+        "--baseline-epochs", default="1,2,3,4,6,9", help="epochs tried for each single model (the best counts)"
+    )
+    parser.add_argument(
+        "--fine-tune-learning-rates", default="1e-3,3e-3", help="learning rates tried for the fully fine-tuned base"
     )
     parser.add_argument("--lora-rank", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="plain LM")
@@ -95,10 +117,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def workload(args):
     corpus = build_corpus(args.data_size, seed=args.seed, secret=SECRET)
-    general_records = (
-        generate_general_text(args.general_texts, args.seed) if args.general_texts else corpus.general_records
-    )
-    general = [record.content["text"] for record in general_records]
+    general_count = args.general_texts or size_preset(args.data_size).general_texts
+    base_texts = base_model_texts(general=general_count, public_persons=args.public_persons, seed=args.seed)
     train = corpus.records
     if args.records:
         subjects = sorted({record.subject_key for record in train})
@@ -109,7 +129,7 @@ def workload(args):
             kept.add(subject)
             count += sum(1 for record in train if record.subject_key == subject)
         train = [record for record in train if record.subject_key in kept]
-    return train, [record.content["text"] for record in corpus.holdout_records[:300]], general
+    return train, [record.content["text"] for record in corpus.holdout_records[:300]], base_texts
 
 
 def lora_config(args, epochs: int) -> SisaConfig:
@@ -154,6 +174,60 @@ def perplexity(store, version, held_out) -> float:
 def subjects_to_erase(dataset: InMemoryDataset, count: int, seed: int) -> list[str]:
     subjects = sorted({record.subject_key for record in dataset.records()})
     return random.Random(seed).sample(subjects, count)
+
+
+# ---------------------------------------------------------------- single models (the baseline)
+
+
+def fine_tuned_base(assets, records, config: SisaConfig) -> torch.nn.Module:
+    """Baseline (c): a copy of the shared base with every weight trained on all the records."""
+    backend = CausalLMBackend(config, {}, assets)
+    model = copy.deepcopy(assets.base)
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+    with deterministic_torch():
+        torch.manual_seed(derive_seed(config.seed, "fine-tune"))
+        data = backend.encode(records)
+        fit(model, backend.optimizer(model), backend, data, epochs=config.epochs, order_seed=("fine-tune",))
+    return model
+
+
+def single_models(args, store, shared, train, held_out, base_texts) -> list[dict]:
+    """Every single-model candidate on all the records, over the epochs grid: a plain LM from
+    scratch, one LoRA adapter on the base, the base fully fine-tuned (per learning rate)."""
+    whole = InMemoryDataset(train, shards=1, slices=1)
+    assets = load_assets(store, shared, device=args.device)
+    candidates = []
+
+    def add(model: str, epochs: int, learning_rate: float, ppl: float, seconds: float) -> None:
+        candidate = {"model": model, "epochs": epochs, "learning_rate": learning_rate}
+        candidates.append({**candidate, "perplexity": ppl, "seconds": seconds})
+        print(describe(candidates[-1]), flush=True)
+
+    for epochs in [int(value) for value in args.baseline_epochs.split(",")]:
+        plain = dataclasses.replace(plain_config(args), epochs=epochs)
+        version, seconds = timed(
+            lambda: train_all(store, f"plain-e{epochs}", whole, plain, general_texts=base_texts, device=args.device)
+        )
+        add("plain LM", epochs, plain.learning_rate, perplexity(store, version, held_out), seconds)
+        lora = lora_config(args, epochs)
+        version, seconds = timed(
+            lambda: train_all(store, f"single-e{epochs}", whole, lora, shared_assets=shared, device=args.device)
+        )
+        add("one LoRA adapter on the base", epochs, lora.learning_rate, perplexity(store, version, held_out), seconds)
+        for learning_rate in [float(value) for value in args.fine_tune_learning_rates.split(",")]:
+            config = dataclasses.replace(plain, learning_rate=learning_rate)
+            model, seconds = timed(lambda: fine_tuned_base(assets, train, config))
+            ppl = model_perplexity(model.eval(), assets.tokenizer, held_out, max_length=args.max_length)
+            add("base fully fine-tuned", epochs, learning_rate, ppl, seconds)
+    return candidates
+
+
+def describe(candidate: dict) -> str:
+    return (
+        f"{candidate['model']} (E={candidate['epochs']}, lr {candidate['learning_rate']:g}): held-out perplexity "
+        f"{candidate['perplexity']:.3f}, trained in {candidate['seconds']:.1f}s"
+    )
 
 
 # ---------------------------------------------------------------- fan-out workers
@@ -245,7 +319,7 @@ def main(argv=None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: no CUDA device here", file=sys.stderr)
         return 2
-    train, held_out, general = workload(args)
+    train, held_out, base_texts = workload(args)
     shard_counts = [int(value) for value in args.shards.split(",")]
     shard_epochs = args.shard_epochs or max(1, round(2 * args.epochs / (args.slices + 1)))
     print(
@@ -265,23 +339,16 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="sisa-bench-") as workdir:
         root = Path(workdir)
         store = LocalObjectStore(root / "store")
-        shared, base_seconds = timed(lambda: train_shared_base(store, "bench", lora_config(args, 1), general))
-        print(f"shared base on {len(general)} general texts: {base_seconds:.1f}s (once; never retrained)", flush=True)
+        shared, base_seconds = timed(lambda: train_shared_base(store, "bench", lora_config(args, 1), base_texts))
+        print(
+            f"shared base on {len(base_texts)} non-personal texts ({10 * args.public_persons} of public persons): "
+            f"{base_seconds:.1f}s (once; never retrained)",
+            flush=True,
+        )
 
-        whole = InMemoryDataset(train, shards=1, slices=1)
-        plain, plain_seconds = timed(
-            lambda: train_all(store, "plain", whole, plain_config(args), general_texts=general, device=args.device)
-        )
-        single, single_seconds = timed(
-            lambda: train_all(
-                store, "single", whole, lora_config(args, args.epochs), shared_assets=shared, device=args.device
-            )
-        )
-        plain_ppl, single_ppl = perplexity(store, plain, held_out), perplexity(store, single, held_out)
-        best_ppl = min(plain_ppl, single_ppl)
-        best_seconds = plain_seconds if plain_ppl <= single_ppl else single_seconds
-        print(f"single plain LM: {plain_seconds:.1f}s, held-out perplexity {plain_ppl:.3f}", flush=True)
-        print(f"single LoRA on the base: {single_seconds:.1f}s, held-out perplexity {single_ppl:.3f}", flush=True)
+        candidates = single_models(args, store, shared, train, held_out, base_texts)
+        best = min(candidates, key=lambda candidate: candidate["perplexity"])
+        best_ppl, best_seconds = best["perplexity"], best["seconds"]
 
         rows = []
         for shards in shard_counts:
@@ -340,10 +407,9 @@ def main(argv=None) -> int:
         pool.shutdown()
 
     print()
-    print(
-        f"Best single model: {'plain LM' if plain_ppl <= single_ppl else 'LoRA on the base'}, held-out perplexity "
-        f"{best_ppl:.3f} (plain {plain_ppl:.3f}, LoRA {single_ppl:.3f}), trained in {best_seconds:.1f}s."
-    )
+    for kind in dict.fromkeys(candidate["model"] for candidate in candidates):
+        print(f"Best {describe(min((c for c in candidates if c['model'] == kind), key=lambda c: c['perplexity']))}")
+    print(f"Best single model overall: {describe(best)}")
     print()
     print(
         "| S | records per shard | ensemble perplexity | ratio to best single (target <= 1.15) | time to compliance (s, max) "

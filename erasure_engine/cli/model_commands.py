@@ -32,7 +32,13 @@ def register(subparsers) -> None:
         default=400,
         help="LMs: generated subject-free texts for the tokenizer and the LoRA base",
     )
-    train.add_argument("--general-seed", type=int, default=0)
+    train.add_argument(
+        "--public-persons",
+        type=int,
+        default=0,
+        help="LMs: also the texts of N fictitious public persons in the records' formats (never data subjects)",
+    )
+    train.add_argument("--general-seed", type=int, default=0, help="seed of the general and public texts")
     train.set_defaults(handler=handle_train)
 
     models = subparsers.add_parser("models", help="inspect model versions")
@@ -110,7 +116,7 @@ def version_summary(version) -> dict:
 
 
 def handle_train(args) -> int:
-    from erasure_engine.datagen import generate_general_text
+    from erasure_engine.datagen import base_model_texts
     from erasure_engine.datasets import DatasetStore
     from erasure_engine.sisa.config import SisaConfig
     from erasure_engine.sisa.trainer import finalize_training, load_assets, plan_training, planned_samples, train_shard
@@ -138,7 +144,9 @@ def handle_train(args) -> int:
     )
     general = None
     if args.kind != "classifier":
-        general = [record.content["text"] for record in generate_general_text(args.general_count, args.general_seed)]
+        general = base_model_texts(
+            general=args.general_count, public_persons=args.public_persons, seed=args.general_seed
+        )
     plan = plan_training(store, args.name, dataset, config, general_texts=general)
     assets = load_assets(store, plan.assets)
     with progress_bar(planned_samples(dataset, config), f"train {args.name}") as progress:

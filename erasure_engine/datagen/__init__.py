@@ -1,10 +1,12 @@
 """Deterministic fictitious data: subjects with memorisable facts, a never-seen holdout,
-general text with no subject, and a tabular classification set. Seeded `random.Random`
+general text with no subject, public persons' text in the records' formats for a base model
+(never a data subject), and a tabular classification set. Seeded `random.Random`
 instances only; no global RNG."""
 
 from erasure_engine.datagen.corpus import Corpus, build_corpus
 from erasure_engine.datagen.general_text import NO_SUBJECT_KEY, generate_general_text
 from erasure_engine.datagen.presets import SIZE_PRESETS, SizePreset, size_preset
+from erasure_engine.datagen.public_text import base_model_texts, generate_public_persons, generate_public_text
 from erasure_engine.datagen.subjects import (
     Subject,
     generate_holdout_subjects,
@@ -20,9 +22,12 @@ __all__ = [
     "SIZE_PRESETS",
     "SizePreset",
     "Subject",
+    "base_model_texts",
     "build_corpus",
     "generate_general_text",
     "generate_holdout_subjects",
+    "generate_public_persons",
+    "generate_public_text",
     "generate_subjects",
     "generate_tabular",
     "name_capacity",

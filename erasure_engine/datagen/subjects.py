@@ -17,8 +17,9 @@ from erasure_engine.records import Record, subject_key
 
 TRAIN_STREAM = "train"
 HOLDOUT_STREAM = "holdout"
-# Record id prefixes per stream so training and holdout records never share an id.
-_ID_PREFIX = {TRAIN_STREAM: "subj", HOLDOUT_STREAM: "hold"}
+PUBLIC_STREAM = "public"  # persons of a base model's pre-training text, never data subjects
+# Record id prefixes per stream so training, holdout and public records never share an id.
+_ID_PREFIX = {TRAIN_STREAM: "subj", HOLDOUT_STREAM: "hold", PUBLIC_STREAM: "pub"}
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,41 @@ LAST_NAMES = (
     "Zamora",
 )
 
+# Last names of the public (non-subject) persons in a base model's pre-training text: disjoint
+# from LAST_NAMES, so no public person can share a data subject's full name, whatever the seed.
+PUBLIC_LAST_NAMES = (
+    "Aldana",
+    "Bachmann",
+    "Carvalho",
+    "Dahlberg",
+    "Ekman",
+    "Ferreira",
+    "Gustafsson",
+    "Hartmann",
+    "Ilves",
+    "Juric",
+    "Karlsson",
+    "Laine",
+    "Mancini",
+    "Nieminen",
+    "Oliveira",
+    "Peterson",
+    "Quintero",
+    "Romano",
+    "Salonen",
+    "Tanaka",
+    "Uusitalo",
+    "Varga",
+    "Weber",
+    "Young",
+    "Zimmermann",
+    "Andersen",
+    "Bianchi",
+    "Costa",
+    "Dvorak",
+    "Esposito",
+)
+
 CITIES = (
     "Lisbon",
     "Tallinn",

@@ -7,9 +7,16 @@ import subprocess
 import sys
 
 from erasure_engine.cli import main
-from erasure_engine.datagen import build_corpus, generate_holdout_subjects, generate_subjects, generate_tabular
+from erasure_engine.datagen import (
+    base_model_texts,
+    build_corpus,
+    generate_holdout_subjects,
+    generate_subjects,
+    generate_tabular,
+)
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.sisa import ModelRegistry, load_shard_model
+from erasure_engine.sisa.trainer import training_version_id
 from erasure_engine.storage import LocalObjectStore
 
 SECRET = "cli-secret"
@@ -168,6 +175,23 @@ def test_lm_train_score_and_subprocess(tmp_path, capsys):
         check=True,
     )
     assert json.loads(shown.stdout)["shard_digests"] == trained["shard_digests"]
+
+
+def test_lora_base_trains_on_general_and_public_persons_text(tmp_path, capsys):
+    corpus = build_corpus("tiny", seed=2, secret=SECRET)
+    store = LocalObjectStore(tmp_path)
+    dataset = DatasetStore(store, "bios").create_version(corpus.records[:20], shards=2, slices=1, seed=1)
+    code, trained, _ = _run(
+        capsys,
+        *("train", "--store", tmp_path, "--dataset", "bios", "--name", "lora", "--kind", "lm-lora"),
+        *("--max-length", 32, "--general-count", 20, "--public-persons", 3, "--general-seed", 4),
+    )
+    assert code == 0
+    config = ModelRegistry(store).load("lora", trained["version_id"]).training
+    with_public = base_model_texts(general=20, public_persons=3, seed=4)
+    general_only = base_model_texts(general=20, public_persons=0, seed=4)
+    assert trained["version_id"] == training_version_id("lora", dataset, config, general_texts=with_public)
+    assert trained["version_id"] != training_version_id("lora", dataset, config, general_texts=general_only)
 
 
 def test_verify_uses_a_sisa_versions_shards_as_lira_references(tmp_path, capsys):
