@@ -226,6 +226,12 @@ else:
     # job is lost, so redelivery must not race a healthy long-running worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("ERASURE_BROKER_VISIBILITY_TIMEOUT", 43200)}
 
+# Language models trained here learn their tokenizer and shared LoRA base from text about no data
+# subject: general sentences plus biographies of this many made-up public persons in the records'
+# formats (a base that knows the formats is what keeps a sharded ensemble near a single model's
+# quality: docs/benchmarks.md, SISA run 5). Fewer is faster and weaker.
+LM_BASE_PUBLIC_PERSONS = env_int("ERASURE_LM_BASE_PUBLIC_PERSONS", 800)
+
 # Jobs: lease and heartbeat (seconds). A job whose lease lapses is requeued by the reaper.
 JOB_LEASE_SECONDS = env_int("ERASURE_JOB_LEASE_SECONDS", 60)
 JOB_REAP_INTERVAL_SECONDS = env_int("ERASURE_JOB_REAP_INTERVAL_SECONDS", 15)

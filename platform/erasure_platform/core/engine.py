@@ -9,7 +9,7 @@ other module to it. settings.py is the one exception: it may not import app modu
 reaches generate_private_key_pem directly to make a development key."""
 
 from erasure_engine.datagen import (
-    generate_general_text,
+    base_model_texts,
     generate_holdout_subjects,
     generate_subjects,
     generate_tabular,
@@ -114,7 +114,7 @@ __all__ = [
     "finalize_exact_unlearning",
     "finalize_training",
     "frontier_append",
-    "generate_general_text",
+    "base_model_texts",
     "generate_holdout_subjects",
     "generate_subjects",
     "generate_tabular",

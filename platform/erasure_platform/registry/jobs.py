@@ -7,6 +7,8 @@ registry.import  (gpu)  validate (load) and record a model version trained elsew
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from erasure_platform.core import engine
 from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.object_store import platform_object_store
@@ -17,7 +19,8 @@ from erasure_platform.registry.models import DatasetVersion, Model
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 
-# General text (no subject in it) that a language model's tokenizer and shared base learn from.
+# General sentences (no subject in them) that a language model's tokenizer and shared base learn
+# from, with settings.LM_BASE_PUBLIC_PERSONS public persons' texts.
 GENERAL_TEXT_RECORDS = 400
 
 
@@ -37,7 +40,9 @@ def train(context: JobContext) -> dict:
             context.progress(0.02, "planning (tokenizer, base model)")
             general = None
             if config.kind != "classifier":
-                general = [r.content["text"] for r in engine.generate_general_text(GENERAL_TEXT_RECORDS, 0)]
+                general = engine.base_model_texts(
+                    general=GENERAL_TEXT_RECORDS, public_persons=settings.LM_BASE_PUBLIC_PERSONS, seed=0
+                )
             plan = engine.plan_training(store, model.name, dataset, config, general_texts=general)
             context.save_state(plan=plan.to_dict(), results={})
         plan = engine.TrainingPlan.from_dict(context.state["plan"])
