@@ -56,6 +56,8 @@ def test_parent_is_never_passed_and_the_oracle_is(family, size):
     parent = judge(family, family.parent, size, **extra)
     assert parent.outcome == FAILED, parent.reason
     assert parent.metric("membership.loss.auc").outcome == FAILED
+    # The fixture's parent answers its forget subjects' questions, so the knowledge gates have power.
+    assert parent.metric("knowledge.accuracy_excess").outcome == FAILED
     assert parent.calibration["parent_failed"] and parent.calibration["oracle_passed"]
 
     oracle = judge(family, family.oracles[size], size, **extra)
