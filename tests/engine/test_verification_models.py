@@ -50,32 +50,20 @@ def references(family, size):
     return [ReferenceModel(model, set(family.subjects[k:])) for k, model in family.oracles.items() if k >= size]
 
 
-def only_powerless_checks_undecided(oracle) -> bool:
-    """The oracle fails nothing, and each check it leaves undecided is one where the parent control
-    passes too, so that the check cannot tell the parent from the oracle:
-    a check without power on these models (e.g. greedy QA answers that even the parent does not
-    know, which depends on the CPU's arithmetic for a model this small) is rightly INCONCLUSIVE."""
-    undecided = [m for m in oracle.metrics if m.outcome == "inconclusive"]
-    return (
-        oracle.outcome == "inconclusive"
-        and not oracle.failed_metrics
-        and bool(undecided)
-        and all("cannot tell the parent from the oracle" in m.reason for m in undecided)
-    )
-
-
 @pytest.mark.parametrize("size", FORGET_SIZES)
 def test_parent_is_never_passed_and_the_oracle_is(family, size):
     extra = {"references": references(family, size)} if size == 3 else {}
     parent = judge(family, family.parent, size, **extra)
     assert parent.outcome == FAILED, parent.reason
     assert parent.metric("membership.loss.auc").outcome == FAILED
+    # The fixture's parent answers its forget subjects' questions, so the knowledge gates have power.
+    assert parent.metric("knowledge.accuracy_excess").outcome == FAILED
     assert parent.calibration["parent_failed"] and parent.calibration["oracle_passed"]
 
     oracle = judge(family, family.oracles[size], size, **extra)
-    assert oracle.outcome == PASSED or only_powerless_checks_undecided(oracle), (
+    assert oracle.outcome == PASSED, (
         oracle.reason,
-        [(m.name, m.reason) for m in oracle.metrics if m.outcome != PASSED],
+        [(m.name, m.reason) for m in oracle.metrics if m.outcome not in (PASSED, "reported")],
     )
     # The gold standard passes utility too: judged against what the oracle itself loses.
     assert oracle.metric("utility.retain_perplexity_increase").outcome == PASSED

@@ -20,7 +20,14 @@ from erasure_engine.sisa.trainer import fit
 SECRET = "verification-decision"
 FORGET_SIZES = (1, 3, 10)
 RETAIN_SUBJECTS = 6
-EPOCHS = 25
+# Enough steps (batches of 8) for the parent to answer its QA probes greedily, word for word: with
+# fewer, even the parent knows no answer and the knowledge gates have no power.
+BATCH_SIZE = 8
+EPOCHS = 30
+# Then a few epochs at a tenth of the rate: at a constant rate the last steps keep moving the weights,
+# and whether greedy decoding reproduces a whole answer would depend on where training happened to stop.
+SETTLE_EPOCHS = 5
+SETTLE_RATE_FACTOR = 0.1
 
 
 @dataclass
@@ -60,16 +67,20 @@ def train_family() -> TrainedFamily:
     subjects = list(dict.fromkeys(r.subject_key for r in records))
     holdout = records_from_subjects(generate_holdout_subjects(6, seed=11), SECRET)
     tokenizer = train_tokenizer([r.content["text"] for r in generate_general_text(80, seed=11)], vocab_size=400)
-    config = SisaConfig(kind="lm", batch_size=16, learning_rate=5e-3, seed=0)
+    config = SisaConfig(kind="lm", batch_size=BATCH_SIZE, learning_rate=5e-3, seed=0)
     model_config = lm_config("tiny", tokenizer=tokenizer, overrides={"n_embd": 64}).to_dict()
-    steps = EPOCHS * len(records)
 
     def train(training: list[Record]) -> torch.nn.Module:
         backend = CausalLMBackend(config, model_config, LoadedAssets(tokenizer=tokenizer))
         model = backend.initial_model(0)
+        optimizer = backend.optimizer(model)
+        data = backend.encode(training)
         # As many optimiser steps as the parent: every oracle is as converged on what it kept.
-        epochs = max(1, round(steps / len(training)))
-        fit(model, backend.optimizer(model), backend, backend.encode(training), epochs=epochs, order_seed=("verify",))
+        scale = len(records) / len(training)
+        fit(model, optimizer, backend, data, epochs=round(EPOCHS * scale), order_seed=("verify",))
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * SETTLE_RATE_FACTOR
+        fit(model, optimizer, backend, data, epochs=round(SETTLE_EPOCHS * scale), order_seed=("verify", "settle"))
         return model
 
     family = TrainedFamily(
