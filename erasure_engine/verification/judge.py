@@ -60,12 +60,14 @@ class Judge:
         scale: float = 1.0,
         value_is_distance: bool = False,
         power: bool | Decision = True,
+        target_floor: float | None = None,
     ) -> MetricResult:
         """Distance of each role's statistic to the target (the oracle's statistic on the same
         resample when the oracle is among `roles`, else `baseline`), judged by the decision rule.
         The parent's decision is the power control (it must fail) when `power` is True, the given
         decision when `power` is one (e.g. the un-attacked parent's), none when False; the
-        oracle's must pass."""
+        oracle's must pass. `target_floor` bounds the target from below: a utility loss the
+        candidate may match, never a gain the oracle happened to make that it must match too."""
         target_role = "oracle" if "oracle" in roles else None
         draws = cluster_bootstrap_draws(
             clusters(first), clusters(second), repetitions=self.policy.bootstrap_repetitions, seed=self.seed
@@ -76,6 +78,8 @@ class Judge:
             return statistic(target_role, i, j) if target_role else baseline
 
         targets = np.array([target(i, j) for i, j in samples])
+        if target_floor is not None:
+            targets = np.maximum(targets, target_floor)
         decisions: dict[str, Decision] = {}
         values: dict[str, float] = {}
         for role in roles:

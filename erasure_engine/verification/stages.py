@@ -356,7 +356,9 @@ def quantization_stage(run: Run, bits: int) -> None:
 
 def utility_stage(run: Run) -> None:
     """Utility lost on retained and general data, beyond what the oracle loses (it had to forget
-    too), or beyond the parent when there is no oracle. The parent is no power control here."""
+    too), or beyond the parent when there is no oracle. Where the oracle happens to do better than
+    the parent, the target stays at no loss: the candidate need not match a gain. The parent is
+    no power control here."""
     p, probes = run.policy, run.probes
     roles = [role for role in run.roles if role != "parent"]
     utility: dict = {}
@@ -379,6 +381,7 @@ def utility_stage(run: Run) -> None:
                 margin=threshold,
                 cap=p.utility_noise_cap,
                 power=False,
+                target_floor=0.0,
             )
             utility[name] = {
                 f"perplexity_{role}": math.exp(float(np.sum(sums[role][0]) / np.sum(sums[role][1])))
@@ -405,6 +408,7 @@ def utility_stage(run: Run) -> None:
                 margin=p.retain_knowledge_drop_max,
                 cap=p.utility_noise_cap,
                 power=False,
+                target_floor=0.0,
             )
             utility["retain"].update({f"knowledge_accuracy_{r}": k.accuracy for r, k in knowledge.items()})
     else:
@@ -428,6 +432,7 @@ def utility_stage(run: Run) -> None:
                 margin=threshold,
                 cap=p.utility_noise_cap,
                 power=False,
+                target_floor=0.0,
             )
             utility[name] = {f"accuracy_{role}": float(np.mean(values)) for role, values in correct.items()}
     run.details["utility"] = utility

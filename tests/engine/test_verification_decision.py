@@ -132,6 +132,37 @@ def test_judge_compares_roles_on_the_same_resampled_subjects():
     assert blind.outcome == INCONCLUSIVE and "cannot tell the parent" in blind.reason
 
 
+def test_a_utility_gain_of_the_oracle_is_not_a_target_the_candidate_must_match():
+    """The oracle answering more retained questions than the parent (noise of a retrain) must not
+    fail a candidate that kept the parent's utility: the target is floored at no loss."""
+    retain = _records("r", 6, 4)
+    correct = {"parent": np.full(24, 0.5), "candidate": np.full(24, 0.5), "oracle": np.full(24, 0.9)}
+
+    def drop(role, i, _j):
+        return float(np.mean(correct["parent"][i]) - np.mean(correct[role][i]))
+
+    def judged(name, **floor):
+        judge = Judge(VerificationPolicy(bootstrap_repetitions=30), seed=0, forget_subjects=1)
+        return judge.gate(
+            name,
+            drop,
+            ["candidate", "oracle"],
+            retain,
+            retain,
+            baseline=0.0,
+            margin=0.05,
+            cap=0.1,
+            power=False,
+            **floor,
+        )
+
+    assert judged("utility.retain_accuracy_drop").outcome == FAILED  # unfloored: must gain 0.4
+    floored = judged("utility.retain_accuracy_drop", target_floor=0.0)
+    assert floored.outcome == PASSED and floored.target == 0.0
+    correct["candidate"] = np.full(24, 0.3)  # a real loss still fails
+    assert judged("utility.retain_accuracy_drop", target_floor=0.0).outcome == FAILED
+
+
 def test_verdict_has_three_outcomes_and_records_calibration():
     def verdict(*metrics, basis="statistical"):
         return Verdict(
