@@ -1,10 +1,9 @@
 """Static checks of deploy/: compose file, Kubernetes manifests, Dockerfile, entrypoint.
 
 Nothing is built or started: the manifests are parsed and cross-checked against what the code
-actually reads (settings.py's environment variables, core/queues.py's queue names), so a
-renamed setting or queue breaks this test instead of a production start-up.
-
-    python -m pytest tests/platform/test_deploy_manifests.py -q -p no:django
+actually reads (settings.py's environment variables, core/queues.py's queue names, the job
+table the GPU autoscaler counts), so a renamed setting, queue or table breaks this test instead
+of a production start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from erasure_platform.core.models import Job
 from erasure_platform.core.queues import ALL_QUEUES, DEFAULT_QUEUE, GPU_QUEUE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -456,6 +456,34 @@ def test_k8s_hpa_targets_the_cpu_worker(k8s):
     assert (target["kind"], target["name"]) == ("Deployment", "erasure-worker-cpu")
     cpu = _pod_spec(k8s[("Deployment", "erasure-worker-cpu")])["containers"][0]
     assert "cpu" in cpu["resources"]["requests"], "a CPU-utilisation HPA needs a CPU request"
+
+
+def test_k8s_gpu_autoscaling_component_counts_the_gpu_jobs_of_the_job_table(k8s):
+    """The optional KEDA component scales the GPU Deployment on the jobs waiting for a GPU or
+    running on one, read from the platform's own job table with a key the Secret template names."""
+    component = K8S / "gpu-autoscaling"
+    kustomization = yaml.safe_load((component / "kustomization.yaml").read_text())
+    assert kustomization["kind"] == "Component"
+    assert set(kustomization["resources"]) == {p.name for p in component.glob("*.yaml")} - {"kustomization.yaml"}
+    documents = {
+        doc["kind"]: doc
+        for name in kustomization["resources"]
+        for doc in yaml.safe_load_all((component / name).read_text())
+    }
+    scaled = documents["ScaledObject"]["spec"]
+    target = scaled["scaleTargetRef"]
+    assert (target["kind"], target["name"]) in k8s, "targets a Deployment of deploy/k8s"
+    assert target["name"] == "erasure-worker-gpu"
+    assert 1 <= scaled["minReplicaCount"] < scaled["maxReplicaCount"]
+    (trigger,) = scaled["triggers"]
+    query = trigger["metadata"]["query"]
+    assert f"FROM {Job._meta.db_table} " in query and f"queue = '{GPU_QUEUE}'" in query
+    statuses = set(re.search(r"status IN \(([^)]*)\)", query).group(1).replace("'", "").replace(" ", "").split(","))
+    assert statuses == {Job.Status.QUEUED, Job.Status.RUNNING}
+    auth = documents["TriggerAuthentication"]
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    (reference,) = auth["spec"]["secretTargetRef"]
+    assert reference["key"] in k8s[("Secret", reference["name"])]["stringData"]
 
 
 def test_k8s_pods_run_unprivileged(k8s):
