@@ -215,6 +215,8 @@ def refusals_missed(raw_schema: dict, role: str, statuses: dict[str, set[int]]) 
     labels = set()
     for path, item in raw_schema["paths"].items():
         for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue  # path-level parameters, not an operation
             label = f"{method.upper()} {path}"
             labels.add(label)
             security = operation.get("security")
