@@ -86,6 +86,7 @@ def document_authentication(result, generator, request, public):
             response.setdefault("headers", {})["WWW-Authenticate"] = {
                 "schema": {"type": "string"},
                 "description": "The scheme to use: Token",
+                "required": True,
             }
     return result
 
