@@ -147,7 +147,20 @@ def test_queue_puts_verified_first_then_by_due_date(verified, file_request, offi
     assert response.json()["results"][1]["overdue"] is True
     only_ccpa = client_for(officer).get("/api/requests/queue?jurisdiction=CCPA").json()["results"]
     assert [row["reference"] for row in only_ccpa] == [unverified.reference]
-    assert client_for(officer).get("/api/requests/queue?status=bogus").status_code == 400
+    for query in (
+        "status=bogus",
+        "status=",
+        "jurisdiction=",
+        "limit=-3",
+        "limit=0",
+        "limit=501",
+        "offset=true",
+        "offset=-1",
+    ):
+        response = client_for(officer).get(f"/api/requests/queue?{query}")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error", query
+    page = client_for(officer).get("/api/requests/queue?limit=1&offset=1").json()
+    assert [row["reference"] for row in page["results"]] == [early.reference] and page["count"] == 3
 
 
 def test_officer_grants_via_api(verified, officer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from erasure_platform.core.api.errors import ApiErrorSerializer  # noqa: F401  (s.ApiErrorSerializer in views)
+from erasure_platform.core.api.query_fields import QueryChoiceField, QueryDateField, QueryIntegerField
 from erasure_platform.subject_requests.grounds import ALL_GROUND_CODES
 from erasure_platform.subject_requests.models import IdentifierKind, Jurisdiction, RequestStatus, ScopeType
 
@@ -171,6 +172,25 @@ class DashboardSerializer(serializers.Serializer):
 
 
 class RequestRecordsQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="First day of receipt (default: 24 months before end)")
-    end = serializers.DateField(required=False, help_text="Last day of receipt (default: today)")
-    file_format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    start = QueryDateField(required=False, help_text="First day of receipt (default: 24 months before end)")
+    end = QueryDateField(required=False, help_text="Last day of receipt (default: today)")
+    file_format = QueryChoiceField(choices=["json", "csv"], default="json")
+
+
+QUEUE_PAGE_DEFAULT, QUEUE_PAGE_MAX = 50, 500
+
+
+class RequestQueueQuerySerializer(serializers.Serializer):
+    status = QueryChoiceField(
+        choices=RequestStatus.values,
+        required=False,
+        help_text="Only this status (closed ones included); default: every open request",
+    )
+    jurisdiction = QueryChoiceField(choices=Jurisdiction.values, required=False)
+    limit = QueryIntegerField(
+        required=False,
+        min_value=1,
+        max_value=QUEUE_PAGE_MAX,
+        help_text=f"Page size (default {QUEUE_PAGE_DEFAULT}, at most {QUEUE_PAGE_MAX})",
+    )
+    offset = QueryIntegerField(required=False, min_value=0, help_text="Index of the first row of the page")

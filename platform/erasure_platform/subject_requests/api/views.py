@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
@@ -16,10 +16,9 @@ from rest_framework.views import APIView
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.throttling import IntakeThrottle, VerifyThrottle
-from erasure_platform.core.errors import ApplicationError
 from erasure_platform.subject_requests import exports, selectors, services
 from erasure_platform.subject_requests.api import serializers as s
-from erasure_platform.subject_requests.models import Channel, Jurisdiction, RequestStatus
+from erasure_platform.subject_requests.models import Channel
 from erasure_platform.subject_requests.services.intake import status_path
 
 OWNER_TAG = ["erasure requests (owners)"]
@@ -169,42 +168,22 @@ class RequestQueueApi(APIView):
     permission_classes = [StaffRead]
 
     class Pagination(LimitOffsetPagination):
-        default_limit = 50
-        max_limit = 500
+        default_limit = s.QUEUE_PAGE_DEFAULT
+        max_limit = s.QUEUE_PAGE_MAX
 
     @extend_schema(
         tags=STAFF_TAG,
         operation_id="erasure_request_queue",
-        parameters=[
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                enum=RequestStatus.values,
-                required=False,
-                description="Only this status (closed ones included); default: every open request",
-            ),
-            OpenApiParameter("jurisdiction", OpenApiTypes.STR, enum=Jurisdiction.values, required=False),
-            OpenApiParameter(
-                "limit", OpenApiTypes.INT, required=False, description="Page size (default 50, at most 500)"
-            ),
-            OpenApiParameter(
-                "offset", OpenApiTypes.INT, required=False, description="Index of the first row of the page"
-            ),
-        ],
+        parameters=[s.RequestQueueQuerySerializer],
         responses={200: s.RequestQueuePageSerializer, **STAFF_ERRORS},
         summary="Review queue: identity-verified first, then by due date",
     )
     def get(self, request):
-        status_filter = request.query_params.get("status") or None
-        jurisdiction = request.query_params.get("jurisdiction") or None
-        problems = {}
-        if status_filter and status_filter not in RequestStatus.values:
-            problems["status"] = [f"one of {', '.join(RequestStatus.values)}"]
-        if jurisdiction and jurisdiction not in Jurisdiction.values:
-            problems["jurisdiction"] = [f"one of {', '.join(Jurisdiction.values)}"]
-        if problems:
-            raise ApplicationError("invalid filter", code="validation_error", details=problems)
-        queryset = selectors.request_queue(status=status_filter, jurisdiction=jurisdiction)
+        query = s.RequestQueueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = selectors.request_queue(
+            status=query.validated_data.get("status"), jurisdiction=query.validated_data.get("jurisdiction")
+        )
         paginator = self.Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(
