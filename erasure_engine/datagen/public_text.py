@@ -14,7 +14,7 @@ import random
 
 from erasure_engine.datagen import vocabulary as vocab
 from erasure_engine.datagen.general_text import NO_SUBJECT_KEY, generate_general_text
-from erasure_engine.datagen.subjects import PUBLIC_STREAM, Subject
+from erasure_engine.datagen.subjects import PUBLIC_STREAM, Subject, draw_particulars
 from erasure_engine.errors import InvalidInput
 from erasure_engine.records import Record
 
@@ -51,13 +51,6 @@ def _public_person(rng: random.Random, index: int) -> Subject:
         first_name=rng.choice(vocab.FIRST_NAMES),
         last_name=rng.choice(vocab.PUBLIC_LAST_NAMES),
         identifier="",  # a public person is no data subject: nothing to key an erasure on
-        birth_year=rng.randrange(1950, 2004),
-        birth_month=rng.choice(vocab.MONTHS),
-        birth_day=rng.randrange(1, 29),
-        city=rng.choice(vocab.CITIES),
-        employer=rng.choice(vocab.EMPLOYERS),
-        profession=rng.choice(vocab.PROFESSIONS),
-        phone=f"+00 0{rng.randrange(10, 100)} {rng.randrange(1000, 10000)}",
-        hobby=rng.choice(vocab.HOBBIES),
-        pet=rng.choice(vocab.PETS),
+        # Area codes start with 0, which a subject's never does.
+        **draw_particulars(rng, lambda area_rng: f"0{area_rng.randrange(10, 100)}"),
     )

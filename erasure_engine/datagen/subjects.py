@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from erasure_engine.datagen import vocabulary as vocab
@@ -89,6 +90,22 @@ def _name_order(seed: int) -> list[tuple[str, str]]:
     return pairs
 
 
+def draw_particulars(rng: random.Random, phone_area: Callable[[random.Random], str]) -> dict:
+    """A person's birth date, city, work, phone, hobby and pet, drawn in a fixed order (the
+    order is part of every generated dataset's identity: change it and every id changes)."""
+    return {
+        "birth_year": rng.randrange(1950, 2004),
+        "birth_month": rng.choice(vocab.MONTHS),
+        "birth_day": rng.randrange(1, 29),
+        "city": rng.choice(vocab.CITIES),
+        "employer": rng.choice(vocab.EMPLOYERS),
+        "profession": rng.choice(vocab.PROFESSIONS),
+        "phone": f"+00 {phone_area(rng)} {rng.randrange(1000, 10000)}",
+        "hobby": rng.choice(vocab.HOBBIES),
+        "pet": rng.choice(vocab.PETS),
+    }
+
+
 def _make_subject(rng: random.Random, index: int, stream: str, first: str, last: str) -> Subject:
     number = rng.randrange(1000, 10000)
     return Subject(
@@ -97,15 +114,7 @@ def _make_subject(rng: random.Random, index: int, stream: str, first: str, last:
         first_name=first,
         last_name=last,
         identifier=f"{first.lower()}.{last.lower()}.{number}@example.org",
-        birth_year=rng.randrange(1950, 2004),
-        birth_month=rng.choice(vocab.MONTHS),
-        birth_day=rng.randrange(1, 29),
-        city=rng.choice(vocab.CITIES),
-        employer=rng.choice(vocab.EMPLOYERS),
-        profession=rng.choice(vocab.PROFESSIONS),
-        phone=f"+00 {rng.randrange(100, 1000)} {rng.randrange(1000, 10000)}",
-        hobby=rng.choice(vocab.HOBBIES),
-        pet=rng.choice(vocab.PETS),
+        **draw_particulars(rng, lambda area_rng: str(area_rng.randrange(100, 1000))),
     )
 
 
