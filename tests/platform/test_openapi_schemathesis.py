@@ -168,14 +168,15 @@ def api_schema(seeded, wsgi_app):
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@hypothesis.settings(
+FUZZ_SETTINGS = hypothesis.settings(
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
 @schema.given(pick=hypothesis.strategies.integers(min_value=0, max_value=3))
 def test_api_conforms_to_its_schema(case, pick, seeded):
     point_at_known_objects(case, pick, seeded["values"])
@@ -239,11 +240,7 @@ per_caller = schemathesis.pytest.from_fixture("caller_schema")
 
 
 @per_caller.parametrize()
-@hypothesis.settings(
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
-)
+@FUZZ_SETTINGS
 @per_caller.given(pick=hypothesis.strategies.integers(min_value=0, max_value=3))
 def test_api_conforms_to_its_schema_for_each_role_and_anonymously(case, pick, seeded, caller):
     point_at_known_objects(case, pick, seeded["values"])
