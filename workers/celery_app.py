@@ -6,7 +6,10 @@ message at a time (prefetch 1). None of this is what keeps jobs alive, though: j
 leases live in the database and the reaper re-queues lost jobs (see core/services/jobs.py).
 
 The parent process must never initialise CUDA (forked pool children would inherit a broken
-context), so nothing here or in workers.tasks imports torch at module level.
+context), so nothing here or in workers.tasks imports torch at module level. The worker's parent
+does import the heavy engine (torch, transformers: no CUDA) when it starts, before the pool forks:
+the children share it and no job pays the import (the web role never imports this module and
+starts without it; see core/engine.py).
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 from kombu import Queue
 
+from erasure_platform.core import engine
 from erasure_platform.core.queues import ALL_QUEUES, DEFAULT_QUEUE
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erasure_platform.settings")
@@ -34,3 +39,9 @@ app.conf.update(
     worker_hijack_root_logger=False,
     timezone="UTC",
 )
+
+
+@worker_init.connect
+def load_the_engine(**_) -> None:
+    """A worker trains, unlearns and verifies: resolve every heavy engine name at its start."""
+    engine.load_heavy()

@@ -1,12 +1,27 @@
 """The platform's one door to the engine.
 
-Every engine name the platform uses is imported here, and only from the engine's package-level
+Every engine name the platform uses is named here, and only from the engine's package-level
 exports (`erasure_engine.sisa`, never `erasure_engine.sisa.trainer`): the engine is free to
 rearrange its modules, and a reader sees in one page everything the platform relies on.
 Platform modules import from here (`from erasure_platform.core.engine import …` or
 `from erasure_platform.core import engine`); tests/platform/test_architecture.py holds every
 other module to it. settings.py is the one exception: it may not import app modules, so it
-reaches generate_private_key_pem directly to make a development key."""
+reaches generate_private_key_pem directly to make a development key.
+
+The door has a light part and a heavy part. The light engine packages (records, errors,
+evidence, storage, datasets, datagen) import no torch and are imported eagerly below. The heavy
+ones (models, sisa, unlearning, verification) pull in torch, transformers, peft, accelerate,
+scipy and matplotlib — seconds and hundreds of MB — which the web role never needs to start:
+their names are listed in HEAVY_EXPORTS and resolved on first use by the module's __getattr__
+(PEP 562), which imports the name's engine package and keeps the name here. So a module on the
+web path writes `engine.train_shard(...)` inside a function, never
+`from erasure_platform.core.engine import train_shard` at its top (that would resolve it at
+import time; the architecture test refuses it). Workers call load_heavy() at start so their
+first job does not pay the import."""
+
+from __future__ import annotations
+
+import importlib
 
 from erasure_engine.datagen import (
     base_model_texts,
@@ -36,123 +51,108 @@ from erasure_engine.evidence import (
     tree_heads_against_leaves,
     verify_document,
 )
-from erasure_engine.models import (
-    Artifact,
-    download_dir,
-    has_tokenizer,
-    load_saved_model,
-    load_tokenizer,
-    memory_preflight,
-    resolve_device,
-    resolve_dtype,
-    saved_model_shape,
-    upload_dir,
-    weights_digest,
-)
 from erasure_engine.records import Record, canonical_json, subject_key
-from erasure_engine.sisa import (
-    DEACTIVATE_METHOD,
-    EXACT_METHOD,
-    MODEL_KINDS,
-    Deletion,
-    ModelRegistry,
-    ShardResult,
-    SisaConfig,
-    TrainingPlan,
-    UnlearningPlan,
-    check_model_name,
-    deactivate_exact,
-    finalize_exact_unlearning,
-    finalize_training,
-    load_assets,
-    load_ensemble,
-    load_shard_references,
-    plan_exact_unlearning,
-    plan_training,
-    planned_samples,
-    retrain_shard,
-    shard_subjects,
-    train_shard,
-    uncovered_records,
-    version_prefix,
-)
 from erasure_engine.storage import ObjectStore, S3ObjectStore, object_store_from_url
-from erasure_engine.unlearning import available_methods, get_method, resolve_params, unlearn
-from erasure_engine.verification import VerificationPolicy, verify, write_report
+
+# Heavy engine packages and the names the platform takes from each, resolved on first use.
+HEAVY_EXPORTS: dict[str, tuple[str, ...]] = {
+    "erasure_engine.models": (
+        "Artifact",
+        "download_dir",
+        "has_tokenizer",
+        "load_saved_model",
+        "load_tokenizer",
+        "memory_preflight",
+        "resolve_device",
+        "resolve_dtype",
+        "saved_model_shape",
+        "upload_dir",
+        "weights_digest",
+    ),
+    "erasure_engine.sisa": (
+        "DEACTIVATE_METHOD",
+        "EXACT_METHOD",
+        "MODEL_KINDS",
+        "Deletion",
+        "ModelRegistry",
+        "ShardResult",
+        "SisaConfig",
+        "TrainingPlan",
+        "UnlearningPlan",
+        "check_model_name",
+        "deactivate_exact",
+        "finalize_exact_unlearning",
+        "finalize_training",
+        "load_assets",
+        "load_ensemble",
+        "load_shard_references",
+        "plan_exact_unlearning",
+        "plan_training",
+        "planned_samples",
+        "retrain_shard",
+        "shard_subjects",
+        "train_shard",
+        "uncovered_records",
+        "version_prefix",
+    ),
+    "erasure_engine.unlearning": ("available_methods", "get_method", "resolve_params", "unlearn"),
+    "erasure_engine.verification": ("VerificationPolicy", "verify", "write_report"),
+}
+_HEAVY_PACKAGE = {name: package for package, names in HEAVY_EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    package = _HEAVY_PACKAGE.get(name)
+    if package is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(package), name)
+    globals()[name] = value  # resolved once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HEAVY_PACKAGE))
+
+
+def load_heavy() -> None:
+    """Resolve every heavy name now (a worker's start), so no job pays the import."""
+    for name in _HEAVY_PACKAGE:
+        __getattr__(name)
+
 
 __all__ = [
-    "DEACTIVATE_METHOD",
-    "EXACT_METHOD",
-    "MODEL_KINDS",
-    "Artifact",
     "DatasetStore",
-    "Deletion",
     "EngineError",
     "Finding",
     "InvalidInput",
     "MerkleTree",
-    "ModelRegistry",
     "ObjectStore",
     "Record",
     "S3ObjectStore",
-    "ShardResult",
-    "SisaConfig",
     "Tampering",
-    "TrainingPlan",
     "TreeHead",
-    "UnlearningPlan",
-    "VerificationPolicy",
-    "available_methods",
+    "base_model_texts",
     "canonical_json",
     "check_dataset_name",
-    "check_model_name",
-    "deactivate_exact",
-    "download_dir",
     "event_leaf_hash",
     "event_mac",
     "event_mac_valid",
-    "finalize_exact_unlearning",
-    "finalize_training",
     "frontier_append",
-    "base_model_texts",
     "generate_holdout_subjects",
     "generate_subjects",
     "generate_tabular",
-    "get_method",
-    "has_tokenizer",
     "key_id",
-    "load_assets",
-    "load_ensemble",
-    "load_shard_references",
+    "load_heavy",
     "load_private_key",
-    "load_saved_model",
-    "load_tokenizer",
     "object_store_from_url",
-    "memory_preflight",
-    "plan_exact_unlearning",
-    "plan_training",
-    "planned_samples",
     "public_key_pem",
-    "resolve_device",
-    "resolve_dtype",
-    "resolve_params",
-    "retrain_shard",
     "root_from_frontier",
-    "saved_model_shape",
-    "shard_subjects",
     "sign_document",
     "size_preset",
     "subject_key",
-    "train_shard",
     "tree_head_sign",
     "tree_head_verify",
     "tree_heads_against_leaves",
-    "uncovered_records",
-    "unlearn",
-    "upload_dir",
-    "verify",
     "verify_document",
-    "version_prefix",
-    "weights_digest",
-    "write_report",
+    *_HEAVY_PACKAGE,  # resolved on first use by __getattr__
 ]

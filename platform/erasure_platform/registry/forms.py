@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django import forms
 
-from erasure_platform.core.engine import available_methods
+from erasure_platform.core import engine
 
 _FIELD_BY_TYPE = {float: forms.FloatField, int: forms.IntegerField}
 
 
 def method_choices() -> list[tuple[str, str]]:
-    return [(name, f"{name.replace('_', ' ')} — {spec.summary}") for name, spec in available_methods().items()]
+    return [(name, f"{name.replace('_', ' ')} — {spec.summary}") for name, spec in engine.available_methods().items()]
 
 
 class ApproximateMethodForm(forms.Form):
@@ -22,7 +22,7 @@ class ApproximateMethodForm(forms.Form):
     def __init__(self, *args, method: str, initial_params: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["method"].initial = method
-        spec = available_methods().get(method)
+        spec = engine.available_methods().get(method)
         self.param_names: list[str] = []
         for param in spec.params if spec else ():
             initial = (initial_params or {}).get(param.name, param.default)

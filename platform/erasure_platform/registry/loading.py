@@ -8,36 +8,22 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from torch import nn
-
-from erasure_platform.core.engine import (
-    Artifact,
-    DatasetStore,
-    InvalidInput,
-    ModelRegistry,
-    download_dir,
-    has_tokenizer,
-    load_ensemble,
-    load_saved_model,
-    load_shard_references,
-    load_tokenizer,
-    memory_preflight,
-    resolve_device,
-    resolve_dtype,
-    saved_model_shape,
-    shard_subjects,
-    uncovered_records,
-)
+from erasure_platform.core import engine
+from erasure_platform.core.engine import DatasetStore, InvalidInput
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
+
+if TYPE_CHECKING:
+    from torch import nn  # annotations only: the web role imports this module and never torch
 
 
 def load_for_evaluation(version: ModelVersion) -> tuple[nn.Module, object]:
     """(module, tokenizer or None) for a registry version."""
     store = platform_object_store()
     if version.layout == VersionLayout.SISA:
-        ensemble = load_ensemble(store, version.model.name, version.version_id)
+        ensemble = engine.load_ensemble(store, version.model.name, version.version_id)
         return ensemble.as_module(), ensemble.tokenizer
     return load_plain(version)
 
@@ -48,18 +34,22 @@ def load_plain(
     """(model, tokenizer or None) of a plain version, loaded as its own architecture through the
     engine's refusing loader. With `memory_job` (an approximate method or "verify"), a causal LM's
     memory need is estimated first and a job that cannot fit on `device` is refused."""
-    artifact = Artifact.from_dict(version.artifact)
+    artifact = engine.Artifact.from_dict(version.artifact)
     with tempfile.TemporaryDirectory(prefix="registry-model-") as workdir:
-        directory = download_dir(platform_object_store(), artifact, Path(workdir) / "model")
-        target = resolve_device(device)
-        options = {"device": target, "dtype": resolve_dtype(None, target)}
+        directory = engine.download_dir(platform_object_store(), artifact, Path(workdir) / "model")
+        target = engine.resolve_device(device)
+        options = {"device": target, "dtype": engine.resolve_dtype(None, target)}
         is_lm = json.loads((directory / "config.json").read_text()).get("model_type") != "mlp_classifier"
         if memory_job and is_lm:
-            memory_preflight(
-                saved_model_shape(directory), memory_job, device=target, dtype=options["dtype"], batch_size=batch_size
+            engine.memory_preflight(
+                engine.saved_model_shape(directory),
+                memory_job,
+                device=target,
+                dtype=options["dtype"],
+                batch_size=batch_size,
             )
-        model = load_saved_model(directory, **options) if is_lm else load_saved_model(directory)
-        tokenizer = load_tokenizer(directory) if has_tokenizer(directory) else None
+        model = engine.load_saved_model(directory, **options) if is_lm else engine.load_saved_model(directory)
+        tokenizer = engine.load_tokenizer(directory) if engine.has_tokenizer(directory) else None
     return model.eval(), tokenizer
 
 
@@ -73,18 +63,18 @@ def shard_references(version: ModelVersion, records) -> tuple[list, dict]:
     if version.layout != VersionLayout.SISA or version.trained_on is None:
         return [], summary | {"reason": "the version has no shards with known training data"}
     store = platform_object_store()
-    manifest = ModelRegistry(store).load(version.model.name, version.version_id)
+    manifest = engine.ModelRegistry(store).load(version.model.name, version.version_id)
     trained_on = version.trained_on
     dataset = DatasetStore(store, trained_on.dataset.name).load_version(trained_on.version_id, verify=False)
-    subjects = shard_subjects(manifest, dataset, records)
+    subjects = engine.shard_subjects(manifest, dataset, records)
     summary["shards"] = sorted(subjects)
-    missing = uncovered_records(subjects, records) if len(subjects) > 1 else [r.record_id for r in records]
+    missing = engine.uncovered_records(subjects, records) if len(subjects) > 1 else [r.record_id for r in records]
     if missing:
         return [], summary | {
             "reason": f"{len(missing)} forget record(s) have no shard that never held their subject "
             f"({len(subjects)} active shard(s))"
         }
-    references = load_shard_references(store, manifest, subjects)
+    references = engine.load_shard_references(store, manifest, subjects)
     return references, summary | {"count": len(references)}
 
 

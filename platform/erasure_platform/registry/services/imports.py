@@ -16,15 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from erasure_platform.core.engine import (
-    EngineError,
-    has_tokenizer,
-    load_saved_model,
-    load_tokenizer,
-    object_store_from_url,
-    upload_dir,
-    weights_digest,
-)
+from erasure_platform.core import engine
+from erasure_platform.core.engine import EngineError, object_store_from_url
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -108,7 +101,7 @@ def _fetch(source: str, target: Path) -> Path:
 def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
     """(provenance facts, weights digest) after loading with the engine's refusing loader."""
 
-    model = load_saved_model(directory)
+    model = engine.load_saved_model(directory)
     is_lm = hasattr(model, "get_input_embeddings")
     if is_lm != (kind == ModelKind.LM):
         found = "a causal language model" if is_lm else "a classifier"
@@ -117,12 +110,12 @@ def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
         )
     facts = {"architecture": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters())}
     if is_lm:
-        if not has_tokenizer(directory):
+        if not engine.has_tokenizer(directory):
             raise ApplicationError(
                 "a language model must ship its tokenizer (tokenizer.json) in the same directory",
                 code="tokenizer_missing",
             )
-        tokenizer = load_tokenizer(directory)
+        tokenizer = engine.load_tokenizer(directory)
         vocabulary = model.get_input_embeddings().num_embeddings
         if len(tokenizer) > vocabulary:
             raise ApplicationError(
@@ -134,7 +127,7 @@ def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
         )
     else:
         facts.update(model_type=model.config.to_dict()["model_type"])
-    return facts, weights_digest(model)
+    return facts, engine.weights_digest(model)
 
 
 def model_version_import(
@@ -166,7 +159,7 @@ def model_version_import(
                     f"{model.name} already has a version {version_id} with other weights", code="version_exists"
                 )
             return existing
-        artifact = upload_dir(
+        artifact = engine.upload_dir(
             platform_object_store(),
             f"models/{model.name}/versions/{version_id}/model",
             directory,

@@ -6,18 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from erasure_platform.core.engine import (
-    MODEL_KINDS,
-    EngineError,
-    ModelRegistry,
-    SisaConfig,
-    VerificationPolicy,
-    available_methods,
-    check_model_name,
-    get_method,
-    resolve_params,
-    version_prefix,
-)
+from erasure_platform.core import engine
+from erasure_platform.core.engine import EngineError
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -38,17 +28,17 @@ TRAIN_JOB = "registry.train"
 
 def _check_method(method: str, params: dict) -> dict:
     try:
-        spec = get_method(method)
-        return resolve_params(method, spec.params, params or {})
+        spec = engine.get_method(method)
+        return engine.resolve_params(method, spec.params, params or {})
     except EngineError as error:
         raise ApplicationError(
-            str(error), code="invalid_method", details={"known": sorted(available_methods())}
+            str(error), code="invalid_method", details={"known": sorted(engine.available_methods())}
         ) from None
 
 
 def _check_policy(policy: dict) -> dict:
     try:
-        VerificationPolicy.from_dict(policy or {})
+        engine.VerificationPolicy.from_dict(policy or {})
         return dict(policy or {})
     except EngineError as error:
         raise ApplicationError(str(error), code="invalid_policy") from None
@@ -71,11 +61,11 @@ def model_register(
     holdout: DatasetVersion | None = None,
 ) -> Model:
     try:
-        check_model_name(name)
+        engine.check_model_name(name)
     except EngineError as error:
         raise engine_error(error) from None
-    if kind not in MODEL_KINDS:
-        raise ApplicationError(f"kind must be one of {list(MODEL_KINDS)}", code="invalid_kind")
+    if kind not in engine.MODEL_KINDS:
+        raise ApplicationError(f"kind must be one of {list(engine.MODEL_KINDS)}", code="invalid_kind")
     params = _check_method(approximate_method, approximate_params or {})
     policy = _check_policy(verification_policy or {})
     _check_holdout(holdout)
@@ -163,7 +153,7 @@ def model_version_record_sisa(
             model=model,
             version_id=engine_version.version_id,
             layout=VersionLayout.SISA,
-            artifact_url=store.url(f"{version_prefix(model.name, engine_version.version_id)}/manifest.json"),
+            artifact_url=store.url(f"{engine.version_prefix(model.name, engine_version.version_id)}/manifest.json"),
             digests={"shards": engine_version.shard_digests},
             trained_on=trained_on,
             parent=parent,
@@ -259,7 +249,7 @@ def model_train_start(*, model: Model, dataset_version: DatasetVersion, actor: s
         )
     config = {**(config or {}), "kind": model.kind}
     try:
-        SisaConfig.from_dict(config)
+        engine.SisaConfig.from_dict(config)
     except (EngineError, TypeError) as error:
         raise ApplicationError(f"invalid training config: {error}", code="invalid_config") from None
     return job_create(
@@ -301,7 +291,7 @@ def consumer_register(
 
 
 def engine_model_version(version: ModelVersion):
-    return ModelRegistry(platform_object_store()).load(version.model.name, version.version_id)
+    return engine.ModelRegistry(platform_object_store()).load(version.model.name, version.version_id)
 
 
 __all__ = [
