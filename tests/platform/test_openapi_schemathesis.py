@@ -20,10 +20,16 @@ import schemathesis
 from hypothesis import HealthCheck
 from schemathesis.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
+    use_after_free,
 )
 from schemathesis.config import SchemathesisConfig
 
@@ -45,6 +51,12 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    negative_data_rejection,
+    missing_required_header,
+    unsupported_method,
+    ignored_auth,
+    use_after_free,
+    ensure_resource_availability,
 ]
 CONFIG = {
     "generation": {"max-examples": 40, "database": "none", "with-security-parameters": False},

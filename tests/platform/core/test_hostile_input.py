@@ -57,6 +57,19 @@ def test_a_body_over_the_size_limit_is_refused_with_400(settings):
 
 
 @pytest.mark.django_db
+def test_a_form_body_is_refused_with_415():
+    """The API reads JSON only: form rules would read an empty field as absent (the default)."""
+    form = Client().post("/api/requests", {"identifier": "a@example.com", "jurisdiction": ""})
+    assert_error_shape(form, 415, "unsupported_media_type")
+
+
+@pytest.mark.django_db
+def test_text_fields_refuse_numbers_instead_of_turning_them_into_text():
+    response = Client().post("/api/certificates/verify", {"certificate": 12345}, content_type="application/json")
+    assert "certificate" in assert_error_shape(response, 400, "validation_error")["details"]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "path", ["/api/requests/queue", "/api/ml/models", "/api/reports/00000000-0000-0000-0000-000000000000"]
 )

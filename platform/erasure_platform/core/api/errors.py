@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from erasure_platform.core.api.parsers import BodyRefused
 from erasure_platform.core.errors import ApplicationError
 
 
@@ -22,6 +24,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # a body no parser accepts, read whole to refuse it
+        exc = BodyRefused("the request body is too large")
     response = exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django's 500 handling (and logging) takes over

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
+from erasure_platform.core.api.strict_fields import StrictCharField
 from erasure_platform.core.api.throttling import VerifyThrottle
 from erasure_platform.core.errors import NotFound
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
@@ -85,7 +86,7 @@ class CertificateVerifyApi(APIView):
     throttle_classes = [VerifyThrottle]
 
     class InputSerializer(serializers.Serializer):
-        certificate = serializers.CharField(max_length=1_000_000, trim_whitespace=False)
+        certificate = StrictCharField(max_length=1_000_000, trim_whitespace=False)
 
         class Meta:
             ref_name = "CertificateVerifyInput"

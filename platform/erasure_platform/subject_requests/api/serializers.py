@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from erasure_platform.core.api.errors import ApiErrorSerializer  # noqa: F401  (s.ApiErrorSerializer in views)
-from erasure_platform.core.api.query_fields import QueryChoiceField, QueryDateField, QueryIntegerField
+from erasure_platform.core.api.strict_fields import QueryChoiceField, QueryDateField, QueryIntegerField
 from erasure_platform.subject_requests.grounds import ALL_GROUND_CODES
 from erasure_platform.subject_requests.models import IdentifierKind, Jurisdiction, RequestStatus, ScopeType
 

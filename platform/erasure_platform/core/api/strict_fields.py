@@ -1,7 +1,8 @@
-"""Query-parameter fields that refuse what they cannot read.
+"""Fields that refuse what they cannot read, where DRF would quietly make something of it.
 
 DRF reads a query string with HTML-form rules: an empty value of an optional field counts as
-absent, so `?start=` silently meant "the default". An API says what it did not understand."""
+absent, so `?start=` silently meant "the default"; and its CharField turns a JSON number into a
+string. An API says what it did not understand."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ class QueryChoiceField(GivenOrAbsentMixin, serializers.ChoiceField):
 
 class QueryIntegerField(GivenOrAbsentMixin, serializers.IntegerField):
     pass
+
+
+class StrictCharField(serializers.CharField):
+    """Text that was sent as a JSON string, not a number or boolean turned into one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
