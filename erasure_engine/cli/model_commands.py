@@ -7,6 +7,7 @@ import json
 import sys
 from contextlib import contextmanager
 
+from erasure_engine.datagen import base_model_texts
 from erasure_engine.errors import InvalidInput
 from erasure_engine.storage import ObjectStore, object_store_from_url
 
@@ -116,7 +117,6 @@ def version_summary(version) -> dict:
 
 
 def handle_train(args) -> int:
-    from erasure_engine.datagen import base_model_texts
     from erasure_engine.datasets import DatasetStore
     from erasure_engine.sisa.config import SisaConfig
     from erasure_engine.sisa.trainer import finalize_training, load_assets, plan_training, planned_samples, train_shard
