@@ -264,39 +264,33 @@ def _request_create(
                 "data": {"duplicate_of": str(original_id), "duplicate_of_reference": original_reference},
             }
         )
-        audit_record_many(events)
-        queue_emails(
-            owner_message(
-                erasure_request=request,
-                subject="We received your erasure request",
-                body=(
-                    f"We received your request {request.reference} on {plain_date(received_on)}.\n"
-                    f"We are already handling an earlier request for the same identifier ({original_reference}), "
-                    "so this one will not be processed separately: its outcome covers you.\n"
-                    f"Follow its status here: {status_url}"
-                ),
-            )
+        next_steps = (
+            f"We are already handling an earlier request for the same identifier ({original_reference}), "
+            "so this one will not be processed separately: its outcome covers you.\n"
+            f"Follow its status here: {status_url}"
         )
+        code_messages = []
     else:
-        audit_record_many(events)
-        queue_emails(
-            owner_message(
-                erasure_request=request,
-                subject="We received your erasure request",
-                body=(
-                    f"We received your request {request.reference} on {plain_date(received_on)}.\n"
-                    f"We will answer by {plain_date(due_on)} ({jurisdiction}).\n"
-                    "First, confirm the identifier is yours with the one-time code we sent to it.\n"
-                    f"Follow your request here (keep this link private): {status_url}"
-                ),
-            ),
+        next_steps = (
+            f"We will answer by {plain_date(due_on)} ({jurisdiction}).\n"
+            "First, confirm the identifier is yours with the one-time code we sent to it.\n"
+            f"Follow your request here (keep this link private): {status_url}"
+        )
+        code_messages = [
             verification_code_message(
                 erasure_request=request,
                 code=code,
                 verify_url=f"{link_base}{verify_path(token)}",
                 minutes=CODE_TTL_MINUTES,
-            ),
-        )
+            )
+        ]
+    audit_record_many(events)
+    receipt = owner_message(
+        erasure_request=request,
+        subject="We received your erasure request",
+        body=f"We received your request {request.reference} on {plain_date(received_on)}.\n{next_steps}",
+    )
+    queue_emails(receipt, *code_messages)
     return request, token
 
 
