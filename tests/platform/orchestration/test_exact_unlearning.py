@@ -16,7 +16,6 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.jobs import job_claim, job_create, job_execute, jobs_reap_expired
 from erasure_platform.orchestration.models import BatchStatus, ErasurePlan, ModelOutcome, UnlearningBatch
 from erasure_platform.orchestration.services.batches import unlearning_start_now
-from erasure_platform.orchestration.services.plans import plan_erasure
 from erasure_platform.orchestration.services.restore import (
     SHARD_JOB,
     batch_shard_jobs,
@@ -28,10 +27,10 @@ from erasure_platform.registry.models import Alias, ModelVersion, SubjectRecord,
 from erasure_platform.registry.services.release import release_approve, release_reject
 from erasure_platform.subject_requests.services import request_create, request_grant, request_verify_identity
 from tests.platform.conftest import consume_published
+from tests.platform.orchestration.helpers import erase_and_unlearn
 from tests.platform.registry.helpers import (
     PASSWORD,
     World,
-    deadline,
     fake_version,
     make_production,
     run_restoring_retrain,
@@ -244,10 +243,7 @@ def test_when_deactivation_would_leave_no_shard_the_retrain_is_the_first_candida
     settings.ERASURE_BATCH_WINDOW_SECONDS = 3600
     people = users()
     world = World(subjects=4, shards=1, slices=1)
-    plan = plan_erasure(request_id="one-shard", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
-    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
-    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
-    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED
+    batch = erase_and_unlearn(world, people["engineer"], request_id="one-shard")
     result = Job.objects.get(pk=batch.unlearn_job_id).result
     assert "leaves no trained shard" in result["deactivation_refused"] and "candidate" not in result
     assert not ModelVersion.objects.filter(batch=batch).exists()

@@ -11,6 +11,7 @@ from erasure_platform.orchestration.services.batches import batch_close_if_due, 
 from erasure_platform.orchestration.services.plans import outcome_skip, plan_erasure
 from erasure_platform.registry import selectors
 from erasure_platform.registry.models import SubjectRecord
+from tests.platform.orchestration.helpers import erase_and_unlearn
 from tests.platform.registry.helpers import World, deadline, run_restoring_retrain, users
 
 pytestmark = pytest.mark.django_db
@@ -187,10 +188,7 @@ def test_a_two_shard_language_model_candidate_is_verified_as_one_ensemble(settin
     settings.JOB_LEASE_SECONDS = 1800  # verification heartbeats per stage; a slow shared CPU must not lose the lease
     people = users()
     world = World(kind="lm", subjects=4, shards=2, slices=1)
-    plan = plan_erasure(request_id="lm-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
-    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
-    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
-    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED
+    batch = erase_and_unlearn(world, people["engineer"], request_id="lm-1")
     # The restoring retrain's candidate: both shards active again, verified as one ensemble.
     candidate = run_restoring_retrain(batch)
     assert (
@@ -255,12 +253,7 @@ def test_a_model_without_sisa_layout_is_unlearned_with_its_approximate_method_an
         actor="test",
     )
 
-    plan = plan_erasure(request_id="approx-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
-    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
-    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
-    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
-        pk=batch.unlearn_job_id
-    ).error
+    batch = erase_and_unlearn(world, people["engineer"], request_id="approx-1")
     candidate = world.model.versions.get(batch=batch)
     assert candidate.method == "gradient_difference" and candidate.layout == "plain" and candidate.parent == parent
     assert candidate.digests["weights"] and candidate.digests["weights"] != parent.digests["weights"]

@@ -6,11 +6,10 @@ from django.test import Client
 
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
-from erasure_platform.orchestration.services.batches import unlearning_start_now
-from erasure_platform.orchestration.services.plans import plan_erasure
 from erasure_platform.registry.models import ModelVersion
 from erasure_platform.registry.services.models import engine_model_version
-from tests.platform.registry.helpers import PASSWORD, World, deadline, users
+from tests.platform.orchestration.helpers import erase_and_unlearn
+from tests.platform.registry.helpers import PASSWORD, World, users
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +19,7 @@ def test_the_verify_job_uses_the_parents_shards_as_lira_references(settings):
     settings.JOB_LEASE_SECONDS = 1800
     people = users()
     world = World(subjects=9, shards=3, slices=1)
-    plan = plan_erasure(request_id="lira-1", subject_key=world.key(0), scope={"type": "all"}, deadline_at=deadline())
-    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED
-    batch = unlearning_start_now(model=world.model, engineer=people["engineer"])
-    assert job_execute(job_id=batch.unlearn_job_id, worker="t") == Job.Status.SUCCEEDED
+    batch = erase_and_unlearn(world, people["engineer"], request_id="lira-1")
     candidate = ModelVersion.objects.get(batch=batch)
     assert candidate.parent == world.production
 

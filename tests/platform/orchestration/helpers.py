@@ -1,0 +1,25 @@
+"""The path most orchestration tests take: a subject's erasure planned and run, then an engineer
+starting the model's unlearning at once and its unlearn job run in-process."""
+
+from __future__ import annotations
+
+from erasure_platform.core.models import Job
+from erasure_platform.core.services.jobs import job_execute
+from erasure_platform.orchestration.models import UnlearningBatch
+from erasure_platform.orchestration.services.batches import unlearning_start_now
+from erasure_platform.orchestration.services.plans import plan_erasure
+from tests.platform.registry.helpers import World, deadline
+
+
+def run_job(job_id) -> None:
+    assert job_execute(job_id=job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(pk=job_id).error
+
+
+def erase_and_unlearn(world: World, engineer, *, request_id: str, subject: int = 0) -> UnlearningBatch:
+    plan = plan_erasure(
+        request_id=request_id, subject_key=world.key(subject), scope={"type": "all"}, deadline_at=deadline()
+    )
+    run_job(plan.erase_job_id)
+    batch = unlearning_start_now(model=world.model, engineer=engineer)
+    run_job(batch.unlearn_job_id)
+    return batch
