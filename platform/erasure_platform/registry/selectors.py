@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from erasure_platform.core.durations import duration
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.models import Job
 from erasure_platform.core.selectors import job_get
@@ -255,15 +256,6 @@ COST_ENTRIES = {
     "params": ("Method parameters", ""),
     "per_shard": ("Per shard", ""),
 }
-
-
-def duration(seconds) -> tuple[float, str]:
-    """(value, unit) in the largest unit that keeps the value at 1 or above: 90 s → (1.5, "minutes")."""
-    seconds = float(seconds)
-    for size, unit in ((3600, "hours"), (60, "minutes")):
-        if abs(seconds) >= size * 1.5:
-            return seconds / size, unit
-    return seconds, "seconds"
 
 
 def _cost_value(key: str, value, unit: str) -> tuple[object, str]:

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from erasure_platform.core.durations import duration_text
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.selectors import audit_event_leaf_hash, audit_event_summaries_for, audit_events_for
 from erasure_platform.subject_requests import deadlines
@@ -121,21 +122,11 @@ def _owner_detail(action: str, data: dict | None) -> str:
         label = STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
         seconds = (data.get("detail") or {}).get("seconds_from_grant")
         if stage in ("compliant_version_ready", "released") and isinstance(seconds, int | float):
-            label += f", {format_seconds(seconds)} after your request was granted"
+            label += f", {duration_text(seconds)} after your request was granted"
         return label
     if action == "request.marked_duplicate":
         return f"Earlier request: {data.get('duplicate_of_reference', '')}"
     return ""
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} seconds"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} minutes"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} hours"
-    return f"{seconds / 86400:.1f} days"
 
 
 def request_time_to_compliance(*, erasure_request: ErasureRequest) -> list[dict]:
