@@ -357,12 +357,16 @@ def test_workers_killed_at_each_step_of_an_erasure_plan(
         assert f"{function} returned; killing" in log
     assert "signal 9" in log, log[-3000:]  # Celery saw its pool process killed
 
-    # Each killed job ran twice (resumed by the reaper) and succeeded once.
+    # Each killed job ran twice and succeeded once. Whoever resumed it after its lease lapsed — the
+    # reaper (it audits job.requeued) or the broker redelivering the dead pool's message (a lapsed
+    # lease may be claimed directly) — is a race; that it was started exactly twice is not.
     plan.refresh_from_db()
     for job_id in (plan.erase_job_id, batch.unlearn_job_id, candidate.verification_job_id):
         job = Job.objects.get(pk=job_id)
         assert (job.status, job.attempts) == (Job.Status.SUCCEEDED, 2), (job.kind, job.status, job.error)
-        assert AuditEvent.objects.filter(action="job.requeued", entity_id=str(job.id)).count() == 1
+        starts = AuditEvent.objects.filter(action="job.started", entity_id=str(job.id))
+        assert sorted(event.data["attempt"] for event in starts) == [1, 2]
+        assert AuditEvent.objects.filter(action="job.requeued", entity_id=str(job.id)).count() <= 1
 
     # One dataset version made by the erasure, and the plan reports what it removed.
     erased = DatasetVersion.objects.filter(dataset=world.dataset, parent=world.version)
