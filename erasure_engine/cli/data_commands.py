@@ -1,4 +1,5 @@
-"""`generate`, `datasets list|show` and `erase`: fictitious data into versioned datasets."""
+"""`generate`, `datasets import|list|show` and `erase`: fictitious data or a team's own records
+into versioned datasets."""
 
 from __future__ import annotations
 
@@ -40,8 +41,30 @@ def register(subparsers) -> None:
     _secret_argument(generate)
     generate.set_defaults(handler=handle_generate)
 
-    datasets = subparsers.add_parser("datasets", help="inspect dataset versions")
+    datasets = subparsers.add_parser("datasets", help="import records, inspect dataset versions")
     datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
+    importing = datasets_sub.add_parser(
+        "import",
+        help="import a team's records (CSV, JSONL, Parquet, a folder or s3:// prefix, PostgreSQL) as a new version",
+    )
+    _store_arguments(importing)
+    importing.add_argument(
+        "--source",
+        required=True,
+        help="a file, a folder, an s3://bucket/prefix (with --endpoint-url) or a postgresql://user@host/db URL",
+    )
+    importing.add_argument("--table", help="PostgreSQL source: the table (or schema.table) to read")
+    importing.add_argument("--query", help="PostgreSQL source: a SELECT to read instead of a table")
+    importing.add_argument("--spec", required=True, help="dataset spec (JSON or YAML): how a row becomes a record")
+    importing.add_argument("--shards", type=int, help="new dataset: SISA shards (default 1); an append keeps its own")
+    importing.add_argument("--slices", type=int, help="new dataset: slices per shard (default 1)")
+    importing.add_argument("--seed", type=int, help="new dataset: placement seed (default 0)")
+    importing.add_argument(
+        "--skip-invalid", action="store_true", help="leave refused rows out (listed in the report) instead of refusing"
+    )
+    importing.add_argument("--report", help="also write the JSON report to this file")
+    _secret_argument(importing)
+    importing.set_defaults(handler=handle_import)
     listing = datasets_sub.add_parser("list", help="datasets in a store, or the versions of one")
     _store_arguments(listing, dataset_required=False)
     listing.set_defaults(handler=handle_list)
@@ -119,6 +142,31 @@ def handle_generate(args) -> int:
     version = datasets.create_version(records, shards=args.shards, slices=args.slices, seed=args.seed)
     _print_json({"kind": args.kind, **version.summary()})
     return 0
+
+
+def handle_import(args) -> int:
+    """Exit 0 when a version was written (or nothing was new), 1 when rows were refused."""
+    # Imported here: pyarrow and psycopg load only for the command that reads a team's source.
+    from erasure_engine.imports import import_dataset, load_spec, open_source
+
+    spec = load_spec(args.spec)
+    source = open_source(args.source, table=args.table, query=args.query, endpoint_url=args.endpoint_url)
+    report = import_dataset(
+        source,
+        spec,
+        store=_object_store(args),
+        dataset=args.dataset,
+        secret=_secret(args),
+        shards=args.shards,
+        slices=args.slices,
+        seed=args.seed,
+        skip_invalid=args.skip_invalid,
+    ).to_json()
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2, sort_keys=True)
+    _print_json(report)
+    return 0 if report["accepted"] else 1
 
 
 def handle_list(args) -> int:

@@ -155,6 +155,7 @@ def _write_erased_version(datasets: DatasetStore, source: dict, targets: list[di
         "slices": source["slices"],
         "seed": source["seed"],
         "placement": source.get("placement"),
+        "source": source.get("source"),
         "parent_id": source["version_id"],
         "erasure": {"from_version": source["version_id"], "request": request, "removed": removed},
     }

@@ -33,8 +33,17 @@ class DatasetStore:
         self.name = layout.check_dataset_name(name)
 
     def create_version(
-        self, records: Iterable[Record], *, shards: int, slices: int, seed: int, parent_id: str | None = None
+        self,
+        records: Iterable[Record],
+        *,
+        shards: int,
+        slices: int,
+        seed: int,
+        parent_id: str | None = None,
+        source: dict | None = None,
     ) -> DatasetVersion:
+        """A new version of `records`. `source` says where they came from (an import's source,
+        without credentials); every later version keeps it, so erasure can reach back to it."""
         check_layout(shards, slices)
         records = list(records)
         seen: set[str] = set()
@@ -69,6 +78,7 @@ class DatasetStore:
                 "parent_id": parent_id,
                 "erasure": None,
                 "placement": {"scheme": BALANCED_SCHEME, "reused_from": parent_id if previous_places else None},
+                "source": source,
             },
         )
 
