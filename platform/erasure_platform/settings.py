@@ -261,6 +261,25 @@ ERASURE_BATCH_DEADLINE_MARGIN_SECONDS = env_int(
 # Bring your own model: local directories and s3:// prefixes the API and portal may import model
 # versions from (the management command, run by an operator on the host, may read any path).
 ERASURE_MODEL_IMPORT_ROOTS = env_list("ERASURE_MODEL_IMPORT_ROOTS", [] if PRODUCTION else [str(VAR_DIR / "imports")])
+# Bring your own data: local directories and s3:// prefixes the API and portal may import dataset
+# files from (the management command may read any path). The embedded demo also allows the
+# README's worked example (docs/examples).
+ERASURE_DATASET_IMPORT_ROOTS = env_list(
+    "ERASURE_DATASET_IMPORT_ROOTS",
+    [] if PRODUCTION else [str(VAR_DIR / "imports"), str(BASE_DIR / "docs" / "examples")],
+)
+# Named PostgreSQL sources a team's data may be imported from: ERASURE_DATASET_SOURCES lists the
+# names; ERASURE_SOURCE_<NAME>_URL is the (read-only) role's URL the import uses, and
+# ERASURE_SOURCE_<NAME>_ERASE_URL the role allowed to DELETE/UPDATE the rows erasure reaches
+# (default: the import's URL). Only the name is ever stored; the URLs stay in the environment.
+DATASET_SOURCES = {
+    name: {
+        "url": env_str(f"ERASURE_SOURCE_{name.upper()}_URL", required=True),
+        "erase_url": env_str(f"ERASURE_SOURCE_{name.upper()}_ERASE_URL")
+        or env_str(f"ERASURE_SOURCE_{name.upper()}_URL", required=True),
+    }
+    for name in env_list("ERASURE_DATASET_SOURCES", [])
+}
 # Requesters' contact details are purged this many days after a request is closed.
 ERASURE_CONTACT_RETENTION_DAYS = env_int("ERASURE_CONTACT_RETENTION_DAYS", 30)
 ERASURE_RETENTION_INTERVAL_SECONDS = env_int("ERASURE_RETENTION_INTERVAL_SECONDS", 3600)

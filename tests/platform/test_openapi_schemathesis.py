@@ -76,6 +76,8 @@ ROLES_BY_OPERATION = {
         [
             "POST /api/ml/datasets/register",
             "POST /api/ml/datasets/{name}/versions/register",
+            "POST /api/ml/datasets/{name}/imports",
+            "POST /api/ml/datasets/{name}/imports/preview",
             "POST /api/ml/models/register",
             "POST /api/ml/models/{name}/versions/import",
             "POST /api/ml/models/{name}/train",

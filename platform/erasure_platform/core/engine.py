@@ -56,6 +56,17 @@ from erasure_engine.storage import ObjectStore, S3ObjectStore, object_store_from
 
 # Heavy engine packages and the names the platform takes from each, resolved on first use.
 HEAVY_EXPORTS: dict[str, tuple[str, ...]] = {
+    # pyarrow and psycopg: only an import job, a preview or erasure at a team's source needs them.
+    "erasure_engine.imports": (
+        "IDENTIFIER_KINDS",
+        "erase_from_source",
+        "import_dataset",
+        "open_source",
+        "parse_spec_text",
+        "preview_import",
+        "redact_url",
+        "DatasetSpec",
+    ),
     "erasure_engine.models": (
         "Artifact",
         "download_dir",

@@ -27,6 +27,7 @@ from erasure_platform.orchestration.services.batches import UNLEARN_JOB
 from erasure_platform.registry import loading
 from erasure_platform.registry.models import DatasetVersion, ModelVersion, VersionLayout
 from erasure_platform.registry.selectors import current_versions_holding, exact_unlearning_evidence, verdict_outcome
+from erasure_platform.registry.services import dataset_imports as dataset_import_services
 from erasure_platform.registry.services import datasets as dataset_services
 from erasure_platform.registry.services import models as model_services
 
@@ -64,6 +65,17 @@ def erase_datasets(context: JobContext) -> dict:
                 version=version,
                 subject_key=plan.subject_key,
                 record_ids=record_ids,
+                request_id=plan.request_id,
+                actor=f"job:{context.job_id}",
+            )
+            # Then where the records came from: a PostgreSQL source's rows deleted or masked (a rerun
+            # after a crash changes nothing twice: rows already gone count 0); file sources listed.
+            after = DatasetVersion.objects.select_related("dataset").get(
+                dataset=version.dataset, version_id=entry["version_after"]
+            )
+            entry["source"] = dataset_import_services.dataset_source_erase(
+                version=after,
+                removed_record_ids=[removed["record_id"] for removed in entry["removed"]],
                 request_id=plan.request_id,
                 actor=f"job:{context.job_id}",
             )

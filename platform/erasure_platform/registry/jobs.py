@@ -3,19 +3,23 @@ with context.save_state, so a retry after a crash resumes after the last finishe
 
 registry.train   (gpu)  SISA training of a model version on a dataset version
 registry.import  (gpu)  validate (load) and record a model version trained elsewhere
+registry.dataset_import (default)  import a team's records (files, S3, PostgreSQL) as a dataset version
 """
 
 from __future__ import annotations
+
+import time
 
 from django.conf import settings
 
 from erasure_platform.core import engine
 from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.object_store import platform_object_store
-from erasure_platform.core.queues import GPU_QUEUE
+from erasure_platform.core.queues import DEFAULT_QUEUE, GPU_QUEUE
 from erasure_platform.core.services.jobs import JobContext, JobFailed, SampleProgress, job_handler
 from erasure_platform.registry.loading import engine_dataset
-from erasure_platform.registry.models import DatasetVersion, Model
+from erasure_platform.registry.models import Dataset, DatasetVersion, Model
+from erasure_platform.registry.services import dataset_imports as dataset_import_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 
@@ -97,3 +101,44 @@ def import_version(context: JobContext) -> dict:
     except ApplicationError as error:
         raise JobFailed(error.message) from None
     return {"model_version": str(version.pk), "version_id": version.version_id, "provenance": version.provenance}
+
+
+@job_handler(dataset_import_services.DATASET_IMPORT_JOB, queue=DEFAULT_QUEUE)
+def import_dataset(context: JobContext) -> dict:
+    """Progress counts rows; a refused import keeps its report (the rows at fault) in the job's
+    state for the job page, and fails. Re-run after a crash, the import finds its rows already
+    there and registers the version it made."""
+    dataset = Dataset.objects.filter(pk=context.params.get("dataset_id")).first()
+    if dataset is None:
+        raise JobFailed("the dataset no longer exists")
+    last = [0.0]
+
+    def progress(rows: int, refused: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            last[0] = now
+            context.progress(0.5, f"{rows:,} rows read, {refused:,} refused")
+
+    job = context.job()
+    context.progress(0.02, "reading the source")
+    report, version = dataset_import_services.dataset_import_run(
+        dataset=dataset, params=context.params, actor=job.created_by if job else "system", progress=progress
+    )
+    context.save_state(import_report=report)
+    if version is None:
+        shown = report["refused"][0]
+        raise JobFailed(
+            f"import refused: {report['refused_count']:,} of {report['rows_read']:,} rows cannot be records "
+            f"(first: {shown['file']} row {shown['row']}, {shown['column'] or 'the row'}: {shown['reason']}); "
+            "nothing was written. Fix the rows, or import with skip_invalid to leave them out"
+        )
+    return {
+        "dataset_version": version.pk,
+        "version_id": version.version_id,
+        "records": report["records"],
+        "imported": report["imported"],
+        "unchanged": report["unchanged"],
+        "subjects": report["subjects"],
+        "skipped_rows": report["refused_count"],
+        "seconds": report["seconds"],
+    }

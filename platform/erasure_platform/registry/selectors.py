@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from erasure_platform.core import engine
 from erasure_platform.core.durations import duration
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.models import Job
 from erasure_platform.core.selectors import job_get
+from erasure_platform.registry.import_sources import engine_source, import_source_check, import_spec_check
 from erasure_platform.registry.lineage import rows_by_version
 from erasure_platform.registry.models import (
     Alias,
@@ -21,6 +24,7 @@ from erasure_platform.registry.models import (
     SubjectRecord,
     VersionStatus,
 )
+from erasure_platform.registry.services.datasets import engine_error
 from erasure_platform.subject_requests.selectors import request_references
 
 VERDICT_PASSED, VERDICT_FAILED, VERDICT_INCONCLUSIVE = "passed", "failed", "inconclusive"
@@ -349,6 +353,21 @@ def served_requests(*, version: ModelVersion) -> list[dict]:
     ]
 
 
+def job_import_report(*, job: Job) -> dict | None:
+    """A dataset import's refused rows, for its job page (kept in the job's state, so a refused
+    import, which fails, still shows them)."""
+    report = (job.state or {}).get("import_report")
+    if not report:
+        return None
+    return {
+        "refused": report.get("refused", []),
+        "refused_count": report.get("refused_count", 0),
+        "rows_read": report.get("rows_read", 0),
+        "skip_invalid": bool(report.get("skip_invalid")),
+        "files": (report.get("source") or {}).get("files") or [],
+    }
+
+
 def job_result_facts(*, result: dict | None) -> dict:
     """A job's result for people: {"facts": [(name, value)], "cost": rows, "version": pk or None}.
     Identifiers are links, not text; the cost is a table of its own."""
@@ -376,3 +395,16 @@ def job_result_facts(*, result: dict | None) -> dict:
         "version": version,
         "shard_jobs": shard_jobs,  # (shard, job id): links, never text
     }
+
+
+def dataset_import_preview(*, source: dict, spec) -> dict:
+    """What an import would make of the source's first rows (the first 20 records, the refused rows
+    among the first 10,000), writing nothing. The same checks as an import's."""
+    checked = import_source_check(**source)
+    reader = engine_source(checked)
+    try:
+        return engine.preview_import(
+            reader, engine.DatasetSpec.from_dict(import_spec_check(spec)), secret=settings.SUBJECT_KEY_SECRET
+        )
+    except engine.EngineError as error:
+        raise engine_error(error) from None

@@ -114,7 +114,12 @@ def job_detail(request, pk):
     return render(
         request,
         "registry/job_detail.html",
-        {"job": job, "percent": round(job.progress * 100), "result": selectors.job_result_facts(result=job.result)},
+        {
+            "job": job,
+            "percent": round(job.progress * 100),
+            "result": selectors.job_result_facts(result=job.result),
+            "import_report": selectors.job_import_report(job=job),
+        },
     )
 
 

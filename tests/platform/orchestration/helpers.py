@@ -3,11 +3,13 @@ starting the model's unlearning at once and its unlearn job run in-process."""
 
 from __future__ import annotations
 
+from erasure_platform.core import topics
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
 from erasure_platform.orchestration.models import UnlearningBatch
 from erasure_platform.orchestration.services.batches import unlearning_start_now
 from erasure_platform.orchestration.services.plans import plan_erasure
+from tests.platform.conftest import consume_published
 from tests.platform.registry.helpers import World, deadline
 
 
@@ -23,3 +25,18 @@ def erase_and_unlearn(world: World, engineer, *, request_id: str, subject: int =
     batch = unlearning_start_now(model=world.model, engineer=engineer)
     run_job(batch.unlearn_job_id)
     return batch
+
+
+def consume_all():
+    """Run this process's consumers until no event of these topics is left (one may publish another)."""
+    while sum(
+        consume_published(topic)
+        for topic in (
+            topics.REQUEST_GRANTED,
+            topics.MODEL_VERSION_RELEASED,
+            topics.REQUEST_ERASURE_PROGRESS,
+            topics.REQUEST_ERASURE_COMPLETED,
+            topics.PLAN_COMPLETED,
+        )
+    ):
+        pass

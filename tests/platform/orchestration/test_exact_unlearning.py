@@ -27,7 +27,7 @@ from erasure_platform.registry.models import Alias, ModelVersion, SubjectRecord,
 from erasure_platform.registry.services.release import release_approve, release_reject
 from erasure_platform.subject_requests.services import request_create, request_grant, request_verify_identity
 from tests.platform.conftest import consume_published
-from tests.platform.orchestration.helpers import erase_and_unlearn
+from tests.platform.orchestration.helpers import consume_all, erase_and_unlearn
 from tests.platform.registry.helpers import (
     PASSWORD,
     World,
@@ -55,21 +55,6 @@ def subjects_in_two_shards(world: World) -> tuple[int, int]:
 
 def manifest(version: ModelVersion):
     return ModelRegistry(platform_object_store()).load(version.model.name, version.version_id)
-
-
-def consume_all():
-    """Run this process's consumers until no event of these topics is left (one may publish another)."""
-    while sum(
-        consume_published(topic)
-        for topic in (
-            topics.REQUEST_GRANTED,
-            topics.MODEL_VERSION_RELEASED,
-            topics.REQUEST_ERASURE_PROGRESS,
-            topics.REQUEST_ERASURE_COMPLETED,
-            topics.PLAN_COMPLETED,
-        )
-    ):
-        pass
 
 
 @pytest.mark.django_db

@@ -11,6 +11,10 @@ urlpatterns = [
         views.DatasetVersionRegisterApi.as_view(),
         name="dataset-version-register",
     ),
+    path("ml/datasets/<str:name>/imports", views.DatasetImportApi.as_view(), name="dataset-imports"),
+    path(
+        "ml/datasets/<str:name>/imports/preview", views.DatasetImportPreviewApi.as_view(), name="dataset-import-preview"
+    ),
     path("ml/models", views.ModelListApi.as_view(), name="models"),
     path("ml/models/register", views.ModelRegisterApi.as_view(), name="model-register"),
     path("ml/models/<str:name>/versions", views.ModelVersionListApi.as_view(), name="model-versions"),

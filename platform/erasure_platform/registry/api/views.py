@@ -13,7 +13,9 @@ from rest_framework.views import APIView
 from erasure_platform.accounts.permissions import has_any_role
 from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
+from erasure_platform.core.api.strict_fields import StrictCharField
 from erasure_platform.registry import selectors
+from erasure_platform.registry.services import dataset_imports as dataset_import_services
 from erasure_platform.registry.services import datasets as dataset_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
@@ -165,6 +167,89 @@ class ModelRegisterApi(APIView):
         holdout = selectors.dataset_version_get(pk=holdout_pk) if holdout_pk else None
         model = model_services.model_register(actor=request.user.username, holdout=holdout, **values)
         return Response(ModelOut(model).data, status=201)
+
+
+class ImportSourceIn(serializers.Serializer):
+    location = StrictCharField(
+        max_length=1000, required=False, help_text="a file, a folder or an s3:// prefix under the import roots"
+    )
+    postgres = StrictCharField(max_length=64, required=False, help_text="a named PostgreSQL source")
+    table = StrictCharField(max_length=200, required=False, help_text="PostgreSQL: schema.table to read")
+    query = StrictCharField(max_length=10_000, required=False, help_text="PostgreSQL: a SELECT to read instead")
+
+
+class DatasetImportInput(serializers.Serializer):
+    source = ImportSourceIn()
+    spec = serializers.JSONField(help_text="the dataset spec: an object, or JSON/YAML text")
+
+
+class RefusedRowOut(serializers.Serializer):
+    file = serializers.CharField()
+    row = serializers.IntegerField(allow_null=True)
+    column = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class DatasetImportApi(APIView):
+    """Bring your own data: import a team's records into a registered dataset, as a job (progress
+    in rows; the refused rows on the job page; the new version registered and indexed)."""
+
+    permission_classes = [ENGINEER]
+
+    class DatasetImportStartInput(DatasetImportInput):
+        shards = serializers.IntegerField(min_value=1, max_value=256, required=False, allow_null=True, default=None)
+        slices = serializers.IntegerField(min_value=1, max_value=256, required=False, allow_null=True, default=None)
+        seed = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        skip_invalid = serializers.BooleanField(
+            required=False, default=False, help_text="leave refused rows out (listed) instead of refusing the import"
+        )
+
+    @extend_schema(
+        request=DatasetImportStartInput,
+        responses={202: inline_serializer("DatasetImportStarted", {"job": serializers.UUIDField()}), **ERRORS},
+        operation_id="registry_dataset_imports_start",
+    )
+    def post(self, request, name: str):
+        data = self.DatasetImportStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        job = dataset_import_services.dataset_import_start(
+            dataset=selectors.dataset_get(name=name),
+            source=values["source"],
+            spec=values["spec"],
+            actor=request.user.username,
+            shards=values["shards"],
+            slices=values["slices"],
+            seed=values["seed"],
+            skip_invalid=values["skip_invalid"],
+        )
+        return Response({"job": job.pk}, status=202)
+
+
+class DatasetImportPreviewApi(APIView):
+    """What an import would make of a source's first rows, writing nothing."""
+
+    permission_classes = [ENGINEER]
+
+    class DatasetImportPreviewOutput(serializers.Serializer):
+        records = serializers.JSONField(help_text="the first 20 records: record id, subject key prefix, content")
+        refused = RefusedRowOut(many=True)
+        refused_count = serializers.IntegerField()
+        rows_scanned = serializers.IntegerField()
+
+    @extend_schema(
+        request=DatasetImportInput,
+        responses={200: DatasetImportPreviewOutput, **ERRORS},
+        operation_id="registry_dataset_imports_preview",
+    )
+    def post(self, request, name: str):
+        data = DatasetImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        selectors.dataset_get(name=name)
+        preview = selectors.dataset_import_preview(
+            source=data.validated_data["source"], spec=data.validated_data["spec"]
+        )
+        return Response(self.DatasetImportPreviewOutput(preview).data)
 
 
 class ModelVersionImportApi(APIView):

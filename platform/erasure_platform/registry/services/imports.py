@@ -22,6 +22,7 @@ from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
+from erasure_platform.registry.import_sources import location_under
 from erasure_platform.registry.models import Alias, DatasetPurpose, DatasetVersion, Model, ModelKind, ModelVersion
 from erasure_platform.registry.services.datasets import engine_error
 from erasure_platform.registry.services.models import model_version_record_plain
@@ -30,13 +31,6 @@ from erasure_platform.registry.services.release import release_initial
 IMPORT_JOB = "registry.import"
 VERSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 IMPORTABLE_KINDS = (ModelKind.LM, ModelKind.CLASSIFIER)
-
-
-def _under(source: str, root: str) -> bool:
-    if root.startswith("s3://"):
-        return source.rstrip("/") + "/" == root.rstrip("/") + "/" or source.startswith(root.rstrip("/") + "/")
-    path, base = Path(source), Path(root).resolve()
-    return path == base or base in path.parents
 
 
 def _check_source(source: str, *, any_local_path: bool) -> str:
@@ -55,7 +49,7 @@ def _check_source(source: str, *, any_local_path: bool) -> str:
         raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
     else:
         source = str(Path(source).resolve())
-    if not any_local_path and not any(_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
+    if not any_local_path and not any(location_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
         raise ApplicationError(
             "imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
             "ask an operator to allow the location or to run `manage.py registry_import_model`",
