@@ -163,7 +163,7 @@ def main() -> None:
     )
 
     with connection.cursor() as cursor:
-        sql, params = subject_index_rows(subject_key(first_free - 1)).query.sql_with_params()
+        sql, params = subject_index_rows([subject_key(first_free - 1)]).query.sql_with_params()
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
         print("plan of a subject's rows:\n  " + "\n  ".join(line for (line,) in cursor.fetchall()))
 
@@ -182,7 +182,7 @@ def main() -> None:
         for subject in picks:
             key = subject_key(subject)
             t0 = time.perf_counter()
-            _, grouped = rows_by_version(subject_index_rows(key))
+            _, grouped = rows_by_version(subject_index_rows([key]))
             t1 = time.perf_counter()
             lineage = lineage_for_subject(subject_key=key)
             timings.append(time.perf_counter() - t1)

@@ -2,6 +2,7 @@
 them, a PostgreSQL table or query) mapped by a dataset spec into a versioned dataset, with
 identifiers hashed at the door, refused rows reported, and erasure that reaches the source."""
 
+from erasure_engine.imports.identity_map import IdentityMapReport, IdentityMapSpec, read_identity_links
 from erasure_engine.imports.importer import ImportReport, import_dataset, preview_import
 from erasure_engine.imports.mapping import Refusal
 from erasure_engine.imports.source_erasure import erase_from_source, record_id_digest
@@ -12,6 +13,8 @@ __all__ = [
     "IDENTIFIER_KINDS",
     "DatasetSpec",
     "FileSource",
+    "IdentityMapReport",
+    "IdentityMapSpec",
     "ImportReport",
     "PostgresSource",
     "Refusal",
@@ -23,6 +26,7 @@ __all__ = [
     "open_source",
     "parse_spec_text",
     "preview_import",
+    "read_identity_links",
     "record_id_digest",
     "redact_url",
 ]

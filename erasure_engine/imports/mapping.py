@@ -105,15 +105,15 @@ def _metadata_value(value, column: str):
     raise RowFault(column, f"metadata must be text, a number, a boolean or a date, found {type(value).__name__}")
 
 
-def _identifier(value, spec: DatasetSpec) -> str:
-    column = spec.subject_column
+def check_identifier(value, *, column: str, kind: str) -> str:
+    """The identifier a row gives for a subject, as text; RowFault when there is none."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise RowFault(column, "no identifier: the row is about nobody the platform could find")
     if not isinstance(value, str):
         raise RowFault(column, f"expected an identifier (text), found {type(value).__name__}")
-    if spec.subject_kind == "email" and "@" not in value:
+    if kind == "email" and "@" not in value:
         raise RowFault(column, "not an e-mail address")
     return value
 
@@ -128,23 +128,33 @@ def _record_id(value, column: str) -> str:
     return value
 
 
+class SubjectKeys:
+    """Identifier -> subject key (the keyed hash intake uses), remembered for a while: one person
+    usually has many rows, and the hash is the costliest step of a row."""
+
+    REMEMBERED = 200_000
+
+    def __init__(self, secret: bytes | str):
+        if not secret:
+            raise InvalidInput("the subject-key secret must not be empty")
+        self.secret = secret
+        self._keys: dict[str, str] = {}
+
+    def __call__(self, identifier: str) -> str:
+        key = self._keys.get(identifier)
+        if key is None:
+            if len(self._keys) > self.REMEMBERED:
+                self._keys.clear()
+            key = self._keys[identifier] = subject_key(identifier, self.secret)
+        return key
+
+
 class RowMapper:
     """Maps rows for one spec and one subject-key secret."""
 
     def __init__(self, spec: DatasetSpec, secret: bytes | str):
-        if not secret:
-            raise InvalidInput("the subject-key secret must not be empty")
         self.spec = spec
-        self.secret = secret
-        self._keys: dict[str, str] = {}  # identifier -> subject key: one person usually has many rows
-
-    def subject_key_of(self, identifier: str) -> str:
-        key = self._keys.get(identifier)
-        if key is None:
-            if len(self._keys) > 200_000:
-                self._keys.clear()
-            key = self._keys[identifier] = subject_key(identifier, self.secret)
-        return key
+        self.subject_key_of = SubjectKeys(secret)
 
     def map(self, row: dict, *, typed: bool) -> Record:
         """The record of `row`; RowFault names the column and the reason when there is none."""
@@ -154,7 +164,9 @@ class RowMapper:
         for name in spec.columns:
             if name not in row:
                 raise RowFault(name, "missing column")
-        key = self.subject_key_of(_identifier(row[spec.subject_column], spec))
+        key = self.subject_key_of(
+            check_identifier(row[spec.subject_column], column=spec.subject_column, kind=spec.subject_kind)
+        )
         content: dict = {}
         if spec.is_text:
             values = {name: _scalar_text(row[name], name) for name in spec.text_columns}

@@ -33,13 +33,13 @@ class SpecError(InvalidInput):
     code = "invalid_spec"
 
 
-def _column(value, where: str) -> str:
+def spec_column(value, where: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > COLUMN_NAME_LIMIT:
         raise SpecError(f"{where} must name a column (a non-empty string of at most {COLUMN_NAME_LIMIT} characters)")
     return value
 
 
-def _object(value, where: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+def spec_object(value, where: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
     if not isinstance(value, dict):
         raise SpecError(f"{where} must be an object")
     unknown = sorted(set(value) - allowed)
@@ -123,15 +123,15 @@ class DatasetSpec:
 
     @classmethod
     def from_dict(cls, data) -> DatasetSpec:
-        data = _object(data, "the spec", SPEC_KEYS, {"subject"})
-        subject = _object(data["subject"], "subject", {"column", "kind"}, {"column", "kind"})
-        subject_column = _column(subject["column"], "subject.column")
+        data = spec_object(data, "the spec", SPEC_KEYS, {"subject"})
+        subject = spec_object(data["subject"], "subject", {"column", "kind"}, {"column", "kind"})
+        subject_column = spec_column(subject["column"], "subject.column")
         if subject["kind"] not in IDENTIFIER_KINDS:
             raise SpecError(f"subject.kind must be one of {', '.join(IDENTIFIER_KINDS)}, not {subject['kind']!r}")
         record_id_column = None
         if data.get("record_id") is not None:
-            record_id = _object(data["record_id"], "record_id", {"column"}, {"column"})
-            record_id_column = _column(record_id["column"], "record_id.column")
+            record_id = spec_object(data["record_id"], "record_id", {"column"}, {"column"})
+            record_id_column = spec_column(record_id["column"], "record_id.column")
             if record_id_column == subject_column:
                 raise SpecError("record_id.column must not be the subject's identifier column: ids are stored")
         text = data.get("text")
@@ -148,14 +148,14 @@ class DatasetSpec:
             raw = data.get("features")
             if not isinstance(raw, list) or not raw:
                 raise SpecError("features must be a non-empty list of columns")
-            features = tuple(_column(name, f"features[{i}]") for i, name in enumerate(raw))
+            features = tuple(spec_column(name, f"features[{i}]") for i, name in enumerate(raw))
             if len(set(features)) != len(features):
                 raise SpecError("features names a column twice")
-            label = _column(data.get("label"), "label")
+            label = spec_column(data.get("label"), "label")
         metadata_raw = data.get("metadata", [])
         if not isinstance(metadata_raw, list):
             raise SpecError("metadata must be a list of columns")
-        metadata = tuple(_column(name, f"metadata[{i}]") for i, name in enumerate(metadata_raw))
+        metadata = tuple(spec_column(name, f"metadata[{i}]") for i, name in enumerate(metadata_raw))
         spec = cls(
             subject_column=subject_column,
             subject_kind=subject["kind"],
@@ -189,7 +189,7 @@ class DatasetSpec:
 
 
 def _on_erase(value) -> OnErase:
-    value = _object(value, "on_erase", {"action", "columns", "table", "key_column"}, {"action"})
+    value = spec_object(value, "on_erase", {"action", "columns", "table", "key_column"}, {"action"})
     if value["action"] not in ERASE_ACTIONS:
         raise SpecError(f"on_erase.action must be one of {', '.join(ERASE_ACTIONS)}, not {value['action']!r}")
     columns = value.get("columns", {})
@@ -197,7 +197,7 @@ def _on_erase(value) -> OnErase:
         if not isinstance(columns, dict) or not columns:
             raise SpecError("on_erase.columns must map each column to mask to its replacement (a string or null)")
         for name, replacement in columns.items():
-            _column(name, "on_erase.columns")
+            spec_column(name, "on_erase.columns")
             if replacement is not None and not isinstance(replacement, str | int | float):
                 raise SpecError(f"on_erase.columns.{name} must be a string, a number or null")
     elif columns:
@@ -207,13 +207,14 @@ def _on_erase(value) -> OnErase:
     return OnErase(
         action=value["action"],
         columns=dict(columns),
-        table=_column(table, "on_erase.table") if table is not None else None,
-        key_column=_column(key_column, "on_erase.key_column") if key_column is not None else None,
+        table=spec_column(table, "on_erase.table") if table is not None else None,
+        key_column=spec_column(key_column, "on_erase.key_column") if key_column is not None else None,
     )
 
 
-def parse_spec_text(text: str) -> DatasetSpec:
-    """A spec from JSON or YAML text (YAML is a superset; both are read by the safe loader)."""
+def parse_spec_text(text: str, spec_type=DatasetSpec):
+    """A spec (a DatasetSpec, or `spec_type`: an IdentityMapSpec) from JSON or YAML text (YAML is
+    a superset; both are read by the safe loader)."""
     if not isinstance(text, str) or not text.strip():
         raise SpecError("the spec is empty")
     try:
@@ -223,12 +224,12 @@ def parse_spec_text(text: str) -> DatasetSpec:
             data = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise SpecError(f"the spec is neither JSON nor YAML: {error}") from None
-    return DatasetSpec.from_dict(data)
+    return spec_type.from_dict(data)
 
 
-def load_spec(path: str | Path) -> DatasetSpec:
+def load_spec(path: str | Path, spec_type=DatasetSpec):
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"cannot read the spec {path}: {error}") from None
-    return parse_spec_text(text)
+    return parse_spec_text(text, spec_type)

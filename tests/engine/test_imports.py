@@ -16,12 +16,14 @@ from erasure_engine.datasets import DatasetStore
 from erasure_engine.errors import InvalidInput
 from erasure_engine.imports import (
     DatasetSpec,
+    IdentityMapSpec,
     SourceError,
     SpecError,
     import_dataset,
     open_source,
     parse_spec_text,
     preview_import,
+    read_identity_links,
 )
 from erasure_engine.records import subject_key
 from erasure_engine.storage import LocalObjectStore, S3ObjectStore
@@ -397,3 +399,37 @@ def test_the_cli_prints_the_report_and_exits_0_1_or_2(tmp_path, monkeypatch, cap
     monkeypatch.delenv("ERASURE_SUBJECT_KEY_SECRET")
     assert main([*base, "--source", str(good)]) == 2
     assert "ERASURE_SUBJECT_KEY_SECRET" in capsys.readouterr().err
+
+
+def test_an_identity_map_links_the_keys_of_each_persons_identifiers(tmp_path):
+    source = write_csv(
+        tmp_path / "customers.csv",
+        "email,customer_id,name\n"
+        "ada@example.org,C-1,Ada\n"
+        "bruno@example.org,C-2,Bruno\n"
+        "ada@example.org,C-7,Ada again\n"  # a second account of the same person
+        ",C-9,nobody known\n"  # one identifier: links nothing
+        "not-an-address,C-3,typo\n",
+    )
+    spec = IdentityMapSpec.from_dict(
+        {"identities": [{"column": "email", "kind": "email"}, {"column": "customer_id", "kind": "customer_id"}]}
+    )
+    report = read_identity_links(open_source(str(source)), spec, secret=SECRET)
+    key = lambda identifier: subject_key(identifier, SECRET)  # noqa: E731
+    ada = sorted([key("ada@example.org"), key("C-1"), key("C-7")])  # two rows share Ada's e-mail: one person
+    assert report.links == sorted(
+        [(ada[0], ada[1]), (ada[0], ada[2]), (ada[1], ada[2]), tuple(sorted([key("bruno@example.org"), key("C-2")]))]
+    )
+    assert report.people == 2 and report.rows_read == 5 and not report.accepted
+    assert [(r["row"], r["column"]) for r in report.refused] == [(4, None), (5, "email")]
+    assert "ada@example.org" not in json.dumps(report.summary()) and report.summary()["links"] == 4
+    shared = write_csv(
+        tmp_path / "shared.csv",
+        "email,customer_id\n" + "".join(f"support@example.org,C-{i}\n" for i in range(120)),
+    )
+    with pytest.raises(InvalidInput, match="ties 121 identifiers to one person"):
+        read_identity_links(open_source(str(shared)), spec, secret=SECRET)
+    with pytest.raises(SpecError, match="at least two"):
+        IdentityMapSpec.from_dict({"identities": [{"column": "email", "kind": "email"}]})
+    with pytest.raises(SpecError, match="unknown keys"):
+        IdentityMapSpec.from_dict({"identities": [], "subject": {}})

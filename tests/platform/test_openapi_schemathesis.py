@@ -78,6 +78,7 @@ ROLES_BY_OPERATION = {
             "POST /api/ml/datasets/{name}/versions/register",
             "POST /api/ml/datasets/{name}/imports",
             "POST /api/ml/datasets/{name}/imports/preview",
+            "POST /api/ml/identity-maps/{name}/imports",
             "POST /api/ml/models/register",
             "POST /api/ml/models/{name}/versions/import",
             "POST /api/ml/models/{name}/train",

@@ -64,8 +64,10 @@ HEAVY_EXPORTS: dict[str, tuple[str, ...]] = {
         "open_source",
         "parse_spec_text",
         "preview_import",
+        "read_identity_links",
         "redact_url",
         "DatasetSpec",
+        "IdentityMapSpec",
     ),
     "erasure_engine.models": (
         "Artifact",

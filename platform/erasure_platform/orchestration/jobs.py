@@ -29,6 +29,7 @@ from erasure_platform.registry.models import DatasetVersion, ModelVersion, Versi
 from erasure_platform.registry.selectors import current_versions_holding, exact_unlearning_evidence, verdict_outcome
 from erasure_platform.registry.services import dataset_imports as dataset_import_services
 from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import identity_maps as identity_map_services
 from erasure_platform.registry.services import models as model_services
 
 # ------------------------------------------------------------------ dataset erasure
@@ -40,8 +41,9 @@ def erase_datasets(context: JobContext) -> dict:
     if plan is None:
         raise JobFailed(f"erasure plan {context.params.get('plan_id')} does not exist")
     record_ids = plan_services.plan_record_ids(plan)
+    subject_keys = plan_services.plan_subject_keys(plan)
     if "targets" not in context.state:
-        holding = current_versions_holding(subject_key=plan.subject_key, record_ids=record_ids)
+        holding = current_versions_holding(subject_keys=subject_keys, record_ids=record_ids)
         context.save_state(targets=[version.pk for version in holding])
     targets = context.state["targets"]
     if "forget_set_key" not in context.state:
@@ -50,7 +52,7 @@ def erase_datasets(context: JobContext) -> dict:
         for pk in targets:
             version = DatasetVersion.objects.get(pk=pk)
             records += dataset_services.dataset_records_of_subject(
-                version=version, subject_key=plan.subject_key, record_ids=record_ids
+                version=version, subject_keys=subject_keys, record_ids=record_ids
             )
         key = forget_set_write(plan_id=plan.pk, records=records) if records else ""
         context.save_state(forget_set_key=key, forget_records=len(records))
@@ -63,7 +65,7 @@ def erase_datasets(context: JobContext) -> dict:
         try:
             entry = dataset_services.dataset_version_erase(
                 version=version,
-                subject_key=plan.subject_key,
+                subject_keys=subject_keys,
                 record_ids=record_ids,
                 request_id=plan.request_id,
                 actor=f"job:{context.job_id}",
@@ -85,6 +87,13 @@ def erase_datasets(context: JobContext) -> dict:
         done[str(pk)] = entry
         context.save_state(done=done)
     entries = [done[str(pk)] for pk in targets]
+    if "identity_links_erased" not in context.state:
+        # The identity maps' own entries for this person go with the request (idempotent: a rerun
+        # finds none left).
+        erased_links = identity_map_services.identity_links_erase(
+            subject_keys=subject_keys, request_id=plan.request_id, actor=f"job:{context.job_id}"
+        )
+        context.save_state(identity_links_erased=erased_links)
     plan_services.plan_datasets_erased(plan=plan, datasets=entries, forget_set_key=context.state["forget_set_key"])
     return {
         "datasets": [

@@ -56,6 +56,9 @@ class ErasurePlan(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     request_id = models.CharField(max_length=64, unique=True)
     subject_key = models.CharField(max_length=64, db_index=True)
+    # Every key of the person when the plan was made: the requester's and those an identity map
+    # links to it (the map's own entries are erased with the request, so they are kept here).
+    subject_keys = models.JSONField(default=list)
     scope = models.JSONField(default=dict)
     deadline_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ERASING)

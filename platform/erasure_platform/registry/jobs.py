@@ -4,6 +4,7 @@ with context.save_state, so a retry after a crash resumes after the last finishe
 registry.train   (gpu)  SISA training of a model version on a dataset version
 registry.import  (gpu)  validate (load) and record a model version trained elsewhere
 registry.dataset_import (default)  import a team's records (files, S3, PostgreSQL) as a dataset version
+registry.identity_map_import (default)  import which identifiers are one person's, as key pairs
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.queues import DEFAULT_QUEUE, GPU_QUEUE
 from erasure_platform.core.services.jobs import JobContext, JobFailed, SampleProgress, job_handler
 from erasure_platform.registry.loading import engine_dataset
-from erasure_platform.registry.models import Dataset, DatasetVersion, Model
+from erasure_platform.registry.models import Dataset, DatasetVersion, IdentityMap, Model
 from erasure_platform.registry.services import dataset_imports as dataset_import_services
+from erasure_platform.registry.services import identity_maps as identity_map_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 
@@ -141,4 +143,31 @@ def import_dataset(context: JobContext) -> dict:
         "subjects": report["subjects"],
         "skipped_rows": report["refused_count"],
         "seconds": report["seconds"],
+    }
+
+
+@job_handler(identity_map_services.IDENTITY_MAP_IMPORT_JOB, queue=DEFAULT_QUEUE)
+def import_identity_map(context: JobContext) -> dict:
+    """Replace a map's links with its source's; a refused import keeps its report and fails."""
+    identity_map = IdentityMap.objects.filter(pk=context.params.get("map_id")).first()
+    if identity_map is None:
+        raise JobFailed("the identity map no longer exists")
+    job = context.job()
+    context.progress(0.05, "reading the source")
+    summary = identity_map_services.identity_map_import_run(
+        identity_map=identity_map, params=context.params, actor=job.created_by if job else "system"
+    )
+    context.save_state(import_report=summary)
+    if not summary["accepted"]:
+        shown = summary["refused"][0]
+        raise JobFailed(
+            f"identity map import refused: {summary['refused_count']:,} of {summary['rows_read']:,} rows link "
+            f"nothing or are malformed (first: {shown['file']} row {shown['row']}: {shown['reason']}); "
+            "the map is unchanged"
+        )
+    return {
+        "identity_map": identity_map.name,
+        "links": summary["links"],
+        "people": summary["people"],
+        "skipped_rows": summary["refused_count"],
     }

@@ -91,6 +91,37 @@ class SubjectRecord(models.Model):
         ]
 
 
+class IdentityMap(models.Model):
+    """Which identifiers are one person's (an e-mail and customer ids), imported from a team's
+    source: lineage and erasure resolve a requester's key to every key linked to it."""
+
+    name = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+    source = models.JSONField(default=dict)  # where it was last imported from, without credentials
+    link_count = models.PositiveIntegerField(default=0)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdentityLink(models.Model):
+    """Two subject keys of one person (keyed hashes, never identifiers), stored in both directions
+    so a lookup by either is one indexed read. A request's erasure deletes its person's links."""
+
+    identity_map = models.ForeignKey(IdentityMap, on_delete=models.CASCADE, related_name="links")
+    subject_key = models.CharField(max_length=64)
+    linked_key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["identity_map", "subject_key", "linked_key"], name="registry_identity_link")
+        ]
+        indexes = [models.Index(fields=["subject_key"], include=["linked_key"], name="registry_identity_lookup")]
+
+
 class ModelKind(models.TextChoices):
     LM = "lm"
     LM_LORA = "lm-lora"

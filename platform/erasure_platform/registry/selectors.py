@@ -19,6 +19,8 @@ from erasure_platform.registry.models import (
     AliasMove,
     Dataset,
     DatasetVersion,
+    IdentityLink,
+    IdentityMap,
     Model,
     ModelVersion,
     SubjectRecord,
@@ -68,19 +70,40 @@ class Lineage:
     model_versions: list[dict] = field(default_factory=list)  # {"model_version", "dataset_version", "production"}
 
 
-def subject_index_rows(subject_key: str, record_ids: list[str] | None = None):
-    """A subject's lineage index rows, only the columns lineage reads: all of them are in the
-    covering index, so PostgreSQL answers from the index alone."""
-    rows = SubjectRecord.objects.filter(subject_key=subject_key)
+def linked_keys(subject_key: str) -> QuerySet:
+    """The keys identity maps tie to `subject_key` (a subquery). Each map stores every pair of a
+    person's keys (engine: read_identity_links closes each person), so one hop finds them all."""
+    return IdentityLink.objects.filter(subject_key=subject_key).values("linked_key")
+
+
+def subject_keys_linked(subject_key: str) -> list[str]:
+    """The person's keys: `subject_key` first, then every key an identity map links to it."""
+    return [subject_key, *sorted(set(linked_keys(subject_key).values_list("linked_key", flat=True)))]
+
+
+def _index_rows(condition: Q, record_ids: list[str] | None):
+    rows = SubjectRecord.objects.filter(condition)
     if record_ids:
         rows = rows.filter(record_id__in=record_ids)
     return rows.only("dataset_id", "record_id", "valid_from_id", "valid_until_id", "erased_in_id")
 
 
+def subject_index_rows(subject_keys: list[str], record_ids: list[str] | None = None):
+    """The lineage index rows of these keys, only the columns lineage reads: all of them are in the
+    covering index, so PostgreSQL answers from the index alone."""
+    return _index_rows(Q(subject_key__in=subject_keys), record_ids)
+
+
+def person_index_rows(subject_key: str, record_ids: list[str] | None = None):
+    """The index rows of the person behind `subject_key`, under any key linked to it, in one query."""
+    return _index_rows(Q(subject_key=subject_key) | Q(subject_key__in=linked_keys(subject_key)), record_ids)
+
+
 def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None) -> Lineage:
-    """Which dataset versions and model versions hold the subject's records: indexed lookups
-    on SubjectRecord(subject_key) and ModelVersion(trained_on), never a scan of the data."""
-    history, grouped = rows_by_version(subject_index_rows(subject_key, record_ids))
+    """Which dataset versions and model versions hold the subject's records (under any key an
+    identity map links to theirs): indexed lookups on IdentityLink and SubjectRecord(subject_key)
+    and ModelVersion(trained_on), never a scan of the data."""
+    history, grouped = rows_by_version(person_index_rows(subject_key, record_ids))
     lineage = Lineage(subject_key=subject_key)
     if not grouped:
         return lineage
@@ -113,9 +136,9 @@ def lineage_for_subject(*, subject_key: str, record_ids: list[str] | None = None
     return lineage
 
 
-def current_versions_holding(*, subject_key: str, record_ids: list[str] | None = None) -> list[DatasetVersion]:
-    """The latest version of each training dataset that still holds the subject's records."""
-    history, grouped = rows_by_version(subject_index_rows(subject_key, record_ids).filter(erased_in__isnull=True))
+def current_versions_holding(*, subject_keys: list[str], record_ids: list[str] | None = None) -> list[DatasetVersion]:
+    """The latest version of each training dataset that still holds the person's records."""
+    history, grouped = rows_by_version(subject_index_rows(subject_keys, record_ids).filter(erased_in__isnull=True))
     latest = []
     for dataset_id in {version.dataset_id for version in history.versions.values()}:
         newest = max(pk for pk, version in history.versions.items() if version.dataset_id == dataset_id)
@@ -125,9 +148,11 @@ def current_versions_holding(*, subject_key: str, record_ids: list[str] | None =
     return sorted(latest, key=lambda v: v.dataset.name)
 
 
-def models_affected(*, subject_key: str, record_ids: list[str] | None = None) -> list[tuple[Model, ModelVersion]]:
-    """Models whose production version was trained on a dataset version holding the subject."""
-    _, grouped = rows_by_version(subject_index_rows(subject_key, record_ids))
+def models_affected(
+    *, subject_keys: list[str], record_ids: list[str] | None = None
+) -> list[tuple[Model, ModelVersion]]:
+    """Models whose production version was trained on a dataset version holding the person's records."""
+    _, grouped = rows_by_version(subject_index_rows(subject_keys, record_ids))
     aliases = Alias.objects.filter(name=Alias.PRODUCTION, version__trained_on_id__in=list(grouped))
     return [
         (alias.model, alias.version) for alias in aliases.select_related("model", "version").order_by("model__name")
@@ -136,6 +161,10 @@ def models_affected(*, subject_key: str, record_ids: list[str] | None = None) ->
 
 def dataset_list() -> QuerySet[Dataset]:
     return Dataset.objects.prefetch_related("versions").order_by("name")
+
+
+def identity_map_list() -> QuerySet[IdentityMap]:
+    return IdentityMap.objects.order_by("name")
 
 
 def dataset_get(*, name: str) -> Dataset:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from erasure_platform.core import topics
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.jobs import job_execute
-from erasure_platform.orchestration.models import UnlearningBatch
+from erasure_platform.orchestration.models import ErasurePlan, UnlearningBatch
 from erasure_platform.orchestration.services.batches import unlearning_start_now
 from erasure_platform.orchestration.services.plans import plan_erasure
+from erasure_platform.subject_requests.services import request_create, request_grant, request_verify_identity
 from tests.platform.conftest import consume_published
 from tests.platform.registry.helpers import World, deadline
+from tests.platform.subject_requests.conftest import last_code
 
 
 def run_job(job_id) -> None:
@@ -40,3 +42,19 @@ def consume_all():
         )
     ):
         pass
+
+
+def grant_request_for(identifier: str, officer, capture) -> ErasurePlan:
+    """The owner's request, identity proven, granted; the erasure plan and its erase job run."""
+    with capture(execute=True):
+        request, _ = request_create(identifier=identifier, jurisdiction="GDPR", channel="portal")
+    with capture(execute=True):
+        request = request_verify_identity(erasure_request=request, code=last_code(identifier))
+    request_grant(erasure_request=request, officer=officer, reason="identity proven, no exemption")
+    consume_all()
+    plan = ErasurePlan.objects.get(request_id=str(request.pk))
+    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
+        pk=plan.erase_job_id
+    ).error
+    plan.refresh_from_db()
+    return plan

@@ -43,7 +43,7 @@ def test_lineage_lookup_finds_dataset_and_model_versions():
     assert lineage.model_versions[0]["production"]
     assert selectors.lineage_for_subject(subject_key="0" * 64).dataset_versions == []
     # The holdout is never "holding" a training subject, and is not a training target.
-    assert selectors.current_versions_holding(subject_key=world.key(0)) == [world.version]
+    assert selectors.current_versions_holding(subject_keys=[world.key(0)]) == [world.version]
 
 
 def test_grant_erases_datasets_and_batches_the_model(settings):
@@ -70,8 +70,8 @@ def test_grant_erases_datasets_and_batches_the_model(settings):
         entry["dataset_version"].pk
         for entry in selectors.lineage_for_subject(subject_key=world.key(1)).dataset_versions
     }
-    assert selectors.current_versions_holding(subject_key=world.key(1)) == []
-    assert selectors.current_versions_holding(subject_key=world.key(2)) == [new]
+    assert selectors.current_versions_holding(subject_keys=[world.key(1)]) == []
+    assert selectors.current_versions_holding(subject_keys=[world.key(2)]) == [new]
     world.version.refresh_from_db()
     assert world.version.purged
     # Lineage still names the model (it holds the data until unlearned), not the erased dataset.

@@ -20,16 +20,13 @@ from erasure_engine.datasets import DatasetStore
 from erasure_platform.core.models import AuditEvent, Job
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.jobs import job_execute
-from erasure_platform.orchestration.models import ErasurePlan
 from erasure_platform.registry import selectors
 from erasure_platform.registry.models import Dataset, DatasetVersion, SubjectRecord
 from erasure_platform.registry.services.dataset_imports import dataset_source_erase
 from erasure_platform.registry.services.datasets import dataset_register
-from erasure_platform.subject_requests.services import request_create, request_grant, request_verify_identity
 from erasure_platform.subject_requests.services.intake import request_subject_key
-from tests.platform.orchestration.helpers import consume_all
+from tests.platform.orchestration.helpers import grant_request_for
 from tests.platform.registry.helpers import PASSWORD, users
-from tests.platform.subject_requests.conftest import last_code
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
@@ -52,22 +49,6 @@ def start_import(api, dataset: str, body: dict) -> Job:
     job_execute(job_id=job.pk, worker="t")
     job.refresh_from_db()
     return job
-
-
-def grant_request_for(identifier: str, officer, capture) -> ErasurePlan:
-    """The owner's request, identity proven, granted; the erasure plan and its erase job run."""
-    with capture(execute=True):
-        request, _ = request_create(identifier=identifier, jurisdiction="GDPR", channel="portal")
-    with capture(execute=True):
-        request = request_verify_identity(erasure_request=request, code=last_code(identifier))
-    request_grant(erasure_request=request, officer=officer, reason="identity proven, no exemption")
-    consume_all()
-    plan = ErasurePlan.objects.get(request_id=str(request.pk))
-    assert job_execute(job_id=plan.erase_job_id, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(
-        pk=plan.erase_job_id
-    ).error
-    plan.refresh_from_db()
-    return plan
 
 
 def new_dataset(prefix: str) -> str:

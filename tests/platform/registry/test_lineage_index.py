@@ -43,23 +43,23 @@ def held_by(key):
 def test_an_erasure_writes_index_rows_for_the_erased_records_only(history):
     dataset, first, records, keys = history
     assert SubjectRecord.objects.count() == len(records) == 24
-    dataset_version_erase(version=first, subject_key=keys[0], record_ids=None, request_id="r-0", actor="test")
+    dataset_version_erase(version=first, subject_keys=[keys[0]], record_ids=None, request_id="r-0", actor="test")
     second = dataset.versions.get(version_id="v0002")
     assert SubjectRecord.objects.count() == 24  # nothing new: three intervals were closed
     assert SubjectRecord.objects.filter(valid_until=second, erased_in=second).count() == 3
-    dataset_version_erase(version=second, subject_key=keys[1], record_ids=None, request_id="r-1", actor="test")
+    dataset_version_erase(version=second, subject_keys=[keys[1]], record_ids=None, request_id="r-1", actor="test")
     third = dataset.versions.get(version_id="v0003")
     assert SubjectRecord.objects.count() == 24
 
     assert held_by(keys[0]) == [("v0001", 0, 3)]  # erased: the old version only, flagged
     assert held_by(keys[1]) == [("v0001", 0, 3), ("v0002", 0, 3)]
     assert held_by(keys[2]) == [("v0001", 3, 0), ("v0002", 3, 0), ("v0003", 3, 0)]
-    assert selectors.current_versions_holding(subject_key=keys[2]) == [third]
-    assert selectors.current_versions_holding(subject_key=keys[0]) == []
+    assert selectors.current_versions_holding(subject_keys=[keys[2]]) == [third]
+    assert selectors.current_versions_holding(subject_keys=[keys[0]]) == []
     # The forget set of a version is read through the intervals too.
-    assert {r.record_id for r in dataset_records_of_subject(version=third, subject_key=keys[2], record_ids=None)} == {
-        r.record_id for r in records if r.subject_key == keys[2]
-    }
+    assert {
+        r.record_id for r in dataset_records_of_subject(version=third, subject_keys=[keys[2]], record_ids=None)
+    } == {r.record_id for r in records if r.subject_key == keys[2]}
 
 
 def test_a_new_version_writes_only_what_changed(history):
@@ -83,7 +83,9 @@ def test_a_lookup_costs_the_same_few_queries_however_long_the_history(history, d
     dataset, first, records, keys = history
     version = first
     for number in range(3):
-        dataset_version_erase(version=version, subject_key=keys[number], record_ids=None, request_id="r", actor="test")
+        dataset_version_erase(
+            version=version, subject_keys=[keys[number]], record_ids=None, request_id="r", actor="test"
+        )
         version = dataset.versions.get(version_id=f"v{number + 2:04d}")
     with django_assert_max_num_queries(4):
         lineage = selectors.lineage_for_subject(subject_key=keys[5])
@@ -106,7 +108,7 @@ def test_the_version_tree_a_process_keeps_follows_new_versions_purges_and_rollba
     _, first, _, keys = history
     assert held_by(keys[4]) == [("v0001", 3, 0)]  # the tree is now held
     with transaction.atomic():
-        dataset_version_erase(version=first, subject_key=keys[0], record_ids=None, request_id="r", actor="test")
+        dataset_version_erase(version=first, subject_keys=[keys[0]], record_ids=None, request_id="r", actor="test")
         assert held_by(keys[4]) == [("v0001", 3, 0), ("v0002", 3, 0)]
         transaction.set_rollback(True)
     assert held_by(keys[4]) == [("v0001", 3, 0)]

@@ -55,10 +55,11 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
     if not isinstance(subject_key, str) or len(subject_key) != 64:
         raise ApplicationError("subject_key must be the 64-hex keyed hash", code="invalid_subject_key")
     record_ids = _scope_record_ids(scope)
+    subject_keys = registry_selectors.subject_keys_linked(subject_key)
     if record_ids:
         # A scope names records; only the subject's own are erased (never someone else's by id).
         owned = set(
-            SubjectRecord.objects.filter(subject_key=subject_key, record_id__in=record_ids).values_list(
+            SubjectRecord.objects.filter(subject_key__in=subject_keys, record_id__in=record_ids).values_list(
                 "record_id", flat=True
             )
         )
@@ -67,12 +68,13 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
         deadline_at = parse_datetime(deadline_at)
     if not isinstance(deadline_at, datetime):
         raise ApplicationError("deadline_at must be an ISO date-time", code="invalid_deadline")
-    datasets = registry_selectors.current_versions_holding(subject_key=subject_key, record_ids=record_ids)
-    models = registry_selectors.models_affected(subject_key=subject_key, record_ids=record_ids)
+    datasets = registry_selectors.current_versions_holding(subject_keys=subject_keys, record_ids=record_ids)
+    models = registry_selectors.models_affected(subject_keys=subject_keys, record_ids=record_ids)
     with transaction.atomic():
         plan = ErasurePlan.objects.create(
             request_id=str(request_id),
             subject_key=subject_key,
+            subject_keys=subject_keys,
             scope={"type": "records", "record_ids": record_ids} if record_ids else {"type": "all"},
             deadline_at=deadline_at,
         )
@@ -84,7 +86,8 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
             action="erasure_plan.created",
             entity_type="erasure_plan",
             entity_id=plan.pk,
-            data={"request_id": plan.request_id, **detail},
+            # linked_keys: how many other keys of the person the identity maps gave (never the keys).
+            data={"request_id": plan.request_id, **detail, "linked_keys": len(subject_keys) - 1},
         )
         plan_progress(plan=plan, stage="planned", detail=detail)
         plan.erase_job = job_create(
@@ -92,6 +95,11 @@ def plan_erasure(*, request_id: str, subject_key: str, scope: dict, deadline_at,
         )
         plan.save(update_fields=["erase_job"])
     return plan
+
+
+def plan_subject_keys(plan: ErasurePlan) -> list[str]:
+    """Every key of the plan's person (plans made before identity maps hold the requester's only)."""
+    return list(plan.subject_keys) or [plan.subject_key]
 
 
 def plan_record_ids(plan: ErasurePlan) -> list[str] | None:
@@ -207,7 +215,9 @@ def plan_complete_if_ready(*, plan: ErasurePlan, actor: str = ACTOR) -> bool:
         plan.completed_at = timezone.now()
         plan.save(update_fields=["status", "completed_at"])
         # The index no longer needs to link the subject to erased records.
-        removed = SubjectRecord.objects.filter(subject_key=plan.subject_key, erased_in__isnull=False).delete()[0]
+        removed = SubjectRecord.objects.filter(
+            subject_key__in=plan_subject_keys(plan), erased_in__isnull=False
+        ).delete()[0]
         audit_record(
             actor=actor,
             action="erasure_plan.completed",

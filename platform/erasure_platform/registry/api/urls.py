@@ -15,6 +15,8 @@ urlpatterns = [
     path(
         "ml/datasets/<str:name>/imports/preview", views.DatasetImportPreviewApi.as_view(), name="dataset-import-preview"
     ),
+    path("ml/identity-maps", views.IdentityMapListApi.as_view(), name="identity-maps"),
+    path("ml/identity-maps/<str:name>/imports", views.IdentityMapImportApi.as_view(), name="identity-map-imports"),
     path("ml/models", views.ModelListApi.as_view(), name="models"),
     path("ml/models/register", views.ModelRegisterApi.as_view(), name="model-register"),
     path("ml/models/<str:name>/versions", views.ModelVersionListApi.as_view(), name="model-versions"),

@@ -17,6 +17,7 @@ from erasure_platform.core.api.strict_fields import StrictCharField
 from erasure_platform.registry import selectors
 from erasure_platform.registry.services import dataset_imports as dataset_import_services
 from erasure_platform.registry.services import datasets as dataset_services
+from erasure_platform.registry.services import identity_maps as identity_map_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import release as release_services
@@ -250,6 +251,54 @@ class DatasetImportPreviewApi(APIView):
             source=data.validated_data["source"], spec=data.validated_data["spec"]
         )
         return Response(self.DatasetImportPreviewOutput(preview).data)
+
+
+class IdentityMapOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    link_count = serializers.IntegerField(help_text="pairs of one person's identifiers (kept as keyed hashes)")
+    source = serializers.JSONField()
+    updated_at = serializers.DateTimeField()
+
+
+class IdentityMapListApi(APIView):
+    permission_classes = [READERS]
+
+    @extend_schema(
+        responses={200: IdentityMapOut(many=True), 403: ErrorOut}, operation_id="registry_identity_maps_list"
+    )
+    def get(self, request):
+        return Response(IdentityMapOut(selectors.identity_map_list(), many=True).data)
+
+
+class IdentityMapImportApi(APIView):
+    """Import (or re-import: the source replaces the map's links) which identifiers are one
+    person's, e.g. e-mail and customer id, so a request by e-mail finds records keyed by customer id."""
+
+    permission_classes = [ENGINEER]
+
+    class IdentityMapImportInput(serializers.Serializer):
+        source = ImportSourceIn()
+        spec = serializers.JSONField(help_text='{"identities": [{"column": "email", "kind": "email"}, ...]}')
+        skip_invalid = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(
+        request=IdentityMapImportInput,
+        responses={202: inline_serializer("IdentityMapImportStarted", {"job": serializers.UUIDField()}), **ERRORS},
+        operation_id="registry_identity_maps_import",
+    )
+    def post(self, request, name: str):
+        data = self.IdentityMapImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        job = identity_map_services.identity_map_import_start(
+            name=name,
+            source=values["source"],
+            spec=values["spec"],
+            actor=request.user.username,
+            skip_invalid=values["skip_invalid"],
+        )
+        return Response({"job": job.pk}, status=202)
 
 
 class ModelVersionImportApi(APIView):

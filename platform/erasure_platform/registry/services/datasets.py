@@ -199,16 +199,28 @@ def dataset_version_latest(*, dataset: Dataset) -> DatasetVersion | None:
 
 
 def dataset_version_erase(
-    *, version: DatasetVersion, subject_key: str, record_ids: list[str] | None, request_id: str, actor: str
+    *, version: DatasetVersion, subject_keys: list[str], record_ids: list[str] | None, request_id: str, actor: str
 ) -> dict:
-    """Erase a subject's records (all, or the named ones) from a dataset version with the engine:
+    """Erase a person's records (all, under any of their keys, or the named ones) from a dataset version with the engine:
     a new version without them, every object that held them destroyed. Registers the new
     version, marks the old one purged and its index rows erased. Idempotent (the engine resumes
     or reports nothing left). Returns the completion entry for the request."""
     dataset = version.dataset
     store = platform_object_store()
     datasets = DatasetStore(store, dataset.name)
-    keys = [] if record_ids else [subject_key]
+    # Of the person's keys (identity maps give several), those this dataset knows: its index rows,
+    # kept, erased or not, until the request completes, so a resumed erasure names the same keys.
+    keys = (
+        []
+        if record_ids
+        else sorted(
+            set(
+                SubjectRecord.objects.filter(dataset_id=version.dataset_id, subject_key__in=subject_keys).values_list(
+                    "subject_key", flat=True
+                )
+            )
+        )
+    )
     try:
         report = datasets.erase(version.version_id, subject_keys=keys, record_ids=record_ids or [])
     except EngineError as error:
@@ -274,10 +286,12 @@ def dataset_version_erase(
 
 
 def dataset_records_of_subject(
-    *, version: DatasetVersion, subject_key: str, record_ids: list[str] | None
+    *, version: DatasetVersion, subject_keys: list[str], record_ids: list[str] | None
 ) -> list[Record]:
-    """Read (verified) the records of a subject from a still-readable version: the forget set."""
-    rows = SubjectRecord.objects.filter(dataset_id=version.dataset_id, subject_key=subject_key, erased_in__isnull=True)
+    """Read (verified) the records of a person (any of their keys) from a still-readable version: the forget set."""
+    rows = SubjectRecord.objects.filter(
+        dataset_id=version.dataset_id, subject_key__in=subject_keys, erased_in__isnull=True
+    )
     if record_ids:
         rows = rows.filter(record_id__in=record_ids)
     _, grouped = rows_by_version(rows)
