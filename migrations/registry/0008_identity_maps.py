@@ -1,4 +1,5 @@
-"""Identity maps: pairs of subject keys that belong to one person (bring your own data)."""
+"""Bring your own data: where a dataset version's records came from, and identity maps (pairs of
+subject keys that belong to one person)."""
 
 from django.db import migrations, models
 
@@ -7,6 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [("registry", "0007_lineage_covering_index")]
 
     operations = [
+        migrations.AddField("datasetversion", "source", models.JSONField(blank=True, null=True)),
         migrations.CreateModel(
             name="IdentityMap",
             fields=[

@@ -16,6 +16,7 @@ NAV_ITEMS = [
     ("Deadlines dashboard", "subject_requests:dashboard", {Role.OFFICER, Role.AUDITOR}),
     ("Request records", "subject_requests:records", {Role.OFFICER, Role.AUDITOR}),
     ("Models", "registry:models", {Role.ML_ENGINEER, Role.RELEASE_APPROVER, Role.AUDITOR}),
+    ("Datasets", "registry:datasets", {Role.ML_ENGINEER, Role.AUDITOR}),
     ("Lineage", "registry:lineage", {Role.ML_ENGINEER, Role.OFFICER, Role.AUDITOR}),
     ("Reports", "evidence:reports", {Role.OFFICER, Role.AUDITOR}),
     ("Audit trail", "evidence:audit-trail", {Role.OFFICER, Role.AUDITOR}),

@@ -44,6 +44,8 @@ class DatasetVersion(models.Model):
     erasure = models.JSONField(null=True, blank=True)
     # The erasure that made the child destroyed this version's objects holding erased records.
     purged = models.BooleanField(default=False)
+    # Where its records came from (an import's source and spec, never credentials); None: generated.
+    source = models.JSONField(null=True, blank=True)
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -163,6 +163,20 @@ def dataset_list() -> QuerySet[Dataset]:
     return Dataset.objects.prefetch_related("versions").order_by("name")
 
 
+def dataset_summaries() -> list[dict]:
+    """Each dataset with its latest version and where its records came from (for the datasets page)."""
+    summaries = []
+    for dataset in Dataset.objects.order_by("name"):
+        latest = dataset.versions.order_by("-id").first()
+        summaries.append({"dataset": dataset, "latest": latest, "versions": dataset.versions.count()})
+    return summaries
+
+
+def dataset_import_choices() -> dict:
+    """What the import page offers: the allowed locations and the named PostgreSQL sources."""
+    return {"roots": list(settings.ERASURE_DATASET_IMPORT_ROOTS), "postgres": sorted(settings.DATASET_SOURCES)}
+
+
 def identity_map_list() -> QuerySet[IdentityMap]:
     return IdentityMap.objects.order_by("name")
 

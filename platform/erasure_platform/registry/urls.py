@@ -14,5 +14,7 @@ urlpatterns = [
     path("versions/<uuid:pk>/approve", views.version_approve, name="version-approve"),
     path("versions/<uuid:pk>/reject", views.version_reject, name="version-reject"),
     path("jobs/<uuid:pk>/", views.job_detail, name="job"),
+    path("datasets/", views.dataset_list, name="datasets"),
+    path("datasets/<str:name>/import", views.dataset_import, name="dataset-import"),
     path("lineage/", views.lineage, name="lineage"),
 ]

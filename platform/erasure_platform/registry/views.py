@@ -14,7 +14,9 @@ from erasure_platform.accounts.selectors import user_roles
 from erasure_platform.core.errors import ApplicationError, NotFound
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.registry import selectors
-from erasure_platform.registry.forms import ApproximateMethodForm
+from erasure_platform.registry.forms import ApproximateMethodForm, DatasetImportForm
+from erasure_platform.registry.services import dataset_imports as dataset_import_services
+from erasure_platform.registry.services import datasets as dataset_services
 from erasure_platform.registry.services import imports as import_services
 from erasure_platform.registry.services import models as model_services
 from erasure_platform.registry.services import release as release_services
@@ -257,3 +259,72 @@ def model_import(request, name):
     if started.get("job") is not None:
         return redirect(f"/ml/jobs/{started['job'].pk}/")
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_list(request):
+    """The datasets, their versions and where they came from; engineers register new ones here."""
+    roles = _staff(request)
+    if request.method == "POST":
+        if Role.ML_ENGINEER not in roles:
+            raise DjangoPermissionDenied("ML engineers register datasets")
+        try:
+            dataset = dataset_services.dataset_register(
+                name=request.POST.get("name", "").strip(),
+                actor=request.user.username,
+                purpose=request.POST.get("purpose", "training"),
+                description=request.POST.get("description", ""),
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("registry:datasets")
+        messages.success(request, f"Dataset {dataset.name} registered: import its records next.")
+        return redirect("registry:dataset-import", name=dataset.name)
+    return render(
+        request,
+        "registry/dataset_list.html",
+        {"datasets": selectors.dataset_summaries(), "is_engineer": Role.ML_ENGINEER in roles},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_import(request, name):
+    """Import a team's records into a dataset: pick an allowed source, give the spec, preview the
+    first mapped records and the refused rows, then start the import job."""
+    roles = _staff(request)
+    if Role.ML_ENGINEER not in roles:
+        raise DjangoPermissionDenied("ML engineers import datasets")
+    dataset = _get(selectors.dataset_get, name=name)
+    choices = selectors.dataset_import_choices()
+    form = DatasetImportForm(request.POST or None, request.FILES or None, postgres_sources=choices["postgres"])
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            if request.POST.get("action") == "start":
+                job = dataset_import_services.dataset_import_start(
+                    dataset=dataset,
+                    source=form.source(),
+                    spec=form.cleaned_data["spec"],
+                    actor=request.user.username,
+                    shards=form.cleaned_data.get("shards"),
+                    slices=form.cleaned_data.get("slices"),
+                    skip_invalid=form.cleaned_data.get("skip_invalid", False),
+                )
+                messages.success(request, f"Import into {dataset.name} started.")
+                return redirect("registry:job", pk=job.pk)
+            preview = selectors.dataset_import_preview(source=form.source(), spec=form.cleaned_data["spec"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+    return render(
+        request,
+        "registry/dataset_import.html",
+        {
+            "dataset": dataset,
+            "form": form,
+            "preview": preview,
+            "choices": choices,
+            "latest": dataset_services.dataset_version_latest(dataset=dataset),
+        },
+    )

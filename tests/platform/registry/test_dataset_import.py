@@ -272,3 +272,36 @@ def test_the_operator_command_imports_registers_and_refuses_with_exit_1(tmp_path
     assert exited.value.code == 1
     assert json.loads(capsys.readouterr().out)["refused_count"] == 1
     assert Dataset.objects.get(name=name).versions.count() == 1
+
+
+def test_the_portal_registers_a_dataset_previews_an_import_and_starts_it(settings, tmp_path):
+    users()
+    settings.ERASURE_DATASET_IMPORT_ROOTS = [str(tmp_path)]
+    source = tmp_path / "tickets.csv"
+    source.write_text(
+        "ticket_id,email,subject_line,body,created_at\nT-1,a@example.org,Hello,First ticket,d\nT-2,,Hi,No owner,d\n"
+    )
+    page = Client()
+    page.login(username="engineer", password=PASSWORD)
+    name = f"portal-{uuid.uuid4().hex[:8]}"
+    response = page.post("/ml/datasets/", {"name": name, "purpose": "training"})
+    assert response.status_code == 302 and response["Location"] == f"/ml/datasets/{name}/import"
+    form = page.get(f"/ml/datasets/{name}/import").content.decode()
+    assert str(tmp_path) in form and "Preview the first rows" in form
+    fields = {"source_kind": "location", "location": str(source), "spec": json.dumps(SPEC)}
+    preview = page.post(f"/ml/datasets/{name}/import", {**fields, "action": "preview"}).content.decode()
+    assert "Preview: nothing has been written" in preview and "First ticket" in preview
+    assert "no identifier" in preview and "a@example.org" not in preview
+    assert not Job.objects.exists()
+    refused = page.post(f"/ml/datasets/{name}/import", {**fields, "location": "/etc/passwd", "action": "preview"})
+    assert "ERASURE_DATASET_IMPORT_ROOTS" in refused.content.decode()
+    started = page.post(f"/ml/datasets/{name}/import", {**fields, "action": "start", "skip_invalid": "on"})
+    job = Job.objects.get(kind="registry.dataset_import")
+    assert started.status_code == 302 and started["Location"] == f"/ml/jobs/{job.pk}/"
+    assert job.params["skip_invalid"] is True and job.params["source"] == {"location": str(source)}
+    job_execute(job_id=job.pk, worker="t")
+    listing = page.get("/ml/datasets/").content.decode()
+    assert name in listing and "1 file" in listing
+    officer = Client()
+    officer.login(username="officer", password=PASSWORD)
+    assert officer.get(f"/ml/datasets/{name}/import").status_code == 403

@@ -116,11 +116,7 @@ def dataset_source_erase(
     """Erase at the source what an erasure removed from `version`'s dataset: a PostgreSQL table's rows
     deleted or masked (one transaction, as the source's erasing role), or — for files — the list of
     source files that are the team's to rewrite. Audited with exactly what changed."""
-    stored = engine.DatasetStore(platform_object_store(), version.dataset.name)
-    try:
-        source = stored.read_manifest(version.version_id).body.get("source")
-    except engine.EngineError as error:
-        raise engine_error(error) from None
+    source = version.source
     if not source or not removed_record_ids:
         return {"kind": (source or {}).get("kind", "generated"), "action": "none", "rows": 0}
     url = None

@@ -160,6 +160,7 @@ def dataset_version_register(
             shards=body["shards"],
             slices=body["slices"],
             erasure=erasure,
+            source=body.get("source"),
             created_by=actor,
         )
         index_rows = index_version_rows(version, parent, body, erasure)
