@@ -55,7 +55,7 @@ def old_chain_append(i: int, work_s: float) -> None:
 
 def new_append(i: int, work_s: float) -> None:
     with transaction.atomic():
-        audit_record(actor="user:1", action="bench", entity_type="request", entity_id="r", data={"i": i})
+        audit_record(actor="user:1", action="system.pong", entity_type="outbox_event", entity_id="r", data={"ping": i})
         time.sleep(work_s)
 
 
@@ -121,7 +121,7 @@ def test_audit_log_bench():
 
     # Fold rate alone: a backlog of events folded in one pass.
     for i in range(2000):
-        audit_record(actor="user:1", action="bench", entity_type="request", entity_id="r", data={"i": i})
+        audit_record(actor="user:1", action="system.pong", entity_type="outbox_event", entity_id="r", data={"ping": i})
     began = time.perf_counter()
     folded = audit_log_fold(heartbeat_seconds=0)["folded"]
     fold_rate = folded / (time.perf_counter() - began)

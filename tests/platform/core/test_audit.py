@@ -22,16 +22,34 @@ from erasure_platform.evidence.selectors import audit_chain_verify_with_anchors
 from erasure_platform.evidence.services.transparency_log import audit_log_fold
 from tests.platform.conftest import REPO_ROOT
 
+SUBMITTED = {
+    "reference": "R-1",
+    "jurisdiction": "GDPR",
+    "channel": "portal",
+    "due_on": "2027-01-08",
+    "scope_type": "all",
+}
+
 
 def record_three():
     return [
         audit_record(
-            actor="user:1", action="request.submitted", entity_type="request", entity_id="r1", data={"scope": "all"}
+            actor="user:1", action="request.submitted", entity_type="erasure_request", entity_id="r1", data=SUBMITTED
         ),
         audit_record(
-            actor="user:2", action="request.granted", entity_type="request", entity_id="r1", data={"reason": "ok"}
+            actor="user:2",
+            action="request.granted",
+            entity_type="erasure_request",
+            entity_id="r1",
+            data={"reason": "ok", "due_on": "2027-01-08"},
         ),
-        audit_record(actor="system", action="request.completed", entity_type="request", entity_id="r1"),
+        audit_record(
+            actor="system",
+            action="request.completed",
+            entity_type="erasure_request",
+            entity_id="r1",
+            data={"datasets": [], "models": []},
+        ),
     ]
 
 
@@ -60,8 +78,20 @@ def test_events_appended_together_are_one_insert_each_macd_in_order(django_asser
     with django_assert_num_queries(1) as captured:
         events = audit_record_many(
             [
-                {"actor": "owner:r1", "action": "request.submitted", "entity_type": "request", "entity_id": "r1"},
-                {"actor": "system", "action": "request.receipt_confirmed", "entity_type": "request", "entity_id": "r1"},
+                {
+                    "actor": "owner:r1",
+                    "action": "request.submitted",
+                    "entity_type": "erasure_request",
+                    "entity_id": "r1",
+                    "data": SUBMITTED,
+                },
+                {
+                    "actor": "system",
+                    "action": "request.receipt_confirmed",
+                    "entity_type": "erasure_request",
+                    "entity_id": "r1",
+                    "data": {"confirmation_due": "2026-12-11"},
+                },
             ]
         )
     assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "core_auditevent"')
@@ -106,7 +136,9 @@ def test_appends_do_not_wait_for_each_other():
     def long_transaction():
         try:
             with transaction.atomic():
-                audit_record(actor="user:1", action="slow.write", entity_type="t", entity_id="1")
+                audit_record(
+                    actor="user:1", action="system.pong", entity_type="outbox_event", entity_id="1", data={"ping": 1}
+                )
                 holding.set()
                 release.wait(timeout=30)
         finally:
@@ -118,8 +150,10 @@ def test_appends_do_not_wait_for_each_other():
         assert holding.wait(timeout=30)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '5s'")
-            audit_record(actor="user:2", action="fast.write", entity_type="t", entity_id="2")
-        assert AuditEvent.objects.filter(action="fast.write").exists()
+            audit_record(
+                actor="user:2", action="system.pong", entity_type="outbox_event", entity_id="2", data={"ping": 2}
+            )
+        assert AuditEvent.objects.filter(action="system.pong", entity_id="2").exists()
         assert audit_log_fold()["folded"] == 1, "only committed events are folded"
     finally:
         release.set()

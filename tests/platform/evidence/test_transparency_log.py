@@ -42,7 +42,11 @@ def anchor_bucket(s3_client, s3_endpoint, settings):
 def record(n: int, entity_id: str = "r1"):
     for i in range(n):
         audit_record(
-            actor="user:officer", action="request.note", entity_type="request", entity_id=entity_id, data={"i": i}
+            actor="user:officer",
+            action="request.identity_code_rejected",
+            entity_type="erasure_request",
+            entity_id=entity_id,
+            data={"attempts": i},
         )
 
 

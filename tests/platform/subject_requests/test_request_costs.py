@@ -86,17 +86,27 @@ def test_the_owner_status_is_two_queries_however_long_the_history(file_request, 
                 "action": "request.erasure_progress",
                 "entity_type": "erasure_request",
                 "entity_id": request.id,
-                "data": {"stage": stage},
+                "data": {"stage": stage, "detail": {}},
             }
             for stage in ("datasets_erased", "unlearning", "verifying", "awaiting_release")
         ]
-        + [{"actor": "officer:x", "action": "request.noted", "entity_type": "erasure_request", "entity_id": request.id}]
+        + [
+            {
+                "actor": "officer:x",
+                "action": "request.identity_code_rejected",
+                "entity_type": "erasure_request",
+                "entity_id": request.id,
+                "data": {"attempts": 1},
+            }
+        ]
     )
     client = APIClient()
     with django_assert_max_num_queries(2):
         body = client.get(f"/api/owner/requests/{token}").json()
     assert [entry["action"] for entry in body["timeline"]][-4:] == ["request.erasure_progress"] * 4
-    assert "request.noted" not in [entry["action"] for entry in body["timeline"]], "staff-only actions stay hidden"
+    assert "request.identity_code_rejected" not in [entry["action"] for entry in body["timeline"]], (
+        "staff-only actions stay hidden"
+    )
     with django_assert_max_num_queries(2):
         page = client.get(f"/requests/s/{token}/")
     assert page.status_code == 200 and b"Checking the models no longer remember your data" in page.content

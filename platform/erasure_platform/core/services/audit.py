@@ -14,6 +14,7 @@ from datetime import UTC
 from django.conf import settings
 from django.utils import timezone
 
+from erasure_platform.core.audit_actions import audit_action_check
 from erasure_platform.core.engine import event_mac
 from erasure_platform.core.models import AuditEvent
 
@@ -55,12 +56,13 @@ def audit_event_of(event: AuditEvent) -> dict:
 
 
 def _audit_event(*, actor: str, action: str, entity_type: str, entity_id, data: dict | None = None) -> AuditEvent:
+    audit_action_check(action, entity_type, data or {})  # the vocabulary: core/audit_actions.py
     fields = {
         "uid": uuid.uuid4(),
         # Stored with microsecond precision: the content hashed now must equal the one reread later.
         "occurred_at": timezone.now(),
         "actor": actor,
-        "action": action,
+        "action": str(action),  # an AuditAction is stored as its plain value
         "entity_type": entity_type,
         "entity_id": str(entity_id),
         "data": data or {},

@@ -20,12 +20,21 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from erasure_platform.core import topics
+from erasure_platform.core.audit_actions import AuditAction
 from erasure_platform.core.errors import ApplicationError, Conflict, NotFound
 from erasure_platform.core.models import Job
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.outbox import outbox_publish
 
 logger = logging.getLogger(__name__)
+
+
+# The audit action of each way a job ends (the status a worker finishes it with).
+FINISHED_ACTIONS = {
+    Job.Status.SUCCEEDED: AuditAction.JOB_SUCCEEDED,
+    Job.Status.FAILED: AuditAction.JOB_FAILED,
+    Job.Status.CANCELLED: AuditAction.JOB_CANCELLED,
+}
 
 
 class LeaseLost(Exception):
@@ -193,7 +202,7 @@ def _job_finish(*, job_id, worker: str, status: str, result: dict | None = None,
         job.save()
         audit_record(
             actor=f"worker:{worker}",
-            action=f"job.{status}",
+            action=FINISHED_ACTIONS[status],
             entity_type="job",
             entity_id=job.id,
             data={"attempt": job.attempts, "error": error[:500]} if error else {"attempt": job.attempts},

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from erasure_platform.core import engine
+from erasure_platform.core.audit_actions import AuditAction
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -55,7 +56,7 @@ def dataset_import_start(
         job = job_create(kind=DATASET_IMPORT_JOB, actor=actor, params=params)
         audit_record(
             actor=actor,
-            action="dataset.import_started",
+            action=AuditAction.DATASET_IMPORT_STARTED,
             entity_type="dataset",
             entity_id=dataset.pk,
             data={"job": str(job.pk), "source": checked_source, "skip_invalid": bool(skip_invalid)},
@@ -91,7 +92,7 @@ def dataset_import_run(
     if not report["accepted"]:
         audit_record(
             actor=actor,
-            action="dataset.import_refused",
+            action=AuditAction.DATASET_IMPORT_REFUSED,
             entity_type="dataset",
             entity_id=dataset.pk,
             data={**summary, "source": report["source"], "first_refused": report["refused"][:10]},
@@ -102,7 +103,7 @@ def dataset_import_run(
         if report["new_version"]:
             audit_record(
                 actor=actor,
-                action="dataset.imported",
+                action=AuditAction.DATASET_IMPORTED,
                 entity_type="dataset_version",
                 entity_id=version.pk,
                 data={**summary, "source": report["source"], "skipped_rows": report["refused_count"]},
@@ -135,7 +136,7 @@ def dataset_source_erase(
         raise engine_error(error) from None
     audit_record(
         actor=actor,
-        action="dataset_source.erased",
+        action=AuditAction.DATASET_SOURCE_ERASED,
         entity_type="dataset_version",
         entity_id=version.pk,
         data={"dataset": version.dataset.name, "request_id": request_id, **outcome},

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from erasure_platform.core import engine
+from erasure_platform.core.audit_actions import AuditAction
 from erasure_platform.core.errors import ApplicationError
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
@@ -44,7 +45,7 @@ def identity_map_get_or_register(*, name: str, actor: str, description: str = ""
         identity_map = IdentityMap.objects.create(name=name, description=description[:500], created_by=actor)
         audit_record(
             actor=actor,
-            action="identity_map.registered",
+            action=AuditAction.IDENTITY_MAP_REGISTERED,
             entity_type="identity_map",
             entity_id=identity_map.pk,
             data={"name": name},
@@ -82,7 +83,7 @@ def identity_map_import_run(*, identity_map: IdentityMap, params: dict, actor: s
     if not report.accepted:
         audit_record(
             actor=actor,
-            action="identity_map.import_refused",
+            action=AuditAction.IDENTITY_MAP_IMPORT_REFUSED,
             entity_type="identity_map",
             entity_id=identity_map.pk,
             data={k: summary[k] for k in ("rows_read", "refused_count", "source")}
@@ -104,7 +105,7 @@ def identity_map_import_run(*, identity_map: IdentityMap, params: dict, actor: s
         identity_map.save(update_fields=["source", "link_count", "updated_at"])
         audit_record(
             actor=actor,
-            action="identity_map.imported",
+            action=AuditAction.IDENTITY_MAP_IMPORTED,
             entity_type="identity_map",
             entity_id=identity_map.pk,
             data={
@@ -137,7 +138,7 @@ def identity_links_erase(*, subject_keys: list[str], request_id: str, actor: str
             erased[identity_map.name] = count // 2
             audit_record(
                 actor=actor,
-                action="identity_map.entries_erased",
+                action=AuditAction.IDENTITY_MAP_ENTRIES_ERASED,
                 entity_type="identity_map",
                 entity_id=identity_map.pk,
                 data={"request_id": request_id, "links_removed": count // 2},
