@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
+from psycopg import sql
 
 from erasure_platform.core.engine import DatasetStore, EngineError, Record, check_dataset_name
 from erasure_platform.core.errors import ApplicationError, Conflict
@@ -48,7 +49,11 @@ def dataset_register(
 
 
 def _open_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
-    """Index every record of a version as an interval starting there (batched inserts)."""
+    """Index every record of a version as an interval starting there: on PostgreSQL one COPY stream
+    (no statement per batch: what a ten-million-record import needs), elsewhere (the embedded
+    SQLite) batched inserts."""
+    if connection.vendor == "postgresql":
+        return _copy_rows(version, entries)
     rows, count = [], 0
     for entry in entries:
         rows.append(
@@ -68,6 +73,33 @@ def _open_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
             rows = []
     SubjectRecord.objects.bulk_create(rows)
     return count + len(rows)
+
+
+COPY_FIELDS = ("subject_key", "dataset", "record_id", "content_hash", "shard", "slice", "valid_from")
+
+
+def _copy_rows(version: DatasetVersion, entries: Iterable[dict]) -> int:
+    meta = SubjectRecord._meta
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(meta.db_table),
+        sql.SQL(", ").join(sql.Identifier(meta.get_field(name).column) for name in COPY_FIELDS),
+    )
+    count = 0
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for entry in entries:
+            copy.write_row(
+                (
+                    entry["subject_key"] or "",
+                    version.dataset_id,
+                    entry["record_id"],
+                    entry["content_hash"],
+                    entry["shard"],
+                    entry["slice"],
+                    version.pk,
+                )
+            )
+            count += 1
+    return count
 
 
 def _close_rows(version: DatasetVersion, record_ids: Iterable[str], *, erased: bool) -> int:
