@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -42,8 +43,10 @@ class Record:
     subject_key: str
     content: dict = field(hash=False)
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
+        # Computed once: a record is listed, written and checked, and hashing is its costliest step.
+        # (A record's content is never changed after it is made.)
         return hashlib.sha256(canonical_json(self.content)).hexdigest()
 
     def to_json(self) -> dict:

@@ -12,6 +12,7 @@ column are refused with the path of the fault (`on_erase.columns`), never guesse
 
 from __future__ import annotations
 
+import functools
 import json
 import string
 from dataclasses import dataclass, field
@@ -104,11 +105,11 @@ class DatasetSpec:
     def is_text(self) -> bool:
         return self.text_template is not None
 
-    @property
+    @functools.cached_property
     def text_columns(self) -> tuple[str, ...]:
         return template_columns(self.text_template) if self.text_template is not None else ()
 
-    @property
+    @functools.cached_property
     def content_columns(self) -> tuple[str, ...]:
         """Columns whose values reach the object store (the identifier column never does)."""
         ordered = [*self.text_columns, *self.features, *([self.label] if self.label else []), *self.metadata]
@@ -116,7 +117,7 @@ class DatasetSpec:
             ordered.append(self.record_id_column)
         return tuple(dict.fromkeys(ordered))
 
-    @property
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
         """Every column the import reads; nothing else is read from the source."""
         return tuple(dict.fromkeys([self.subject_column, *self.content_columns]))
