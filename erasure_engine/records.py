@@ -6,6 +6,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -15,6 +16,26 @@ from erasure_engine.errors import InvalidInput
 def canonical_json(value) -> bytes:
     """One byte string per value: sorted keys, no whitespace, UTF-8. Used for every hash."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_nesting_exceeds(text: str, max_depth: int) -> bool:
+    """True when JSON arrays/objects in `text` nest deeper than max_depth (brackets inside strings
+    do not count). Measured without recursion: json.loads recurses once per level, so 50,000 '['
+    raise RecursionError; whoever parses text from outside checks this first."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = 0
+    for bracket in brackets:
+        if bracket in "[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 def normalize_identifier(identifier: str) -> str:

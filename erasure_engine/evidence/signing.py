@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from erasure_engine.errors import EngineError, InvalidInput
-from erasure_engine.records import canonical_json
+from erasure_engine.records import canonical_json, json_nesting_exceeds
 
 ALGORITHM = "Ed25519"
 
@@ -95,11 +95,22 @@ def sign_document(document: dict, private_key: Ed25519PrivateKey) -> bytes:
     )
 
 
+# Deeper than any document the platform signs (a certificate nests about ten levels).
+MAX_DOCUMENT_DEPTH = 64
+
+
 def verify_document(data: bytes, public_key: Ed25519PublicKey) -> SignedDocument:
-    """Check a signed file's bytes; raise SignatureInvalid saying what is wrong."""
+    """Check a signed file's bytes; raise SignatureInvalid saying what is wrong (never another error:
+    the bytes may come from anyone)."""
     try:
-        parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SignatureInvalid(f"not a signed document: the file is not UTF-8 JSON ({error})") from None
+    if json_nesting_exceeds(text, MAX_DOCUMENT_DEPTH):
+        raise SignatureInvalid(f"not a signed document: its JSON nests deeper than {MAX_DOCUMENT_DEPTH} levels")
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
         raise SignatureInvalid(f"not a signed document: the file is not valid JSON ({error})") from None
     if not isinstance(parsed, dict) or set(parsed) != {"document", "signature"}:
         raise SignatureInvalid("not a signed document: expected exactly the keys 'document' and 'signature'")
@@ -113,8 +124,10 @@ def verify_document(data: bytes, public_key: Ed25519PublicKey) -> SignedDocument
         )
     if canonical_json(parsed) != data:
         raise SignatureInvalid("the file was modified: its bytes are not the canonical form that was signed")
+    if not isinstance(signature.get("value"), str):
+        raise SignatureInvalid("the signature's value must be base64 text")
     try:
-        raw_signature = base64.b64decode(signature.get("value", ""), validate=True)
+        raw_signature = base64.b64decode(signature["value"], validate=True)
         public_key.verify(raw_signature, canonical_json(parsed["document"]))
     except (binascii.Error, ValueError, InvalidSignature):
         raise SignatureInvalid(

@@ -51,7 +51,7 @@ from erasure_engine.evidence import (
     tree_heads_against_leaves,
     verify_document,
 )
-from erasure_engine.records import Record, canonical_json, subject_key
+from erasure_engine.records import Record, canonical_json, json_nesting_exceeds, subject_key
 from erasure_engine.storage import ObjectStore, S3ObjectStore, object_store_from_url
 
 # Heavy engine packages and the names the platform takes from each, resolved on first use.

@@ -6,6 +6,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from erasure_engine.errors import EngineError
+from erasure_engine.evidence import generate_private_key_pem, key_id, load_private_key, verify_document
+from erasure_engine.records import canonical_json
 from tests.conftest import free_port
 
 DEEP = "[" * 50_000 + "]" * 50_000
@@ -27,6 +30,26 @@ def test_deeply_nested_json_is_refused_with_400(path):
     response = Client(raise_request_exception=False).post(path, DEEP, content_type="application/json")
     error = assert_error_shape(response, 400, "body_refused")
     assert "deeper" in error["message"]
+
+
+@pytest.mark.django_db
+def test_deep_json_inside_the_certificate_string_is_refused_with_400():
+    """The certificate field holds a signed file's text, which the engine parses: the same limit."""
+    response = Client(raise_request_exception=False).post(
+        "/api/certificates/verify", {"certificate": DEEP}, content_type="application/json"
+    )
+    error = assert_error_shape(response, 400, "validation_error")
+    assert "nests deeper than" in error["details"]["certificate"][0]
+
+
+def test_the_engine_refuses_a_deep_signed_file_instead_of_recursing(tmp_path):
+    """The offline verifier and the portal's upload page read files through the engine."""
+    public_key = load_private_key(generate_private_key_pem()).public_key()
+    with pytest.raises(EngineError, match="nests deeper than 64"):
+        verify_document(DEEP.encode(), public_key)
+    signature = {"algorithm": "Ed25519", "key_id": key_id(public_key), "value": 5}
+    with pytest.raises(EngineError, match="base64 text"):
+        verify_document(canonical_json({"document": {}, "signature": signature}), public_key)
 
 
 @pytest.mark.django_db

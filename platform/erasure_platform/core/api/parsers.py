@@ -7,7 +7,6 @@ are refused without reading them whole (DRF streams the body past DATA_UPLOAD_MA
 from __future__ import annotations
 
 import codecs
-import re
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -15,26 +14,11 @@ from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
 from rest_framework.utils import json  # DRF's: strict_constant refuses NaN and Infinity
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+from erasure_platform.core.engine import json_nesting_exceeds
 
 
 class BodyRefused(ParseError):
     default_code = "body_refused"
-
-
-def json_nesting_exceeds(text: str, max_depth: int) -> bool:
-    """True when arrays/objects nest deeper than max_depth (brackets inside strings do not count)."""
-    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
-    depth = 0
-    for bracket in brackets:
-        if bracket in "[{":
-            depth += 1
-            if depth > max_depth:
-                return True
-        else:
-            depth -= 1
-    return False
 
 
 class BoundedJSONParser(JSONParser):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -12,6 +13,7 @@ from erasure_platform.accounts.roles import Role
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
 from erasure_platform.core.api.strict_fields import StrictCharField
 from erasure_platform.core.api.throttling import VerifyThrottle
+from erasure_platform.core.engine import json_nesting_exceeds
 from erasure_platform.core.errors import NotFound
 from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key_pem
 from erasure_platform.evidence.models import Certificate
@@ -90,6 +92,14 @@ class CertificateVerifyApi(APIView):
 
         class Meta:
             ref_name = "CertificateVerifyInput"
+
+        def validate_certificate(self, value: str) -> str:
+            # JSON inside the field obeys the body's own depth limit (core/api/parsers.py).
+            if json_nesting_exceeds(value, settings.ERASURE_JSON_MAX_DEPTH):
+                raise serializers.ValidationError(
+                    f"the certificate's JSON nests deeper than {settings.ERASURE_JSON_MAX_DEPTH} levels"
+                )
+            return value
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
