@@ -154,6 +154,7 @@ __all__ = [
     "generate_holdout_subjects",
     "generate_subjects",
     "generate_tabular",
+    "json_nesting_exceeds",
     "key_id",
     "load_heavy",
     "load_private_key",
