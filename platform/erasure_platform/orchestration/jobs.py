@@ -330,6 +330,13 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
         seed=seed,
         progress=progress,
     )
+    merged = result.merged_model()
+    # The candidate's own facts, read from the model it holds (its parent's architecture, by construction).
+    provenance = {
+        **model_services.model_facts(merged),
+        "derived_from": parent.version_id,
+        "method": model.approximate_method,
+    }
     with tempfile.TemporaryDirectory(prefix="registry-unlearn-") as workdir:
         output = result.save(Path(workdir) / "out")
         if tokenizer is not None:
@@ -338,7 +345,7 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
             platform_object_store(),
             f"models/{model.name}/versions/{version_id}/model",
             output / "model",
-            weights_digest=engine.weights_digest(result.merged_model()),
+            weights_digest=engine.weights_digest(merged),
         )
     cost = {"seconds": result.wall_seconds, "steps": result.steps, "params": result.params, "seed": seed}
     return model_services.model_version_record_plain(
@@ -352,6 +359,7 @@ def _unlearn_approximate(context, batch, parent, latest) -> ModelVersion:
         batch=batch,
         method=model.approximate_method,
         cost=cost,
+        provenance=provenance,
     )
 
 

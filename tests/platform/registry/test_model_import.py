@@ -125,6 +125,13 @@ def test_imported_model_goes_through_erasure_unlearning_verification_and_release
     module, tokenizer = loading.load_plain(candidate)
     assert type(module).__name__ == CLASSES[architecture] and module.config.model_type == architecture
     assert tokenizer is not None
+    # The candidate's record says what it holds, as the imported version's does.
+    assert candidate.provenance["model_type"] == architecture
+    assert candidate.provenance["architecture"] == CLASSES[architecture]
+    assert candidate.provenance["derived_from"] == imported.version_id and candidate.provenance["method"] == "npo"
+    assert api.get(f"/api/ml/versions/{candidate.pk}").json()["provenance"]["model_type"] == architecture
+    page = browser.get(f"/ml/versions/{candidate.pk}/").content.decode()
+    assert f"Made from {imported.version_id} by NPO: {CLASSES[architecture]}" in page
 
     verify_job = Job.objects.get(pk=candidate.verification_job_id)
     assert job_execute(job_id=verify_job.pk, worker="t") == Job.Status.SUCCEEDED, Job.objects.get(

@@ -25,7 +25,7 @@ from erasure_platform.core.services.jobs import job_create
 from erasure_platform.registry.import_sources import location_under
 from erasure_platform.registry.models import Alias, DatasetPurpose, DatasetVersion, Model, ModelKind, ModelVersion
 from erasure_platform.registry.services.datasets import engine_error
-from erasure_platform.registry.services.models import model_version_record_plain
+from erasure_platform.registry.services.models import model_facts, model_version_record_plain
 from erasure_platform.registry.services.release import release_initial
 
 IMPORT_JOB = "registry.import"
@@ -102,7 +102,6 @@ def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
         raise ApplicationError(
             f"the directory holds {found}, but this model is registered as {kind}", code="kind_mismatch"
         )
-    facts = {"architecture": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters())}
     if is_lm:
         if not engine.has_tokenizer(directory):
             raise ApplicationError(
@@ -116,11 +115,7 @@ def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
                 f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary holds {vocabulary}",
                 code="tokenizer_mismatch",
             )
-        facts.update(
-            model_type=model.config.model_type, dtype=str(next(model.parameters()).dtype).removeprefix("torch.")
-        )
-    else:
-        facts.update(model_type=model.config.to_dict()["model_type"])
+    facts = model_facts(model)
     return facts, engine.weights_digest(model)
 
 
@@ -170,9 +165,8 @@ def model_version_import(
             actor=actor,
             job=job,
             method="import",
+            provenance=provenance,
         )
-        ModelVersion.objects.filter(pk=version.pk).update(provenance=provenance)
-        version.provenance = provenance
         audit_record(
             actor=actor,
             action="model_version.imported",

@@ -181,6 +181,18 @@ def model_version_record_sisa(
     return version
 
 
+def model_facts(module) -> dict:
+    """What a version's page and API show of the model it holds: its class, its size, its config's
+    model type (and, for a language model, the dtype of its weights)."""
+    facts = {"architecture": type(module).__name__, "parameters": sum(p.numel() for p in module.parameters())}
+    config = getattr(module, "config", None)
+    if config is not None:
+        facts["model_type"] = getattr(config, "model_type", None) or config.to_dict().get("model_type")
+    if hasattr(module, "get_input_embeddings"):
+        facts["dtype"] = str(next(module.parameters()).dtype).removeprefix("torch.")
+    return facts
+
+
 def model_version_record_plain(
     *,
     model: Model,
@@ -193,8 +205,10 @@ def model_version_record_plain(
     batch=None,
     method: str = "import",
     cost: dict | None = None,
+    provenance: dict | None = None,
 ) -> ModelVersion:
-    """Register a plain (save_pretrained) artifact already in the object store. Idempotent."""
+    """Register a plain (save_pretrained) artifact already in the object store, with `provenance`
+    (model_facts of the model it holds, and where it came from). Idempotent."""
     existing = ModelVersion.objects.filter(model=model, version_id=version_id).first()
     if existing is not None:
         return existing
@@ -219,6 +233,7 @@ def model_version_record_plain(
             created_by_job=job,
             batch=batch,
             cost=cost or {},
+            provenance=provenance or {},
         )
         audit_record(
             actor=actor,
