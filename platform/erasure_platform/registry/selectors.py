@@ -222,7 +222,9 @@ def model_versions(*, model: Model) -> QuerySet[ModelVersion]:
 def model_version_get(*, pk) -> ModelVersion:
     try:
         version = (
-            ModelVersion.objects.filter(pk=pk).select_related("model", "trained_on__dataset", "parent", "batch").first()
+            ModelVersion.objects.filter(pk=pk)
+            .select_related("model", "trained_on__dataset", "parent", "batch", "verification_job")
+            .first()
         )
     except Exception:  # a malformed uuid
         version = None
@@ -394,6 +396,19 @@ def served_requests(*, version: ModelVersion) -> list[dict]:
         }
         for member in members
     ]
+
+
+def version_verification_state(*, version: ModelVersion) -> dict:
+    """Where a candidate's verification stands, for its page: "running" (queued or running: the page
+    polls), "failed" (the job failed for good), or None (verdict in, or nothing to verify)."""
+    job = version.verification_job if version.verdict is None and version.verification_job_id else None
+    if job is None or version.status != VersionStatus.CANDIDATE:
+        return {"verification": None}
+    if job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+        return {"verification": "running", "verification_progress": job.progress_message}
+    if job.status == Job.Status.FAILED:
+        return {"verification": "failed", "verification_error": job.error}
+    return {"verification": None}
 
 
 def job_import_report(*, job: Job) -> dict | None:

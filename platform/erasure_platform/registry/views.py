@@ -85,6 +85,7 @@ def version_detail(request, pk):
         "registry/version_detail.html",
         {
             "version": version,
+            **selectors.version_verification_state(version=version),
             "verdict": version.verdict,
             "metrics": selectors.verdict_metrics(verdict=version.verdict, kind=version.model.kind),
             "loss_unit": selectors.loss_unit(kind=version.model.kind),

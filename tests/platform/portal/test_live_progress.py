@@ -58,6 +58,45 @@ def test_owner_status_refreshes_while_the_erasure_runs(file_request, officer, dj
     assert 'data-live="on"' not in page
 
 
+def test_the_officers_request_page_refreshes_its_facts_while_the_erasure_runs(
+    file_request, officer, django_capture_on_commit_callbacks
+):
+    from erasure_platform.subject_requests.services import request_grant, request_verify_identity
+    from tests.platform.subject_requests.conftest import last_code
+
+    request, _ = file_request()
+    client = Client()
+    client.force_login(officer)
+    page = client.get(f"/requests/review/{request.pk}/").content.decode()
+    assert 'id="request-facts">' in page and 'data-live="on"' not in page  # waiting for the owner
+    with django_capture_on_commit_callbacks(execute=True):
+        request = request_verify_identity(erasure_request=request, code=last_code())
+        request_grant(erasure_request=request, officer=officer, reason="")
+    page = client.get(f"/requests/review/{request.pk}/").content.decode()
+    panel = page[page.index('id="request-facts"') :][:300]
+    assert f'hx-get="/requests/review/{request.pk}/"' in panel and 'hx-select="#request-facts"' in panel
+    ErasureRequest.objects.filter(pk=request.pk).update(status="completed")
+    page = client.get(f"/requests/review/{request.pk}/").content.decode()
+    assert 'id="request-facts">' in page and 'data-live="on"' not in page
+
+
+def test_a_candidate_page_polls_while_its_verification_runs_and_stops_with_the_verdict():
+    from tests.platform.registry.helpers import World, fake_version
+
+    world = World(train=False, subjects=3)
+    job = Job.objects.create(kind="orchestration.verify", queue="gpu", status=Job.Status.QUEUED, created_by="t")
+    candidate = fake_version(world.model, batch=None)
+    candidate.verification_job = job
+    candidate.save(update_fields=["verification_job"])
+    client = engineer_client()
+    page = client.get(f"/ml/versions/{candidate.pk}/").content.decode()
+    panel = page[page.index('id="version-panel"') :][:300]
+    assert f'hx-get="/ml/versions/{candidate.pk}/"' in panel and "Being verified" in page
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error="out of memory on the gpu worker")
+    page = client.get(f"/ml/versions/{candidate.pk}/").content.decode()
+    assert 'data-live="on"' not in page and "out of memory on the gpu worker" in page
+
+
 def test_htmx_is_served_locally():
     html = Client().get("/").content.decode()
     src = html[html.index("django_htmx/htmx") :].split('"')[0]
