@@ -134,3 +134,12 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
+
+
+class RateCounter(models.Model):
+    """A request counter of one client in one time window (the throttles' store where no Redis is
+    configured). Incremented with one atomic upsert, never read-modify-written."""
+
+    key = models.CharField(max_length=250, primary_key=True)
+    count = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)

@@ -130,3 +130,76 @@ def test_the_redis_cache_keeps_one_client_and_counts_across_threads():
         thread.join()
     assert not errors and cache.get(key) == 200
     cache.delete(key)
+
+
+def start_gunicorn(env: dict, log_path) -> tuple[subprocess.Popen, int]:
+    import time
+    import urllib.request
+
+    from tests.conftest import free_port, wait_for_port
+
+    port = free_port()
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "erasure_platform.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "3", "--worker-class", "sync", "--timeout", "120"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port(port, timeout=60)
+    deadline = time.monotonic() + 120  # the port opens before the workers have imported Django
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10).close()
+            return process, port
+        except OSError:
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.5)
+
+
+@pytest.mark.parametrize("store", ["redis", "database"])
+def test_concurrent_intakes_in_three_processes_never_pass_the_limit(store, process_env, tmp_path):
+    """100 intakes from one address, 3 at a time against 3 gunicorn worker processes: exactly the
+    limit is accepted (DRF's read-then-write history let 38 of 30 through), the rest answer 429."""
+    import os
+    import signal
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlparse
+
+    env = {**process_env, "ERASURE_INTAKE_THROTTLE_RATE": "30/minute", "ERASURE_TRUSTED_PROXIES": "1"}
+    if store == "redis":
+        broker = urlparse(os.environ.get("CELERY_BROKER_URL", ""))
+        assert broker.scheme == "redis", "run the suite through scripts/test: it starts the Redis this test shares"
+        env["ERASURE_CACHE_URL"] = f"redis://{broker.netloc}/14"
+    else:
+        env.pop("ERASURE_CACHE_URL", None)
+    client = a_client_address()  # a fresh address: its counters start at zero in either store
+    process, port = start_gunicorn(env, tmp_path / "gunicorn.log")
+
+    def intake(number: int) -> int:
+        body = json.dumps({"identifier": f"person{number}-{uuid.uuid4().hex[:6]}@example.com", "jurisdiction": "GDPR"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/requests",
+            data=body.encode(),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": client},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            statuses = list(pool.map(intake, range(100)))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    assert statuses.count(201) == 30, (statuses, (tmp_path / "gunicorn.log").read_text()[-2000:])
+    assert statuses.count(429) == 70

@@ -1,7 +1,11 @@
 """Per-client-address limits for the anonymous owner endpoints, shared by API and portal.
 
-Counts live in the Django cache (Redis or the database: shared by every web process), keyed on
-core.client_address. Rates come from settings; None switches a limit off."""
+A sliding window over two fixed ones (the current minute, say, and the one before, weighted by how
+much of it still lies inside the last minute), counted with atomic counters shared by every web
+process (core.rate_counters: Redis, or the database), keyed on core.client_address: concurrent
+requests from one address in several processes never get past the limit, as they did when the
+history was read and written back. A refused request does not count. Rates come from settings;
+None switches a limit off."""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from erasure_platform.core.client_address import client_address
+from erasure_platform.core.rate_counters import counter_add, counter_get
 
 
 class SettingRateThrottle(SimpleRateThrottle):
     setting = ""
+    cache_format = "throttle:%(scope)s:%(ident)s"
 
     def get_rate(self):
         return getattr(settings, self.setting)
@@ -26,7 +32,21 @@ class SettingRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         if self.rate is None:
             return True
-        return super().allow_request(request, view)
+        prefix = self.get_cache_key(request, view)
+        now = self.timer()
+        window, elapsed = divmod(now, self.duration)
+        current = f"{prefix}:{int(window)}"
+        ttl = 2 * self.duration + 1  # the next window still weighs this one
+        count = counter_add(current, 1, ttl_seconds=ttl)
+        earlier = counter_get(f"{prefix}:{int(window) - 1}")
+        if earlier * (1 - elapsed / self.duration) + count <= self.num_requests:
+            return True
+        counter_add(current, -1, ttl_seconds=ttl)  # refused: it does not use up the limit
+        self.retry_after = self.duration - elapsed
+        return False
+
+    def wait(self):
+        return max(getattr(self, "retry_after", self.duration), 1.0)
 
 
 class IntakeThrottle(SettingRateThrottle):
