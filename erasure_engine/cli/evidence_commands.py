@@ -8,12 +8,14 @@ from pathlib import Path
 
 from erasure_engine.errors import InvalidInput
 from erasure_engine.evidence import load_public_key, verify_document
+from erasure_engine.evidence.signing import MAX_DOCUMENT_DEPTH
 from erasure_engine.evidence.transparency_checks import (
     certificate_transparency_check,
     log_export_check,
     signed_tree_head_from_json,
     tree_heads_consistency_check,
 )
+from erasure_engine.records import json_nesting_exceeds
 
 
 def register(subparsers) -> None:
@@ -53,8 +55,15 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _read_json(path: Path, what: str):
+    """A JSON file from anyone: not UTF-8, not JSON or nested absurdly deep is a clear error."""
     try:
-        return json.loads(_read(path, what))
+        text = _read(path, what).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the {what} {path} is not UTF-8 JSON: {error}") from None
+    if json_nesting_exceeds(text, MAX_DOCUMENT_DEPTH):
+        raise InvalidInput(f"the {what} {path} nests deeper than {MAX_DOCUMENT_DEPTH} levels")
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"the {what} {path} is not JSON: {error}") from None
 

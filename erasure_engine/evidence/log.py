@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from erasure_engine.errors import InvalidInput
-from erasure_engine.evidence.merkle import leaf_hash, verify_consistency, verify_inclusion
+from erasure_engine.evidence.merkle import EMPTY_ROOT, leaf_hash, verify_consistency, verify_inclusion
 from erasure_engine.evidence.signing import SignatureInvalid, key_id, sign_document, verify_document
 
 STH_KIND = "signed-tree-head"
@@ -103,29 +104,46 @@ def tree_head_sign(*, tree_size: int, root_hash: bytes, timestamp_ms: int, priva
     return TreeHead(tree_size, root_hash, timestamp_ms, log_id, sign_document(document, private_key))
 
 
+STH_SCHEMA_VERSIONS = (1,)
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def tree_head_verify(data: bytes, public_key: Ed25519PublicKey) -> TreeHead:
-    """Check an STH file's signature and shape; raise SignatureInvalid saying what is wrong."""
+    """Check an STH file's signature and shape, strictly: JSON integers (not "5", 7.9 or true), a
+    known schema version, a 64-hex root (the empty tree's for size 0), and a log_id naming the key
+    that signed it. Raise SignatureInvalid saying what is wrong, never another error."""
     document = verify_document(data, public_key).document
-    if document.get("kind") != STH_KIND:
-        raise SignatureInvalid(f"not a signed tree head: kind is {document.get('kind')!r}")
-    try:
-        size, timestamp = int(document["tree_size"]), int(document["timestamp_ms"])
-        root = bytes.fromhex(document["root_hash"])
-    except (KeyError, TypeError, ValueError):
-        raise SignatureInvalid("a signed tree head needs tree_size, root_hash (hex) and timestamp_ms") from None
-    if size < 0 or len(root) != 32:
-        raise SignatureInvalid("a signed tree head needs a non-negative size and a 32-byte root")
-    return TreeHead(size, root, timestamp, document["log_id"], data)
+    if not isinstance(document, dict) or document.get("kind") != STH_KIND:
+        kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
+        raise SignatureInvalid(f"not a signed tree head: kind is {kind!r:.40}")
+    version = document.get("schema_version")
+    if type(version) is not int or version not in STH_SCHEMA_VERSIONS:
+        raise SignatureInvalid(
+            f"unknown tree head schema_version {version!r:.20}: this verifier reads {STH_SCHEMA_VERSIONS}"
+        )
+    size, timestamp, root_hex = document.get("tree_size"), document.get("timestamp_ms"), document.get("root_hash")
+    if type(size) is not int or size < 0 or type(timestamp) is not int or timestamp < 0:
+        raise SignatureInvalid("a signed tree head's tree_size and timestamp_ms must be non-negative JSON integers")
+    if not isinstance(root_hex, str) or not _HASH_HEX.fullmatch(root_hex):
+        raise SignatureInvalid("a signed tree head's root_hash must be 64 lowercase hex digits (SHA-256)")
+    root = bytes.fromhex(root_hex)
+    if size == 0 and root != EMPTY_ROOT:
+        raise SignatureInvalid("a signed tree head of size 0 must carry the empty tree's root")
+    expected = key_id(public_key)
+    if document.get("log_id") != expected:
+        raise SignatureInvalid(
+            f"the tree head names log {document.get('log_id')!r:.80}, but it is signed by key {expected!r}"
+        )
+    return TreeHead(size, root, timestamp, expected, data)
 
 
 def hashes_from_hex(values: Iterable[str]) -> list[bytes]:
-    try:
-        hashes = [bytes.fromhex(value) for value in values]
-    except (TypeError, ValueError):
-        raise InvalidInput("proof hashes must be hex strings") from None
-    if any(len(value) != 32 for value in hashes):
-        raise InvalidInput("proof hashes must be 32 bytes (SHA-256)")
-    return hashes
+    """A list of 64-hex-digit SHA-256 hashes as bytes; anything else is InvalidInput."""
+    if not isinstance(values, list | tuple):
+        raise InvalidInput("proof hashes must be a list of hex strings")
+    if not all(isinstance(value, str) and _HASH_HEX.fullmatch(value) for value in values):
+        raise InvalidInput("proof hashes must be 64 lowercase hex digits each (SHA-256)")
+    return [bytes.fromhex(value) for value in values]
 
 
 def event_inclusion_check(event: dict, *, leaf_index: int, proof_hex: Sequence[str], head: TreeHead) -> Finding | None:
@@ -141,6 +159,13 @@ def event_inclusion_check(event: dict, *, leaf_index: int, proof_hex: Sequence[s
 
 def tree_heads_consistency_check(older: TreeHead, newer: TreeHead, proof_hex: Sequence[str]) -> Finding | None:
     """None if `newer` extends `older` (append-only); otherwise name the tampering."""
+    for head in (older, newer):
+        if head.tree_size == 0 and head.root_hash != EMPTY_ROOT:
+            return Finding(
+                Tampering.INVALID_STH, f"{head.describe()} is empty but does not carry the empty tree's root"
+            )
+    if older.tree_size == 0:
+        return None  # every tree extends the empty one: there is nothing to prove
     if newer.tree_size < older.tree_size:
         return Finding(
             Tampering.STH_ROLLBACK,

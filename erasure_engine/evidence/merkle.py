@@ -122,9 +122,29 @@ def frontier_append(frontier: list[bytes], size: int, new_leaf_hash: bytes) -> l
     return frontier
 
 
+HASH_SIZE = 32
+
+
+def _check_hashes(*, proof: Sequence, **named) -> None:
+    """Every hash is 32 bytes (SHA-256): an empty or short value is malformed input, never a match."""
+    items = [(name, value) for name, value in named.items()] + [(f"proof[{i}]", v) for i, v in enumerate(proof)]
+    for name, value in items:
+        if not isinstance(value, bytes) or len(value) != HASH_SIZE:
+            raise InvalidInput(f"{name} must be a {HASH_SIZE}-byte SHA-256 hash, got {value!r:.40}")
+
+
+def _check_sizes(**named) -> None:
+    for name, value in named.items():
+        if type(value) is not int or value < 0:  # bool is an int subclass: refused too
+            raise InvalidInput(f"{name} must be a non-negative integer, got {value!r:.40}")
+
+
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
-    """RFC 9162 section 2.1.3.2: does `leaf` (a leaf hash) sit at `index` of the tree with `root`?"""
-    if not 0 <= index < size:
+    """RFC 9162 section 2.1.3.2: does `leaf` (a leaf hash) sit at `index` of the tree with `root`?
+    Malformed input (a hash that is not 32 bytes, a size that is not an integer) raises InvalidInput."""
+    _check_sizes(index=index, size=size)
+    _check_hashes(leaf=leaf, root=root, proof=proof)
+    if not index < size:
         return False
     fn, sn = index, size - 1
     r = leaf
@@ -145,13 +165,17 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
-    """RFC 9162 section 2.1.4.2: is the tree (first, first_root) a prefix of (second, second_root)?"""
-    if not 0 <= first <= second:
+    """RFC 9162 section 2.1.4.2: is the tree (first, first_root) a prefix of (second, second_root)?
+    A proof from the empty tree proves nothing (every tree extends it) and is refused, as
+    transparency-dev's verifier refuses it; malformed input raises InvalidInput."""
+    _check_sizes(first=first, second=second)
+    _check_hashes(first_root=first_root, second_root=second_root, proof=proof)
+    if first == 0:
+        raise InvalidInput("a consistency proof from the empty tree is meaningless: compare the roots instead")
+    if not first <= second:
         return False
     if first == second:
         return not proof and first_root == second_root
-    if first == 0:
-        return not proof
     if not proof:
         return False
     path = list(proof)

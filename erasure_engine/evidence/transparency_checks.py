@@ -38,25 +38,38 @@ def signed_tree_head_from_json(value, public_key: Ed25519PublicKey) -> TreeHead:
 def certificate_transparency_check(
     document: dict, public_key: Ed25519PublicKey
 ) -> tuple[list[Finding], TreeHead | None]:
-    """Every embedded event must be included in the embedded, validly signed tree head."""
+    """Every embedded event must be included in the embedded, validly signed tree head. A malformed
+    section or entry is a finding (never an exception: the file may come from anyone)."""
+    if not isinstance(document, dict):
+        return [Finding(Tampering.INVALID_PROOF, "the certificate's document is not a JSON object")], None
     transparency = document.get("transparency")
     if transparency is None:
         return [], None
+    if not isinstance(transparency, dict) or not isinstance(transparency.get("events", []), list):
+        return [Finding(Tampering.INVALID_PROOF, "the certificate's transparency section is malformed")], None
     try:
         head = signed_tree_head_from_json(transparency.get("sth"), public_key)
     except EngineError as error:
         return [Finding(Tampering.INVALID_STH, f"the certificate's tree head: {error.message}")], None
     findings = []
-    for entry in transparency.get("events", []):
+    for number, entry in enumerate(transparency.get("events", [])):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("event"), dict)
+            or type(entry.get("leaf_index")) is not int
+        ):
+            findings.append(
+                Finding(
+                    Tampering.INVALID_PROOF, f"proof entry #{number} needs an event object and an integer leaf_index"
+                )
+            )
+            continue
         try:
             finding = event_inclusion_check(
-                entry["event"],
-                leaf_index=int(entry["leaf_index"]),
-                proof_hex=entry["inclusion_proof"],
-                head=head,
+                entry["event"], leaf_index=entry["leaf_index"], proof_hex=entry.get("inclusion_proof"), head=head
             )
-        except (KeyError, TypeError, ValueError, EngineError) as error:
-            finding = Finding(Tampering.INVALID_PROOF, f"malformed proof entry: {error}")
+        except EngineError as error:
+            finding = Finding(Tampering.INVALID_PROOF, f"proof entry #{number} is malformed: {error.message}")
         if finding:
             findings.append(finding)
     return findings, head
