@@ -40,6 +40,11 @@ def register(subparsers) -> None:
         help="LMs: also the texts of N fictitious public persons in the records' formats (never data subjects)",
     )
     train.add_argument("--general-seed", type=int, default=0, help="seed of the general and public texts")
+    train.add_argument(
+        "--base",
+        help="lm-lora: the team's pretrained causal LM (a save_pretrained directory with its tokenizer, or an "
+        "s3:// prefix) to adapt per shard and slice; without it a base is trained here on general text",
+    )
     train.set_defaults(handler=handle_train)
 
     models = subparsers.add_parser("models", help="inspect model versions")
@@ -118,6 +123,7 @@ def version_summary(version) -> dict:
 
 def handle_train(args) -> int:
     from erasure_engine.datasets import DatasetStore
+    from erasure_engine.sisa.bases import store_pretrained_base
     from erasure_engine.sisa.config import SisaConfig
     from erasure_engine.sisa.trainer import finalize_training, load_assets, plan_training, planned_samples, train_shard
 
@@ -142,12 +148,16 @@ def handle_train(args) -> int:
         seed=args.seed,
         max_length=args.max_length,
     )
-    general = None
-    if args.kind != "classifier":
+    general, shared = None, None
+    if args.base is not None:
+        if args.kind != "lm-lora":
+            raise InvalidInput("--base is the frozen base of LoRA shards: use it with --kind lm-lora")
+        shared = store_pretrained_base(store, args.name, args.base, endpoint_url=args.endpoint_url)
+    elif args.kind != "classifier":
         general = base_model_texts(
             general=args.general_count, public_persons=args.public_persons, seed=args.general_seed
         )
-    plan = plan_training(store, args.name, dataset, config, general_texts=general)
+    plan = plan_training(store, args.name, dataset, config, general_texts=general, shared_assets=shared)
     assets = load_assets(store, plan.assets)
     with progress_bar(planned_samples(dataset, config), f"train {args.name}") as progress:
         results = [

@@ -30,7 +30,7 @@ from erasure_engine.models.lm import (
 from erasure_engine.models.loading import load_saved_model
 from erasure_engine.models.lora import adapter_state, attach_lora, load_lora, lora_config, lora_targets
 from erasure_engine.models.memory import memory_preflight, saved_model_shape
-from erasure_engine.models.scoring import encode_texts, perplexity, record_losses, record_token_nll
+from erasure_engine.models.scoring import encode_texts, model_max_length, perplexity, record_losses, record_token_nll
 from erasure_engine.models.tokenizer import has_tokenizer, load_tokenizer, train_tokenizer
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "load_tokenizer",
     "lora_config",
     "lora_targets",
+    "model_max_length",
     "perplexity",
     "record_losses",
     "record_token_nll",

@@ -99,3 +99,14 @@ def perplexity(
     total = sum(nll for nll, _ in pairs)
     count = sum(n for _, n in pairs)
     return float(torch.exp(torch.tensor(total / max(count, 1))))
+
+
+def model_max_length(model) -> int | None:
+    """How many tokens a causal LM takes: GPT-2's config names it n_positions, most families
+    max_position_embeddings; None when the config says neither."""
+    config = getattr(model, "config", None)
+    for name in ("n_positions", "max_position_embeddings"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None

@@ -5,6 +5,7 @@ units: a plan and a result are JSON, so each can be its own gpu-queue job) →
 finalize_exact_unlearning (assemble one version); deactivate_exact gives a compliant version at
 once, without training, while that runs."""
 
+from erasure_engine.sisa.bases import store_pretrained_base
 from erasure_engine.sisa.config import MODEL_KINDS, SisaConfig
 from erasure_engine.sisa.data import InMemoryDataset, ShardedDataset, slice_listings
 from erasure_engine.sisa.deactivate import METHOD as DEACTIVATE_METHOD
@@ -64,6 +65,7 @@ __all__ = [
     "retrain_shard",
     "shard_subjects",
     "slice_listings",
+    "store_pretrained_base",
     "train_all",
     "train_shard",
     "train_shared_base",

@@ -35,6 +35,7 @@ from erasure_engine.models import (
     lm_config,
     load_causal_lm,
     load_tokenizer,
+    model_max_length,
     train_tokenizer,
     upload_dir,
     verify_weights,
@@ -299,10 +300,9 @@ def _check_shared_assets(store: ObjectStore, config: SisaConfig, shared_assets: 
     model_config = {
         key: value for key, value in loaded.base.config.to_diff_dict().items() if key != "transformers_version"
     }
-    if loaded.base.config.n_positions < config.max_length:
-        raise InvalidInput(
-            f"max_length {config.max_length} exceeds the base's {loaded.base.config.n_positions} positions"
-        )
+    positions = model_max_length(loaded.base)
+    if positions is not None and positions < config.max_length:
+        raise InvalidInput(f"max_length {config.max_length} exceeds the base's {positions} positions")
     return model_config
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from erasure_engine.errors import InvalidInput
-from erasure_engine.models.scoring import encode_texts, padding_id
+from erasure_engine.models.scoring import encode_texts, model_max_length, padding_id
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,6 @@ class TokenScores:
 
     log_probs: np.ndarray
     z_scores: np.ndarray
-
-
-def model_max_length(model) -> int | None:
-    config = getattr(model, "config", None)
-    for name in ("n_positions", "max_position_embeddings"):
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
 
 
 def model_device(model) -> torch.device:

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from erasure_engine.errors import InvalidInput
-from erasure_engine.models.scoring import encode_texts, token_log_probs
+from erasure_engine.models.scoring import encode_texts, model_max_length, token_log_probs
 from erasure_engine.records import Record
 
 Batch = dict[str, torch.Tensor]
@@ -59,15 +59,6 @@ def _vocab_size(model: nn.Module) -> int | None:
     return int(size) if size is not None else None
 
 
-def _max_positions(model: nn.Module) -> int | None:
-    config = getattr(model, "config", None)
-    for name in ("n_positions", "max_position_embeddings"):
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
 class LanguageModelTask:
     """Text records (`content["text"]`) scored by a causal LM with next-token prediction, encoded
     exactly as training and verification encode them (`models.encode_texts`: text + end-of-text)."""
@@ -86,7 +77,7 @@ class LanguageModelTask:
                 "they were not trained together"
             )
         self.tokenizer = tokenizer
-        self.max_length = _max_positions(model) or DEFAULT_MAX_LENGTH
+        self.max_length = model_max_length(model) or DEFAULT_MAX_LENGTH
 
     def prepare(self, records: Sequence[Record], role: str) -> list[tuple[str, int]]:
         """(text, encoded length) per record; the length lets each batch pad only as far as it needs."""

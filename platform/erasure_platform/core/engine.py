@@ -104,6 +104,7 @@ HEAVY_EXPORTS: dict[str, tuple[str, ...]] = {
         "planned_samples",
         "retrain_shard",
         "shard_subjects",
+        "store_pretrained_base",
         "train_shard",
         "uncovered_records",
         "version_prefix",

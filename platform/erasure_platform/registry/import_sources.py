@@ -1,5 +1,6 @@
-"""Where a team's records may be imported from, checked: the sources and specs that imports
-(services/dataset_imports.py) and their previews (selectors.py) accept.
+"""Where a team's records and models may be imported from, checked: the sources and specs that
+dataset imports (services/dataset_imports.py) and their previews (selectors.py) accept, and the
+model locations that model imports and pretrained bases (services/imports.py, models.py) accept.
 
 A source is a `location` (a file, a folder or an s3:// prefix — under a root the operator allowed,
 for the API and portal) or a `postgres` source name from the environment (ERASURE_DATASET_SOURCES)
@@ -25,6 +26,37 @@ def location_under(source: str, root: str) -> bool:
         return source.rstrip("/") + "/" == root.rstrip("/") + "/" or source.startswith(root.rstrip("/") + "/")
     path, base = Path(source), Path(root).resolve()
     return path == base or base in path.parents
+
+
+def model_location_check(source: str, *, any_local_path: bool = False) -> str:
+    """An s3:// prefix or a local directory. Through the API and portal it must lie under one of
+    ERASURE_MODEL_IMPORT_ROOTS (least privilege: the workers' credentials read only what the
+    operator allowed); the operator's command may read any path."""
+    if not isinstance(source, str) or not source.strip():
+        raise ApplicationError(
+            "give the model's location: a local directory or an s3://bucket/prefix", code="invalid_source"
+        )
+    source = source.strip()
+    if source.startswith("s3://"):
+        if not source[len("s3://") :].strip("/"):
+            raise ApplicationError(f"{source!r} names no bucket", code="invalid_source")
+    elif "://" in source:
+        raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
+    else:
+        source = str(Path(source).resolve())
+    if not any_local_path and not any(location_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
+        raise ApplicationError(
+            "imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
+            "ask an operator to allow the location or to run `manage.py registry_import_model`",
+            code="source_not_allowed",
+        )
+    if not source.startswith("s3://"):
+        path = Path(source)
+        if not path.is_dir():
+            raise ApplicationError(f"model directory {source} does not exist", code="invalid_source")
+        if any(item.is_symlink() for item in path.rglob("*")):
+            raise ApplicationError(f"{source} holds symbolic links; import plain files only", code="invalid_source")
+    return source
 
 
 def import_source_check(

@@ -43,13 +43,21 @@ def train(context: JobContext) -> dict:
         config = engine.SisaConfig.from_dict(context.params.get("config") or {"kind": model.kind})
         dataset = engine_dataset(dataset_version)
         if "plan" not in context.state:
-            context.progress(0.02, "planning (tokenizer, base model)")
-            general = None
-            if config.kind != "classifier":
+            general, shared = None, None
+            if context.params.get("base"):
+                context.progress(0.02, "storing the team's pretrained base (once, by digest)")
+                shared = engine.store_pretrained_base(
+                    store,
+                    model.name,
+                    context.params["base"]["location"],
+                    endpoint_url=settings.OBJECT_STORE_ENDPOINT_URL,
+                )
+            elif config.kind != "classifier":
+                context.progress(0.02, "planning (tokenizer, base model)")
                 general = engine.base_model_texts(
                     general=GENERAL_TEXT_RECORDS, public_persons=settings.LM_BASE_PUBLIC_PERSONS, seed=0
                 )
-            plan = engine.plan_training(store, model.name, dataset, config, general_texts=general)
+            plan = engine.plan_training(store, model.name, dataset, config, general_texts=general, shared_assets=shared)
             context.save_state(plan=plan.to_dict(), results={})
         plan = engine.TrainingPlan.from_dict(context.state["plan"])
         assets = engine.load_assets(store, plan.assets)

@@ -367,6 +367,13 @@ class ModelTrainApi(APIView):
     class ModelTrainInput(serializers.Serializer):
         dataset_version = serializers.IntegerField(min_value=1)
         config = serializers.DictField(required=False, default=dict)
+        base = serializers.DictField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text='lm-lora: the team\'s pretrained base, {"location": <save_pretrained directory with its '
+            "tokenizer, or s3:// prefix, under the model import roots>}",
+        )
 
     @extend_schema(
         request=ModelTrainInput,
@@ -381,6 +388,7 @@ class ModelTrainApi(APIView):
             dataset_version=selectors.dataset_version_get(pk=data.validated_data["dataset_version"]),
             actor=request.user.username,
             config=data.validated_data["config"],
+            base=data.validated_data["base"],
         )
         return Response({"job": job.pk}, status=202)
 

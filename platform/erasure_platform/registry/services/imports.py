@@ -22,7 +22,7 @@ from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
-from erasure_platform.registry.import_sources import location_under
+from erasure_platform.registry.import_sources import model_location_check
 from erasure_platform.registry.models import Alias, DatasetPurpose, DatasetVersion, Model, ModelKind, ModelVersion
 from erasure_platform.registry.services.datasets import engine_error
 from erasure_platform.registry.services.models import model_facts, model_version_record_plain
@@ -31,37 +31,6 @@ from erasure_platform.registry.services.release import release_initial
 IMPORT_JOB = "registry.import"
 VERSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 IMPORTABLE_KINDS = (ModelKind.LM, ModelKind.CLASSIFIER)
-
-
-def _check_source(source: str, *, any_local_path: bool) -> str:
-    """An s3:// prefix or a local directory. Through the API and portal it must lie under one of
-    ERASURE_MODEL_IMPORT_ROOTS (least privilege: the workers' credentials read only what the
-    operator allowed); the operator's command may read any path."""
-    if not isinstance(source, str) or not source.strip():
-        raise ApplicationError(
-            "give the model's location: a local directory or an s3://bucket/prefix", code="invalid_source"
-        )
-    source = source.strip()
-    if source.startswith("s3://"):
-        if not source[len("s3://") :].strip("/"):
-            raise ApplicationError(f"{source!r} names no bucket", code="invalid_source")
-    elif "://" in source:
-        raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
-    else:
-        source = str(Path(source).resolve())
-    if not any_local_path and not any(location_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
-        raise ApplicationError(
-            "imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
-            "ask an operator to allow the location or to run `manage.py registry_import_model`",
-            code="source_not_allowed",
-        )
-    if not source.startswith("s3://"):
-        path = Path(source)
-        if not path.is_dir():
-            raise ApplicationError(f"model directory {source} does not exist", code="invalid_source")
-        if any(item.is_symlink() for item in path.rglob("*")):
-            raise ApplicationError(f"{source} holds symbolic links; import plain files only", code="invalid_source")
-    return source
 
 
 def _check_request(*, model: Model, trained_on: DatasetVersion, version_id: str | None) -> None:
@@ -133,7 +102,7 @@ def model_version_import(
     """Validate, copy and record an existing model version. Idempotent for the same files."""
 
     _check_request(model=model, trained_on=trained_on, version_id=version_id)
-    source = _check_source(source, any_local_path=any_local_path)
+    source = model_location_check(source, any_local_path=any_local_path)
     with tempfile.TemporaryDirectory(prefix="registry-import-") as workdir:
         directory = _fetch(source, Path(workdir) / "model")
         try:
@@ -199,7 +168,7 @@ def model_version_import_start(
 ):
     """Check what can be checked now, then run the import (download + loading) as a job."""
     _check_request(model=model, trained_on=trained_on, version_id=version_id)
-    source = _check_source(source, any_local_path=False)
+    source = model_location_check(source, any_local_path=False)
     if make_production and Alias.objects.filter(model=model, name=Alias.PRODUCTION).exists():
         raise Conflict(
             f"model {model.name} already has a production version; release the import through approval",

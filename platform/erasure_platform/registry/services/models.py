@@ -12,11 +12,13 @@ from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
 from erasure_platform.core.services.jobs import job_create
+from erasure_platform.registry.import_sources import model_location_check
 from erasure_platform.registry.models import (
     Consumer,
     DatasetPurpose,
     DatasetVersion,
     Model,
+    ModelKind,
     ModelVersion,
     VersionLayout,
     VersionStatus,
@@ -253,8 +255,23 @@ def model_version_record_plain(
     return version
 
 
-def model_train_start(*, model: Model, dataset_version: DatasetVersion, actor: str, config: dict | None = None):
-    """Start a `registry.train` job (SISA training of a new version on a dataset version)."""
+def _base_check(model: Model, base: dict) -> dict:
+    """The team's pretrained base of an lm-lora model: a save_pretrained directory (weights and
+    tokenizer) or s3:// prefix under ERASURE_MODEL_IMPORT_ROOTS."""
+    if model.kind != ModelKind.LM_LORA:
+        raise ApplicationError(
+            f"model {model.name} is {model.kind}: a pretrained base is adapted by lm-lora models", code="invalid_kind"
+        )
+    if not isinstance(base, dict) or set(base) != {"location"}:
+        raise ApplicationError('name the base as {"location": <directory or s3:// prefix>}', code="invalid_base")
+    return {"location": model_location_check(base["location"])}
+
+
+def model_train_start(
+    *, model: Model, dataset_version: DatasetVersion, actor: str, config: dict | None = None, base: dict | None = None
+):
+    """Start a `registry.train` job (SISA training of a new version on a dataset version); an lm-lora
+    model may adapt the team's own pretrained `base` instead of a base trained here."""
 
     if dataset_version.purged:
         raise Conflict(f"{dataset_version} was purged by an erasure; train on a current version", code="version_purged")
@@ -267,11 +284,10 @@ def model_train_start(*, model: Model, dataset_version: DatasetVersion, actor: s
         engine.SisaConfig.from_dict(config)
     except (EngineError, TypeError) as error:
         raise ApplicationError(f"invalid training config: {error}", code="invalid_config") from None
-    return job_create(
-        kind=TRAIN_JOB,
-        params={"model_id": model.pk, "dataset_version_id": dataset_version.pk, "config": config},
-        actor=actor,
-    )
+    params = {"model_id": model.pk, "dataset_version_id": dataset_version.pk, "config": config}
+    if base is not None:
+        params["base"] = _base_check(model, base)
+    return job_create(kind=TRAIN_JOB, params=params, actor=actor)
 
 
 def consumer_register(
