@@ -28,6 +28,16 @@ def location_under(source: str, root: str) -> bool:
     return path == base or base in path.parents
 
 
+def _allowed(location: str, roots: list[str], *, setting: str, command: str) -> None:
+    """A location the API or portal may read: under one of the roots the operator allowed."""
+    if not any(location_under(location, root) for root in roots):
+        raise ApplicationError(
+            f"imports through the API or portal must lie under {setting}; ask an operator to allow the "
+            f"location or to run `manage.py {command}`",
+            code="source_not_allowed",
+        )
+
+
 def model_location_check(source: str, *, any_local_path: bool = False) -> str:
     """An s3:// prefix or a local directory. Through the API and portal it must lie under one of
     ERASURE_MODEL_IMPORT_ROOTS (least privilege: the workers' credentials read only what the
@@ -44,11 +54,12 @@ def model_location_check(source: str, *, any_local_path: bool = False) -> str:
         raise ApplicationError("only local directories and s3:// prefixes can be imported", code="invalid_source")
     else:
         source = str(Path(source).resolve())
-    if not any_local_path and not any(location_under(source, root) for root in settings.ERASURE_MODEL_IMPORT_ROOTS):
-        raise ApplicationError(
-            "imports through the API or portal must lie under ERASURE_MODEL_IMPORT_ROOTS; "
-            "ask an operator to allow the location or to run `manage.py registry_import_model`",
-            code="source_not_allowed",
+    if not any_local_path:
+        _allowed(
+            source,
+            settings.ERASURE_MODEL_IMPORT_ROOTS,
+            setting="ERASURE_MODEL_IMPORT_ROOTS",
+            command="registry_import_model",
         )
     if not source.startswith("s3://"):
         path = Path(source)
@@ -102,11 +113,12 @@ def import_source_check(
         raise ApplicationError("a location is a local path or an s3:// prefix", code="invalid_source")
     if not location.startswith("s3://"):
         location = str(Path(location).resolve())
-    if not any_local_path and not any(location_under(location, root) for root in settings.ERASURE_DATASET_IMPORT_ROOTS):
-        raise ApplicationError(
-            "imports through the API or portal must lie under ERASURE_DATASET_IMPORT_ROOTS; ask an operator to "
-            "allow the location or to run `manage.py dataset_import`",
-            code="source_not_allowed",
+    if not any_local_path:
+        _allowed(
+            location,
+            settings.ERASURE_DATASET_IMPORT_ROOTS,
+            setting="ERASURE_DATASET_IMPORT_ROOTS",
+            command="dataset_import",
         )
     return {"location": location}
 
