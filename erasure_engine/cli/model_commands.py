@@ -7,7 +7,12 @@ import json
 import sys
 from contextlib import contextmanager
 
-from erasure_engine.datagen import base_model_texts
+from erasure_engine.datagen import (
+    DEFAULT_PUBLIC_PERSONS,
+    PUBLIC_PERSONS_ENV,
+    base_model_texts,
+    default_public_persons,
+)
 from erasure_engine.errors import InvalidInput
 from erasure_engine.storage import ObjectStore, object_store_from_url
 
@@ -36,8 +41,9 @@ def register(subparsers) -> None:
     train.add_argument(
         "--public-persons",
         type=int,
-        default=0,
-        help="LMs: also the texts of N fictitious public persons in the records' formats (never data subjects)",
+        default=default_public_persons(),
+        help="LMs: also the texts of N fictitious public persons in the records' formats (never data subjects); "
+        f"default {PUBLIC_PERSONS_ENV} or {DEFAULT_PUBLIC_PERSONS}, as the platform's train job",
     )
     train.add_argument("--general-seed", type=int, default=0, help="seed of the general and public texts")
     train.add_argument(

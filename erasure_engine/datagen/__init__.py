@@ -6,7 +6,14 @@ instances only; no global RNG."""
 from erasure_engine.datagen.corpus import Corpus, build_corpus
 from erasure_engine.datagen.general_text import NO_SUBJECT_KEY, generate_general_text
 from erasure_engine.datagen.presets import SIZE_PRESETS, SizePreset, size_preset
-from erasure_engine.datagen.public_text import base_model_texts, generate_public_persons, generate_public_text
+from erasure_engine.datagen.public_text import (
+    DEFAULT_PUBLIC_PERSONS,
+    PUBLIC_PERSONS_ENV,
+    base_model_texts,
+    default_public_persons,
+    generate_public_persons,
+    generate_public_text,
+)
 from erasure_engine.datagen.subjects import (
     Subject,
     generate_holdout_subjects,
@@ -22,7 +29,10 @@ __all__ = [
     "SIZE_PRESETS",
     "SizePreset",
     "Subject",
+    "DEFAULT_PUBLIC_PERSONS",
+    "PUBLIC_PERSONS_ENV",
     "base_model_texts",
+    "default_public_persons",
     "build_corpus",
     "generate_general_text",
     "generate_holdout_subjects",

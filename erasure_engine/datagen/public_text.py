@@ -10,6 +10,7 @@ subject's never does), no record carries an identifier, and every subject key is
 
 from __future__ import annotations
 
+import os
 import random
 
 from erasure_engine.datagen import vocabulary as vocab
@@ -35,6 +36,20 @@ def generate_public_text(count: int, seed: int) -> list[Record]:
         for number, text in enumerate(texts, start=1):
             records.append(Record(f"{person.id_stem}-{number:02d}", NO_SUBJECT_KEY, {"text": text, "kind": "public"}))
     return records
+
+
+# How many public persons' texts a language model's tokenizer and base learn from, here and in the
+# platform alike (ERASURE_LM_BASE_PUBLIC_PERSONS sets both: fewer is faster and weaker).
+PUBLIC_PERSONS_ENV = "ERASURE_LM_BASE_PUBLIC_PERSONS"
+DEFAULT_PUBLIC_PERSONS = 800
+
+
+def default_public_persons() -> int:
+    value = os.environ.get(PUBLIC_PERSONS_ENV, "")
+    try:
+        return int(value) if value else DEFAULT_PUBLIC_PERSONS
+    except ValueError:
+        raise InvalidInput(f"{PUBLIC_PERSONS_ENV}={value!r} is not an integer") from None
 
 
 def base_model_texts(*, general: int, public_persons: int, seed: int) -> list[str]:

@@ -16,6 +16,7 @@ import os
 import secrets
 from pathlib import Path
 
+from erasure_engine.datagen import DEFAULT_PUBLIC_PERSONS, PUBLIC_PERSONS_ENV
 from erasure_platform.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -230,7 +231,7 @@ else:
 # subject: general sentences plus biographies of this many made-up public persons in the records'
 # formats (a base that knows the formats is what keeps a sharded ensemble near a single model's
 # quality: docs/benchmarks.md, SISA run 5). Fewer is faster and weaker.
-LM_BASE_PUBLIC_PERSONS = env_int("ERASURE_LM_BASE_PUBLIC_PERSONS", 800)
+LM_BASE_PUBLIC_PERSONS = env_int(PUBLIC_PERSONS_ENV, DEFAULT_PUBLIC_PERSONS)  # the engine CLI reads the same
 
 # Jobs: lease and heartbeat (seconds). A job whose lease lapses is requeued by the reaper.
 JOB_LEASE_SECONDS = env_int("ERASURE_JOB_LEASE_SECONDS", 60)

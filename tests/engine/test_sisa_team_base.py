@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from erasure_engine.cli import main
-from erasure_engine.datagen import generate_general_text, generate_subjects, records_from_subjects
+from erasure_engine.cli import build_parser, main
+from erasure_engine.datagen import (
+    DEFAULT_PUBLIC_PERSONS,
+    PUBLIC_PERSONS_ENV,
+    generate_general_text,
+    generate_subjects,
+    records_from_subjects,
+)
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.errors import InvalidInput
 from erasure_engine.models import build_causal_lm, lm_config, load_tokenizer, train_tokenizer
@@ -101,3 +107,13 @@ def test_a_base_without_a_tokenizer_or_with_pickle_weights_is_refused(tmp_path):
         store_pretrained_base(store, "team-lm", directory)
     with pytest.raises(InvalidInput, match="does not exist"):
         store_pretrained_base(store, "team-lm", tmp_path / "nowhere")
+
+
+def test_the_cli_and_the_platform_default_to_the_same_base_text(monkeypatch):
+    """Defaults are the good path: `train`'s --public-persons is the platform's setting, from the same variable."""
+    monkeypatch.delenv(PUBLIC_PERSONS_ENV, raising=False)
+    args = build_parser().parse_args(["train", "--store", "s", "--dataset", "d", "--name", "n", "--kind", "lm-lora"])
+    assert args.public_persons == DEFAULT_PUBLIC_PERSONS == 800
+    monkeypatch.setenv(PUBLIC_PERSONS_ENV, "40")
+    args = build_parser().parse_args(["train", "--store", "s", "--dataset", "d", "--name", "n", "--kind", "lm-lora"])
+    assert args.public_persons == 40
