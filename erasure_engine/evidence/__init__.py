@@ -11,6 +11,15 @@ from erasure_engine.evidence.log import (
     tree_head_verify,
 )
 from erasure_engine.evidence.merkle import MerkleTree, frontier_append, root_from_frontier
+from erasure_engine.evidence.note import (
+    Checkpoint,
+    NoteVerifier,
+    checkpoint_open,
+    checkpoint_sign,
+    note_open,
+    note_sign,
+    verifier_key,
+)
 from erasure_engine.evidence.signing import (
     SignedDocument,
     generate_private_key_pem,
@@ -24,6 +33,13 @@ from erasure_engine.evidence.signing import (
 from erasure_engine.evidence.transparency_checks import tree_heads_against_leaves
 
 __all__ = [
+    "Checkpoint",
+    "NoteVerifier",
+    "checkpoint_open",
+    "checkpoint_sign",
+    "note_open",
+    "note_sign",
+    "verifier_key",
     "SignedDocument",
     "generate_private_key_pem",
     "key_id",

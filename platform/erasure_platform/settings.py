@@ -293,6 +293,10 @@ ERASURE_RETENTION_INTERVAL_SECONDS = env_int("ERASURE_RETENTION_INTERVAL_SECONDS
 AUDIT_STH_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_STH_INTERVAL_SECONDS", 2)
 AUDIT_FOLD_BATCH_SIZE = env_int("ERASURE_AUDIT_FOLD_BATCH_SIZE", 5000)
 AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_INTERVAL_SECONDS", 60)
+# The log's origin in its C2SP checkpoints (/api/log/checkpoint): a stable, unique name such as
+# "erasure.example.com/audit-log", also the name of the checkpoint's signing key. Empty: derived
+# from the signing key's id.
+AUDIT_LOG_ORIGIN = env_str("ERASURE_LOG_ORIGIN", "")
 AUDIT_ANCHOR_MAX_GAP_SECONDS = env_int("ERASURE_AUDIT_ANCHOR_MAX_GAP_SECONDS", 3 * AUDIT_ANCHOR_INTERVAL_SECONDS)
 AUDIT_ANCHOR_RETENTION_DAYS = env_int("ERASURE_AUDIT_ANCHOR_RETENTION_DAYS", 2555)
 # Where anchors go, and as whom: a separate identity whose policy can put but never delete

@@ -33,10 +33,12 @@ from erasure_engine.datagen import (
 from erasure_engine.datasets import DatasetStore, check_dataset_name
 from erasure_engine.errors import EngineError, InvalidInput
 from erasure_engine.evidence import (
+    Checkpoint,
     Finding,
     MerkleTree,
     Tampering,
     TreeHead,
+    checkpoint_sign,
     event_leaf_hash,
     event_mac,
     event_mac_valid,
@@ -49,6 +51,7 @@ from erasure_engine.evidence import (
     tree_head_sign,
     tree_head_verify,
     tree_heads_against_leaves,
+    verifier_key,
     verify_document,
 )
 from erasure_engine.records import Record, canonical_json, json_nesting_exceeds, subject_key
@@ -135,6 +138,7 @@ def load_heavy() -> None:
 
 
 __all__ = [
+    "Checkpoint",
     "DatasetStore",
     "EngineError",
     "Finding",
@@ -148,6 +152,7 @@ __all__ = [
     "base_model_texts",
     "canonical_json",
     "check_dataset_name",
+    "checkpoint_sign",
     "event_leaf_hash",
     "event_mac",
     "event_mac_valid",
@@ -168,6 +173,7 @@ __all__ = [
     "tree_head_sign",
     "tree_head_verify",
     "tree_heads_against_leaves",
+    "verifier_key",
     "verify_document",
     *_HEAVY_PACKAGE,  # resolved on first use by __getattr__
 ]

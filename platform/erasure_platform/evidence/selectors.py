@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from erasure_platform.core.engine import (
+    Checkpoint,
     EngineError,
     Finding,
     MerkleTree,
     Tampering,
     TreeHead,
+    checkpoint_sign,
     event_leaf_hash,
     event_mac_valid,
     tree_head_verify,
     tree_heads_against_leaves,
+    verifier_key,
     verify_document,
 )
 from erasure_platform.core.errors import ApplicationError, NotFound
@@ -27,7 +30,7 @@ from erasure_platform.core.models import AuditEvent, AuditLogLeaf, SignedTreeHea
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_event_of, audit_mac_key
 from erasure_platform.evidence.anchor_store import anchor_object_store, anchor_versions
-from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key
+from erasure_platform.evidence.keys import evidence_key_id, evidence_public_key, evidence_signing_key
 from erasure_platform.evidence.models import Report
 from erasure_platform.evidence.services.anchors import STH_ANCHOR_PREFIX
 from erasure_platform.evidence.services.transparency_log import audit_log_tree
@@ -260,6 +263,26 @@ def tree_heads(*, after_ms: int = -1, limit: int = 100) -> list[dict]:
     """Signed tree heads, oldest first, as the signed JSON files (anyone may keep copies)."""
     rows = SignedTreeHead.objects.filter(timestamp_ms__gt=after_ms).order_by("timestamp_ms")[:limit]
     return [json.loads(row.signed) for row in rows]
+
+
+def log_origin() -> str:
+    """The log's name in its checkpoints (and its checkpoint key's name)."""
+    return settings.AUDIT_LOG_ORIGIN or f"erasure-platform/audit-log/{evidence_key_id()[:16]}"
+
+
+def log_checkpoint() -> str:
+    """The newest signed tree head as a C2SP tlog-checkpoint, a signed note that standard tooling
+    (Go's sumdb/note, transparency-dev's formats/log, witnesses) reads."""
+    head = SignedTreeHead.objects.order_by("-timestamp_ms").first()
+    if head is None:
+        raise NotFound("no tree head has been signed yet")
+    checkpoint = Checkpoint(log_origin(), head.tree_size, bytes.fromhex(head.root_hash))
+    return checkpoint_sign(checkpoint, evidence_signing_key())
+
+
+def log_checkpoint_key() -> str:
+    """The note verifier key of the log's checkpoints ("<origin>+<key hash>+<base64 key>")."""
+    return verifier_key(log_origin(), evidence_public_key())
 
 
 def tree_head_latest_signed() -> dict:

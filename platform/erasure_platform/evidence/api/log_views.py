@@ -6,6 +6,8 @@ third party checks that the log grows append-only; data owners get their events'
 
 from __future__ import annotations
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -15,6 +17,8 @@ from rest_framework.views import APIView
 
 from erasure_platform.core.api.errors import ApiErrorSerializer as ErrorOut
 from erasure_platform.evidence.selectors import (
+    log_checkpoint,
+    log_checkpoint_key,
     log_consistency_proof,
     log_inclusion_proof,
     log_leaf_hashes,
@@ -49,6 +53,24 @@ class SignedTreeHeadSerializer(serializers.Serializer):
     signature = serializers.DictField(
         help_text="Ed25519 over the RFC 8785 canonical document; key at /api/evidence/public-key"
     )
+
+
+class CheckpointApi(PublicLogApi):
+    """The newest tree head as a C2SP tlog-checkpoint: a signed note (origin, tree size, base64 root,
+    then an Ed25519 note signature) that Go's sumdb/note and transparency-dev's tools verify with
+    the key at /api/log/checkpoint/key."""
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR, 404: ErrorOut, 429: ErrorOut})
+    def get(self, request):
+        return HttpResponse(log_checkpoint(), content_type="text/plain; charset=utf-8")
+
+
+class CheckpointKeyApi(PublicLogApi):
+    """The note verifier key of the log's checkpoints: "<origin>+<key hash>+<base64(0x01 || key)>"."""
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR, 429: ErrorOut})
+    def get(self, request):
+        return HttpResponse(log_checkpoint_key() + "\n", content_type="text/plain; charset=utf-8")
 
 
 class LatestTreeHeadApi(PublicLogApi):
