@@ -26,6 +26,7 @@ from erasure_platform.subject_requests.models import (
     RequestStatus,
 )
 from erasure_platform.subject_requests.services.intake import ENTITY, request_subject_key
+from erasure_platform.subject_requests.transitions import OFFICER_ACTIONS, request_transition_allowed
 
 NOT_FOUND_MESSAGE = "no request matches this link"
 
@@ -307,16 +308,11 @@ def requests_received_between(*, start: date, end: date) -> bool:
 
 
 def request_available_actions(*, erasure_request: ErasureRequest, clock: dict) -> set[str]:
-    """The officer actions the request's state allows now (the services refuse the others)."""
-    actions = set()
-    if erasure_request.status == RequestStatus.VERIFIED:
-        actions.add("grant")
-    if erasure_request.status in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
-        actions.add("refuse")
+    """The officer actions the request's state allows now (the services refuse the others): the
+    transitions table's, and extending while the SLA clock allows it."""
+    actions = {action for action in OFFICER_ACTIONS if request_transition_allowed(action, erasure_request.status)}
     if clock["can_extend"]:
         actions.add("extend")
-    if erasure_request.status in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
-        actions.add("reopen")
     return actions
 
 

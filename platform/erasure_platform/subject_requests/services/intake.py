@@ -40,6 +40,7 @@ from erasure_platform.subject_requests.services.notifications import (
     queue_emails,
     verification_code_message,
 )
+from erasure_platform.subject_requests.transitions import request_transition_allowed
 
 ENTITY = "erasure_request"
 CODE_TTL_MINUTES = 30
@@ -304,7 +305,10 @@ def request_verify_identity(*, erasure_request: ErasureRequest, code: str) -> Er
     error: ApplicationError | None = None
     with transaction.atomic():
         erasure_request = _locked(erasure_request)
-        if erasure_request.status != RequestStatus.SUBMITTED or erasure_request.identity_verified_at is not None:
+        if (
+            not request_transition_allowed("verify_identity", erasure_request.status)
+            or erasure_request.identity_verified_at is not None
+        ):
             raise Conflict(
                 "this request does not need (or no longer accepts) identity verification",
                 code="not_awaiting_verification",

@@ -23,6 +23,7 @@ from erasure_platform.subject_requests.models import (
 )
 from erasure_platform.subject_requests.services.intake import ENTITY
 from erasure_platform.subject_requests.services.notifications import notify_owner, plain_date
+from erasure_platform.subject_requests.transitions import request_transition_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def request_grant(*, erasure_request: ErasureRequest, officer, reason: str = "")
             f"request {erasure_request.reference} cannot be granted before the owner has verified the identifier",
             code="identity_not_verified",
         )
-    if erasure_request.status != RequestStatus.VERIFIED:
+    if not request_transition_allowed("grant", erasure_request.status):
         raise Conflict(
             f"request {erasure_request.reference} is {erasure_request.status}; only a verified request awaiting review can be granted",
             code="invalid_transition",
@@ -130,7 +131,7 @@ def request_refuse(*, erasure_request: ErasureRequest, officer, ground: str, rea
             f"request {erasure_request.reference} is granted and its erasure is under way; it can no longer be refused",
             code="invalid_transition",
         )
-    if erasure_request.status not in (RequestStatus.SUBMITTED, RequestStatus.VERIFIED):
+    if not request_transition_allowed("refuse", erasure_request.status):
         raise Conflict(
             f"request {erasure_request.reference} is {erasure_request.status}; it cannot be refused",
             code="invalid_transition",
@@ -225,7 +226,7 @@ def request_reopen(*, erasure_request: ErasureRequest, officer, reason: str) -> 
     """Reopen a refused or completed request: it returns to review (or to identity verification)."""
     erasure_request = _locked(erasure_request)
     reason = _reason(reason)
-    if erasure_request.status not in (RequestStatus.REFUSED, RequestStatus.COMPLETED):
+    if not request_transition_allowed("reopen", erasure_request.status):
         raise Conflict(
             f"request {erasure_request.reference} is {erasure_request.status}; only a refused or completed request can be reopened",
             code="invalid_transition",
@@ -296,7 +297,7 @@ def request_complete(*, payload: dict, actor: str = "system:orchestration") -> E
     if request is None:
         logger.warning("erasure completion for an unknown request ignored: %r", payload.get("request_id"))
         return None
-    if request.status != RequestStatus.GRANTED:
+    if not request_transition_allowed("complete", request.status):
         # Not an error to retry: record that the event arrived when the request was not waiting for it.
         audit_record(
             actor=actor,
