@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
+from erasure_engine.cli.selection import forget_selection_arguments
 from erasure_engine.datasets import DatasetStore
 from erasure_engine.datasets.jsonl import decode_records
 from erasure_engine.errors import InvalidInput, ObjectNotFound
@@ -24,7 +25,7 @@ def register(subparsers) -> None:
         "unlearn-approx",
         help="make a saved model forget records with an approximate method",
         description="Forget/retain records come from JSONL files (one record per line) or from a stored "
-        "dataset version: the records selected by --forget-record-id/--forget-subject-key are forgotten, "
+        "dataset version: the records selected by --record-id/--subject-key are forgotten, "
         "the rest retained.",
     )
     run.add_argument("--method", required=True, help="method name (see `methods`)")
@@ -39,8 +40,7 @@ def register(subparsers) -> None:
     run.add_argument("--endpoint-url", help="S3 endpoint (MinIO, Ceph, moto)")
     run.add_argument("--dataset", help="dataset name in --store")
     run.add_argument("--version", help="dataset version (default: latest)")
-    run.add_argument("--forget-record-id", action="append", default=[], help="record id to forget (repeatable)")
-    run.add_argument("--forget-subject-key", action="append", default=[], help="subject key to forget (repeatable)")
+    forget_selection_arguments(run)
     run.add_argument("--seed", type=int, default=0)
     loading_arguments(run)
     run.add_argument("--output", required=True, help="output directory: model/ (+ adapter/) and the result JSON")
@@ -83,9 +83,9 @@ def select_records(args) -> tuple[list[Record], list[Record]]:
             raise InvalidInput("a stored dataset needs both --store and --dataset")
         datasets = DatasetStore(object_store_from_url(args.store, endpoint_url=args.endpoint_url), args.dataset)
         version = datasets.load_version(args.version) if args.version else datasets.latest()
-        ids, keys = set(args.forget_record_id), set(args.forget_subject_key)
+        ids, keys = set(args.record_id), set(args.subject_key)
         if not (ids or keys):
-            raise InvalidInput("select records to forget with --forget-record-id or --forget-subject-key")
+            raise InvalidInput("select records to forget with --record-id or --subject-key")
         records = version.records()
         forget = [r for r in records if r.record_id in ids or r.subject_key in keys]
         missing = ids - {r.record_id for r in forget}

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 
+from erasure_engine.cli.selection import forget_selection_arguments
 from erasure_engine.datagen import (
     generate_general_text,
     generate_holdout_subjects,
@@ -77,8 +78,7 @@ def register(subparsers) -> None:
     erase = subparsers.add_parser("erase", help="erase subjects or records from a dataset for good")
     _store_arguments(erase)
     erase.add_argument("--version", help="version to erase from (default: latest)")
-    erase.add_argument("--subject-key", action="append", default=[], help="subject key (repeatable)")
-    erase.add_argument("--record-id", action="append", default=[], help="record id (repeatable)")
+    forget_selection_arguments(erase, what="to erase")
     erase.add_argument(
         "--identifier",
         action="append",

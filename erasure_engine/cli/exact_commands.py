@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from erasure_engine.cli.model_commands import open_store, print_json, progress_bar, quiet_transformers, store_arguments
+from erasure_engine.cli.selection import forget_selection_arguments
 from erasure_engine.errors import InvalidInput
 
 
@@ -18,10 +19,7 @@ def register(subparsers) -> None:
     store_arguments(unlearn)
     unlearn.add_argument("--name", required=True, help="model name")
     unlearn.add_argument("--version", required=True, help="parent model version id")
-    unlearn.add_argument("--record-id", action="append", default=[], help="record id to erase and unlearn (repeatable)")
-    unlearn.add_argument(
-        "--subject-key", action="append", default=[], help="subject key to erase and unlearn (repeatable)"
-    )
+    forget_selection_arguments(unlearn, what="to erase and unlearn")
     unlearn.add_argument(
         "--erasure-report",
         type=Path,

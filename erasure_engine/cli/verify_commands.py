@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from erasure_engine.cli.loading_options import lm_loading_options, loading_arguments
+from erasure_engine.cli.selection import forget_selection_arguments
 from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
 from erasure_engine.storage import object_store_from_url
@@ -66,15 +67,9 @@ def data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--forget", help="JSONL records to forget (members)")
     parser.add_argument(
         "--dataset",
-        help="JSONL records of the training data set version; select the forget set with --forget-subject/--forget-record",
+        help="JSONL records of the training data set version; select the forget set with --subject-key/--record-id",
     )
-    parser.add_argument(
-        "--forget-subject",
-        action="append",
-        default=[],
-        help="subject key whose records are the forget set (repeatable)",
-    )
-    parser.add_argument("--forget-record", action="append", default=[], help="record id in the forget set (repeatable)")
+    forget_selection_arguments(parser, what="of the forget set")
     parser.add_argument("--holdout", required=True, help="JSONL records about never-seen subjects (non-members)")
 
 
@@ -101,17 +96,15 @@ def select_data(args) -> tuple[list[Record], list[Record] | None]:
     if args.forget:
         forget, rest = read_jsonl(args.forget), None
     elif args.dataset:
-        if not args.forget_subject and not args.forget_record:
-            raise InvalidInput("--dataset needs --forget-subject or --forget-record to select the forget set")
+        if not args.subject_key and not args.record_id:
+            raise InvalidInput("--dataset needs --subject-key or --record-id to select the forget set")
         records = read_jsonl(args.dataset)
-        subjects, ids = set(args.forget_subject), set(args.forget_record)
+        subjects, ids = set(args.subject_key), set(args.record_id)
         chosen = [r.subject_key in subjects or r.record_id in ids for r in records]
         forget = [r for r, keep in zip(records, chosen) if keep]
         rest = [r for r, keep in zip(records, chosen) if not keep]
     else:
-        raise InvalidInput(
-            "give the forget set: --forget FILE, or --dataset FILE with --forget-subject/--forget-record"
-        )
+        raise InvalidInput("give the forget set: --forget FILE, or --dataset FILE with --subject-key/--record-id")
     if not forget:
         raise InvalidInput("the forget set is empty: nothing to verify")
     return forget, rest

@@ -129,7 +129,7 @@ def test_unlearn_approx_on_a_classifier_from_a_stored_dataset(tmp_path, capsys):
             str(tmp_path / "store"),
             "--dataset",
             "tabular",
-            "--forget-subject-key",
+            "--subject-key",
             rows[0].subject_key,
             "--output",
             str(tmp_path / "out"),

@@ -218,7 +218,7 @@ def test_verify_uses_a_sisa_versions_shards_as_lira_references(tmp_path, capsys)
         tmp_path / "model",
         "--dataset",
         tmp_path / "dataset.jsonl",
-        "--forget-subject",
+        "--subject-key",
         records[0].subject_key,
         "--holdout",
         tmp_path / "holdout.jsonl",

@@ -229,7 +229,7 @@ def test_cli_verify_writes_verdict_and_plots(cli_files, text_sets):
             str(root / "parent"),
             "--dataset",
             files["dataset"],
-            "--forget-subject",
+            "--subject-key",
             subject,
             "--holdout",
             files["holdout"],
