@@ -1,4 +1,4 @@
-"""Full-model optimisation methods: gradient ascent, gradient difference and NPO (± retain term)."""
+"""Full-model optimisation methods: gradient ascent, gradient difference, NPO and SimNPO (± retain term)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from erasure_engine.unlearning.approximate.objectives import (
     gradient_ascent_objective,
     gradient_difference_objective,
     npo_objective,
+    simnpo_objective,
 )
 from erasure_engine.unlearning.approximate.optimisation import optimise
 from erasure_engine.unlearning.approximate.params import ParamSpec, optimisation_params
@@ -41,6 +42,13 @@ def run_npo(context: MethodContext) -> MethodOutcome:
     return MethodOutcome(context.model, steps, log)
 
 
+def run_simnpo(context: MethodContext) -> MethodOutcome:
+    _train_all(context)
+    uses_retain = context.params["retain_weight"] > 0
+    steps, log = optimise(context, simnpo_objective(context), uses_retain=uses_retain, label="SimNPO")
+    return MethodOutcome(context.model, steps, log)
+
+
 GRADIENT_ASCENT = register(
     MethodSpec(
         name="gradient_ascent",
@@ -71,6 +79,22 @@ NPO = register(
             ParamSpec("retain_weight", float, 1.0, "weight of the retain NLL term; 0 gives plain NPO", minimum=0.0),
         ),
         run=run_npo,
+        needs_retain=lambda params: params["retain_weight"] > 0,
+    )
+)
+
+SIMNPO = register(
+    MethodSpec(
+        name="simnpo",
+        summary="NPO without a reference model: length-normalised likelihood with a margin (Fan et al. 2024); "
+        "retain_weight > 0 adds a retain NLL term",
+        params=optimisation_params(lr=1e-4, steps=30)
+        + (
+            ParamSpec("beta", float, 2.5, "inverse temperature β of the preference loss", minimum=1e-6),
+            ParamSpec("gamma", float, 0.0, "margin γ subtracted inside the loss", minimum=0.0),
+            ParamSpec("retain_weight", float, 1.0, "weight of the retain NLL term; 0 gives plain SimNPO", minimum=0.0),
+        ),
+        run=run_simnpo,
         needs_retain=lambda params: params["retain_weight"] > 0,
     )
 )

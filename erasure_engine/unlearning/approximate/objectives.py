@@ -1,4 +1,4 @@
-"""The training objectives: gradient ascent, gradient difference and NPO (± retain term).
+"""The training objectives: gradient ascent, gradient difference, NPO and SimNPO (± retain term).
 Each returns (loss to minimise, forget loss, retain loss or None) for one step."""
 
 from __future__ import annotations
@@ -45,5 +45,25 @@ def npo_objective(context: MethodContext) -> Objective:
             return npo_loss, forget_loss, None
         retain_loss = mean_nll(context.task, model, retain_batch)
         return npo_loss + weight * retain_loss, forget_loss, retain_loss.item()
+
+    return objective
+
+
+def simnpo_objective(context: MethodContext) -> Objective:
+    """SimNPO (Fan et al. 2024, "Simplicity Prevails"): NPO without the reference model, the
+    log-likelihood normalised by length and shifted by a margin γ:
+    (2/β)·E[softplus(γ − β·nll_θ/|y|)] (−(2/β)·log σ(−(β/|y|)·log π_θ(y) − γ)),
+    plus `retain_weight` × retain NLL when that weight is positive."""
+    beta, gamma, weight = context.params["beta"], context.params["gamma"], context.params["retain_weight"]
+
+    def objective(model, forget_batch, forget_indices, retain_batch):
+        summed, counts = context.task.nll(model, forget_batch)
+        per_token = summed / counts.clamp(min=1)
+        simnpo_loss = (2.0 / beta) * F.softplus(gamma - beta * per_token).mean()
+        forget_loss = (summed.sum() / counts.sum().clamp(min=1)).item()
+        if retain_batch is None:
+            return simnpo_loss, forget_loss, None
+        retain_loss = mean_nll(context.task, model, retain_batch)
+        return simnpo_loss + weight * retain_loss, forget_loss, retain_loss.item()
 
     return objective

@@ -25,6 +25,7 @@ WORDS = {
     "min_k": "Min-K%",
     "min_k_plus": "Min-K%++",
     "npo": "NPO",
+    "simnpo": "SimNPO",
     "privleak": "PrivLeak",
     "lira": "LiRA",
     "mia": "MIA",
