@@ -107,6 +107,7 @@ LM_CASES = [
     ("gradient_difference", {"lr": 5e-4, "steps": 15, "retain_weight": 3.0}, 0.25),
     ("npo", {"lr": 2e-3, "steps": 20}, 0.25),
     ("simnpo", {"lr": 2e-3, "steps": 20}, 0.25),
+    ("rmu", {"lr": 2e-3, "steps": 20}, 0.25),
     ("ssd", {}, 0.25),
     ("lora", {"lr": 1e-2, "steps": 20, "objective": "npo"}, 0.25),
 ]
@@ -267,7 +268,7 @@ def test_result_records_every_parameter_and_a_short_log(lm):
 
 def test_methods_declare_typed_parameters_with_defaults():
     methods = available_methods()
-    assert set(methods) == {"gradient_ascent", "gradient_difference", "npo", "simnpo", "ssd", "lora"}
+    assert set(methods) == {"gradient_ascent", "gradient_difference", "npo", "simnpo", "rmu", "ssd", "lora"}
     for spec in methods.values():
         described = spec.to_json()
         assert described["params"], spec.name
