@@ -108,6 +108,7 @@ LM_CASES = [
     ("npo", {"lr": 2e-3, "steps": 20}, 0.25),
     ("simnpo", {"lr": 2e-3, "steps": 20}, 0.25),
     ("rmu", {"lr": 2e-3, "steps": 20}, 0.25),
+    ("undial", {"lr": 2e-3, "steps": 20, "retain_weight": 1.0}, 0.25),
     ("ssd", {}, 0.25),
     ("lora", {"lr": 1e-2, "steps": 20, "objective": "npo"}, 0.25),
 ]
@@ -135,6 +136,9 @@ CLASSIFIER_CASES = [
     ("gradient_difference", {"lr": 3e-3, "steps": 20}, 0.8),
     ("npo", {"lr": 3e-3, "steps": 20}, 0.85),
     ("simnpo", {"lr": 3e-3, "steps": 20}, 0.85),
+    # UNDIAL forgets this MLP's memorised subjects only with a large γ, and then (no retain term,
+    # like gradient ascent) without keeping retain accuracy: not bounded here.
+    ("undial", {"lr": 1e-2, "steps": 40, "gamma": 30.0}, None),
     # Reference = retain set: an MLP's forget gradients are tiny once fitted, the full-data reference dilutes them.
     ("ssd", {"reference": "retain"}, 0.85),
 ]
@@ -268,7 +272,7 @@ def test_result_records_every_parameter_and_a_short_log(lm):
 
 def test_methods_declare_typed_parameters_with_defaults():
     methods = available_methods()
-    assert set(methods) == {"gradient_ascent", "gradient_difference", "npo", "simnpo", "rmu", "ssd", "lora"}
+    assert set(methods) == {"gradient_ascent", "gradient_difference", "npo", "simnpo", "rmu", "undial", "ssd", "lora"}
     for spec in methods.values():
         described = spec.to_json()
         assert described["params"], spec.name

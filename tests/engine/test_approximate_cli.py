@@ -171,7 +171,7 @@ def test_bad_input_exits_2_with_one_line(lm_dir, tmp_path, capsys, extra, messag
 def test_methods_lists_every_method_with_defaults(capsys):
     assert main(["methods", "--json"]) == 0
     methods = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
-    assert set(methods) == {"gradient_ascent", "gradient_difference", "npo", "simnpo", "rmu", "ssd", "lora"}
+    assert set(methods) == {"gradient_ascent", "gradient_difference", "npo", "simnpo", "rmu", "undial", "ssd", "lora"}
     assert {p["name"]: p["default"] for p in methods["ssd"]["params"]}["alpha"] == 10.0
 
 

@@ -26,6 +26,8 @@ WORDS = {
     "min_k_plus": "Min-K%++",
     "npo": "NPO",
     "simnpo": "SimNPO",
+    "rmu": "RMU",
+    "undial": "UNDIAL",
     "privleak": "PrivLeak",
     "lira": "LiRA",
     "mia": "MIA",
