@@ -10,6 +10,14 @@ from erasure_engine.unlearning.approximate.optimisation import Objective, sequen
 from erasure_engine.unlearning.approximate.tasks import mean_nll
 
 
+def with_retain_term(context: MethodContext, model, loss, forget_loss: float, retain_batch, weight: float):
+    """An objective's step result: `loss`, plus `weight` × the retain batch's NLL when there is one."""
+    if retain_batch is None:
+        return loss, forget_loss, None
+    retain_loss = mean_nll(context.task, model, retain_batch)
+    return loss + weight * retain_loss, forget_loss, retain_loss.item()
+
+
 def gradient_ascent_objective(context: MethodContext) -> Objective:
     def objective(model, forget_batch, forget_indices, retain_batch):
         forget_loss = mean_nll(context.task, model, forget_batch)
@@ -41,10 +49,7 @@ def npo_objective(context: MethodContext) -> Objective:
         reference = reference_nll[forget_indices].to(summed.device)
         npo_loss = (2.0 / beta) * F.softplus(beta * (reference - summed)).mean()
         forget_loss = (summed.sum() / counts.sum().clamp(min=1)).item()
-        if retain_batch is None:
-            return npo_loss, forget_loss, None
-        retain_loss = mean_nll(context.task, model, retain_batch)
-        return npo_loss + weight * retain_loss, forget_loss, retain_loss.item()
+        return with_retain_term(context, model, npo_loss, forget_loss, retain_batch, weight)
 
     return objective
 
@@ -61,9 +66,6 @@ def simnpo_objective(context: MethodContext) -> Objective:
         per_token = summed / counts.clamp(min=1)
         simnpo_loss = (2.0 / beta) * F.softplus(gamma - beta * per_token).mean()
         forget_loss = (summed.sum() / counts.sum().clamp(min=1)).item()
-        if retain_batch is None:
-            return simnpo_loss, forget_loss, None
-        retain_loss = mean_nll(context.task, model, retain_batch)
-        return simnpo_loss + weight * retain_loss, forget_loss, retain_loss.item()
+        return with_retain_term(context, model, simnpo_loss, forget_loss, retain_batch, weight)
 
     return objective

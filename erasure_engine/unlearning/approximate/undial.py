@@ -11,10 +11,10 @@ import torch
 from torch.nn import functional as F
 
 from erasure_engine.unlearning.approximate.context import MethodContext, MethodOutcome
+from erasure_engine.unlearning.approximate.objectives import with_retain_term
 from erasure_engine.unlearning.approximate.optimisation import optimise
 from erasure_engine.unlearning.approximate.params import ParamSpec, optimisation_params
 from erasure_engine.unlearning.approximate.registry import MethodSpec, register
-from erasure_engine.unlearning.approximate.tasks import mean_nll
 
 
 def _logits_and_targets(task_kind: str, model, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -46,10 +46,7 @@ def run_undial(context: MethodContext) -> MethodOutcome:
         with torch.no_grad():
             true_nll = -F.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
             forget_loss = ((true_nll * weights).sum() / weights.sum().clamp(min=1)).item()
-        if retain_batch is None:
-            return loss, forget_loss, None
-        retain_loss = mean_nll(context.task, model, retain_batch)
-        return loss + weight * retain_loss, forget_loss, retain_loss.item()
+        return with_retain_term(context, model, loss, forget_loss, retain_batch, weight)
 
     steps, log = optimise(context, objective, uses_retain=weight > 0, label="UNDIAL")
     return MethodOutcome(model, steps, log)
