@@ -98,16 +98,16 @@ def select_records(args) -> tuple[list[Record], list[Record]]:
 
 
 def handle_unlearn(args) -> int:
-    from erasure_engine.cli.verify_commands import local_model_dir
     from erasure_engine.models import load_tokenizer
     from erasure_engine.models.loading import load_saved_model
     from erasure_engine.models.tokenizer import has_tokenizer
+    from erasure_engine.storage import local_directory
     from erasure_engine.unlearning import unlearn
 
     params = parse_params(args.method, args.param)
     forget, retain = select_records(args)
     with tempfile.TemporaryDirectory(prefix="unlearn-approx-") as scratch:
-        model_dir = local_model_dir(args.model, args.endpoint_url, Path(scratch))
+        model_dir = local_directory(args.model, Path(scratch), endpoint_url=args.endpoint_url)
         options = lm_loading_options(args, model_dir, job=args.method, batch_size=params.get("batch_size"))
         model = load_saved_model(model_dir, **options)
         tokenizer = None

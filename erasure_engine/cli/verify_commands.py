@@ -17,7 +17,7 @@ from erasure_engine.cli.loading_options import lm_loading_options, loading_argum
 from erasure_engine.cli.selection import forget_selection_arguments
 from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.records import Record
-from erasure_engine.storage import object_store_from_url
+from erasure_engine.storage import local_directory, object_store_from_url
 
 
 def register(subparsers) -> None:
@@ -110,23 +110,6 @@ def select_data(args) -> tuple[list[Record], list[Record] | None]:
     return forget, rest
 
 
-def local_model_dir(location: str, endpoint_url: str | None, scratch: Path) -> Path:
-    """A local directory for from_pretrained: the path itself, or a download of an s3:// prefix."""
-    if not location.startswith("s3://"):
-        path = Path(location)
-        if not path.is_dir():
-            raise ObjectNotFound(f"model directory {location} does not exist")
-        return path
-    store = object_store_from_url(location, endpoint_url=endpoint_url)
-    keys = store.list_keys("")
-    if not keys:
-        raise ObjectNotFound(f"no model files under {location}")
-    target = Path(tempfile.mkdtemp(dir=scratch))
-    for key in keys:
-        store.get_file(key, target / key)
-    return target
-
-
 def load_tokenizer_for(directories: dict[str, Path], explicit: str | None):
     """The tokenizer to use, after checking every model directory that ships one agrees on it."""
     from erasure_engine.models import load_tokenizer
@@ -202,7 +185,7 @@ def handle_verify(args) -> int:
             "reference": args.reference,
         }
         directories = {
-            role: local_model_dir(location, args.endpoint_url, Path(scratch))
+            role: local_directory(location, Path(scratch), endpoint_url=args.endpoint_url)
             for role, location in locations.items()
             if location
         }
@@ -259,9 +242,9 @@ def handle_mia(args) -> int:
     if not holdout:
         raise InvalidInput("the holdout set is empty: membership inference needs never-seen records")
     with tempfile.TemporaryDirectory() as scratch:
-        directories = {"model": local_model_dir(args.model, args.endpoint_url, Path(scratch))}
+        directories = {"model": local_directory(args.model, Path(scratch), endpoint_url=args.endpoint_url)}
         if args.reference:
-            directories["reference"] = local_model_dir(args.reference, args.endpoint_url, Path(scratch))
+            directories["reference"] = local_directory(args.reference, Path(scratch), endpoint_url=args.endpoint_url)
         options = lm_loading_options(args, directories["model"], job="verify")
         models = {role: load_saved_model(path, **options) for role, path in directories.items()}
         model = models["model"]

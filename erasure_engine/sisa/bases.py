@@ -22,26 +22,9 @@ from erasure_engine.models import (
     weights_digest,
 )
 from erasure_engine.sisa.manifest import check_model_name
-from erasure_engine.storage import ObjectStore, object_store_from_url
+from erasure_engine.storage import ObjectStore, local_directory
 
 BASES_FOLDER = "bases"
-
-
-def fetch_base(location: str, workdir: Path, *, endpoint_url: str | None = None) -> Path:
-    """A local directory as it is, or an s3:// prefix downloaded into `workdir`."""
-    if not location.startswith("s3://"):
-        directory = Path(location)
-        if not directory.is_dir():
-            raise InvalidInput(f"base model directory {location} does not exist")
-        return directory
-    source = object_store_from_url(location, endpoint_url=endpoint_url)
-    keys = source.list_keys("")
-    if not keys:
-        raise InvalidInput(f"no base model files under {location}")
-    target = workdir / "fetched-base"
-    for key in keys:
-        source.get_file(key, target / key)
-    return target
 
 
 def store_pretrained_base(
@@ -51,7 +34,7 @@ def store_pretrained_base(
     `shared_assets` (tokenizer, base) that `plan_training` adapts with per-shard LoRA adapters."""
     check_model_name(model_name)
     with tempfile.TemporaryDirectory(prefix="sisa-base-") as workdir:
-        directory = fetch_base(str(location), Path(workdir), endpoint_url=endpoint_url)
+        directory = local_directory(str(location), Path(workdir), endpoint_url=endpoint_url)
         if not has_tokenizer(directory):
             raise InvalidInput(
                 f"{location} has no tokenizer: save it beside the model (tokenizer.save_pretrained(dir))"

@@ -20,7 +20,7 @@ from erasure_engine.datagen import (
     records_from_subjects,
 )
 from erasure_engine.datasets import DatasetStore
-from erasure_engine.errors import InvalidInput
+from erasure_engine.errors import InvalidInput, ObjectNotFound
 from erasure_engine.models import build_causal_lm, lm_config, load_tokenizer, train_tokenizer
 from erasure_engine.sisa import store_pretrained_base, train_all
 from erasure_engine.sisa.manifest import ModelRegistry
@@ -105,7 +105,7 @@ def test_a_base_without_a_tokenizer_or_with_pickle_weights_is_refused(tmp_path):
         (directory / name).unlink(missing_ok=True)
     with pytest.raises(InvalidInput, match="no tokenizer"):
         store_pretrained_base(store, "team-lm", directory)
-    with pytest.raises(InvalidInput, match="does not exist"):
+    with pytest.raises(ObjectNotFound, match="does not exist"):
         store_pretrained_base(store, "team-lm", tmp_path / "nowhere")
 
 

@@ -55,7 +55,7 @@ from erasure_engine.evidence import (
     verify_document,
 )
 from erasure_engine.records import Record, canonical_json, json_nesting_exceeds, subject_key
-from erasure_engine.storage import ObjectStore, S3ObjectStore, object_store_from_url
+from erasure_engine.storage import ObjectStore, S3ObjectStore, download_prefix, object_store_from_url
 
 # Heavy engine packages and the names the platform takes from each, resolved on first use.
 HEAVY_EXPORTS: dict[str, tuple[str, ...]] = {
@@ -152,6 +152,7 @@ __all__ = [
     "base_model_texts",
     "canonical_json",
     "check_dataset_name",
+    "download_prefix",
     "checkpoint_sign",
     "event_leaf_hash",
     "event_mac",

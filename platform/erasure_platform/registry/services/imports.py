@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from erasure_platform.core import engine
-from erasure_platform.core.engine import EngineError, object_store_from_url
+from erasure_platform.core.engine import EngineError
 from erasure_platform.core.errors import ApplicationError, Conflict
 from erasure_platform.core.object_store import platform_object_store
 from erasure_platform.core.services.audit import audit_record
@@ -52,13 +52,10 @@ def _fetch(source: str, target: Path) -> Path:
     if not source.startswith("s3://"):
         shutil.copytree(source, target, symlinks=False)
         return target
-    store = object_store_from_url(source, endpoint_url=settings.OBJECT_STORE_ENDPOINT_URL)
-    keys = store.list_keys("")
-    if not keys:
-        raise ApplicationError(f"no model files under {source}", code="invalid_source")
-    for key in keys:
-        store.get_file(key, target / key)
-    return target
+    try:
+        return engine.download_prefix(source, target, endpoint_url=settings.OBJECT_STORE_ENDPOINT_URL)
+    except EngineError as error:
+        raise ApplicationError(f"no model files under {source} ({error.message})", code="invalid_source") from None
 
 
 def _inspect(directory: Path, *, kind: str) -> tuple[dict, str]:
