@@ -61,14 +61,12 @@ from erasure_engine.storage import ObjectStore, S3ObjectStore, download_prefix, 
 HEAVY_EXPORTS: dict[str, tuple[str, ...]] = {
     # pyarrow and psycopg: only an import job, a preview or erasure at a team's source needs them.
     "erasure_engine.imports": (
-        "IDENTIFIER_KINDS",
         "erase_from_source",
         "import_dataset",
         "open_source",
         "parse_spec_text",
         "preview_import",
         "read_identity_links",
-        "redact_url",
         "DatasetSpec",
         "IdentityMapSpec",
     ),

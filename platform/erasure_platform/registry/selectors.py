@@ -433,6 +433,7 @@ def job_result_facts(*, result: dict | None) -> dict:
     version = result.pop("candidate", None) or result.pop("model_version", None)
     cost = result.pop("cost", None)
     result.pop("plots", None)  # shown on the version page
+    result.pop("dataset_version", None)  # an import's row id: its version_id is the fact people read
     restoring = result.pop("restoring", None) or {}
     shard_jobs = sorted((int(shard), job) for shard, job in (restoring.get("shard_jobs") or {}).items())
     facts = []

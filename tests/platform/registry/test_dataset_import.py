@@ -300,6 +300,8 @@ def test_the_portal_registers_a_dataset_previews_an_import_and_starts_it(setting
     assert started.status_code == 302 and started["Location"] == f"/ml/jobs/{job.pk}/"
     assert job.params["skip_invalid"] is True and job.params["source"] == {"location": str(source)}
     job_execute(job_id=job.pk, worker="t")
+    job_page = page.get(f"/ml/jobs/{job.pk}/").content.decode()
+    assert "<dt>Version id</dt><dd>v0001</dd>" in job_page and "Dataset version" not in job_page
     listing = page.get("/ml/datasets/").content.decode()
     assert name in listing and "1 file" in listing
     officer = Client()
